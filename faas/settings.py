@@ -1,0 +1,93 @@
+"""Typed settings of each process, with defaults and `from_env()`; the CLI and tests build these."""
+
+from __future__ import annotations
+
+import os
+import socket
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+
+DEFAULT_NATS_URL = "nats://127.0.0.1:4222"
+DEFAULT_MAX_BODY = 8 * 2**20
+
+
+def _env_int(name: str, default: int) -> int:
+    raw = os.environ.get(name)
+    return int(raw) if raw else default
+
+
+def _env_float(name: str, default: float) -> float:
+    raw = os.environ.get(name)
+    return float(raw) if raw else default
+
+
+@dataclass
+class GatewaySettings:
+    """The HTTP gateway."""
+
+    nats_url: str = DEFAULT_NATS_URL
+    host: str = "127.0.0.1"
+    port: int = 8080
+    max_body: int = DEFAULT_MAX_BODY  # lowered at start to what the NATS server accepts
+    gateway_id: str = field(default_factory=lambda: uuid.uuid4().hex[:12])
+    heartbeat_timeout: float = 2.5  # a watchdog unheard of this long is gone
+
+    @classmethod
+    def from_env(cls) -> GatewaySettings:
+        return cls(
+            nats_url=os.environ.get("FAAS_NATS_URL", DEFAULT_NATS_URL),
+            host=os.environ.get("FAAS_GATEWAY_HOST", "127.0.0.1"),
+            port=_env_int("FAAS_GATEWAY_PORT", 8080),
+            max_body=_env_int("FAAS_MAX_BODY", DEFAULT_MAX_BODY),
+        )
+
+
+@dataclass
+class WatchdogSettings:
+    """An executor node."""
+
+    nats_url: str = DEFAULT_NATS_URL
+    watchdog_id: str = field(default_factory=socket.gethostname)
+    capacity: int = field(default_factory=lambda: os.cpu_count() or 1)
+    grace: float = 30.0  # seconds running calls get to finish on SIGTERM
+    heartbeat_interval: float = 1.0
+    docker_url: str | None = None  # None: DOCKER_HOST or the local socket
+
+    @classmethod
+    def from_env(cls) -> WatchdogSettings:
+        return cls(
+            nats_url=os.environ.get("FAAS_NATS_URL", DEFAULT_NATS_URL),
+            watchdog_id=os.environ.get("FAAS_WATCHDOG_ID") or socket.gethostname(),
+            capacity=_env_int("FAAS_CAPACITY", os.cpu_count() or 1),
+            grace=_env_float("FAAS_GRACE", 30.0),
+            docker_url=os.environ.get("DOCKER_HOST"),
+        )
+
+
+@dataclass
+class UpSettings:
+    """`faas up`: NATS, a gateway and a watchdog on this machine."""
+
+    port: int = 8080
+    nats_port: int = 4222
+    nats_host: str = "127.0.0.1"  # 0.0.0.0 lets watchdogs on other machines join
+    data_dir: Path = Path(".faas")
+    stack_file: Path | None = Path("stack.yml")
+    watchdog: bool = True
+    max_body: int = DEFAULT_MAX_BODY
+    capacity: int = field(default_factory=lambda: os.cpu_count() or 1)
+
+    @property
+    def nats_host_shown(self) -> str:
+        return socket.gethostname() if self.nats_host in ("0.0.0.0", "::") else self.nats_host
+
+    @classmethod
+    def from_env(cls) -> UpSettings:
+        return cls(
+            port=_env_int("FAAS_GATEWAY_PORT", 8080),
+            nats_port=_env_int("FAAS_NATS_PORT", 4222),
+            data_dir=Path(os.environ.get("FAAS_DATA_DIR", ".faas")),
+            max_body=_env_int("FAAS_MAX_BODY", DEFAULT_MAX_BODY),
+            capacity=_env_int("FAAS_CAPACITY", os.cpu_count() or 1),
+        )

@@ -1,0 +1,277 @@
+"""A deployed function: the OpenFaaS deployment body, validated, and what it means at run time."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from faas.errors import SpecError
+
+NAMESPACE = "openfaas-fn"
+DEFAULT_TIMEOUT = 30.0
+DEFAULT_MEMORY = 256 * 2**20
+DEFAULT_PIDS = 256
+DEFAULT_CONTENT_TYPE = "text/plain; charset=utf-8"
+
+# Annotations of ours; OpenFaaS names (exec_timeout, content_type) are read from envVars.
+PIDS_ANNOTATION = "com.faas.pids"
+NETWORK_ANNOTATION = "com.faas.network"
+NETWORKS = ("bridge", "none")
+
+_NAME = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
+_DURATION_PART = re.compile(r"(\d+(?:\.\d+)?)(ms|s|m|h)")
+_MEMORY = re.compile(r"^(\d+(?:\.\d+)?)\s*([a-zA-Z]*)$")
+_MEMORY_UNITS = {
+    "": 1,
+    "b": 1,
+    "k": 2**10,
+    "m": 2**20,
+    "g": 2**30,
+    "t": 2**40,  # docker style, binary
+    "ki": 2**10,
+    "mi": 2**20,
+    "gi": 2**30,
+    "ti": 2**40,  # Kubernetes binary
+    "K": 10**3,
+    "M": 10**6,
+    "G": 10**9,
+    "T": 10**12,  # Kubernetes decimal
+    "kb": 2**10,
+    "mb": 2**20,
+    "gb": 2**30,
+}
+
+
+def check_name(name: str) -> str:
+    """Return `name` if it is a valid function name (a DNS label), else raise SpecError."""
+    if not isinstance(name, str) or not _NAME.match(name):
+        raise SpecError(
+            f"invalid function name {name!r}: use lower-case letters, digits and '-', "
+            "starting and ending with a letter or digit, at most 63 characters"
+        )
+    return name
+
+
+def split_namespace(name: str) -> str:
+    """Strip the only namespace there is (`name.openfaas-fn`); refuse any other."""
+    base, dot, namespace = name.partition(".")
+    if dot and namespace != NAMESPACE:
+        raise SpecError(f"unknown namespace {namespace!r}: the only namespace is {NAMESPACE}")
+    return base
+
+
+def parse_duration(text: str) -> float:
+    """Seconds in `30`, `1.5`, `30s`, `500ms`, `2m`, `1h30m` (Go's duration syntax)."""
+    text = str(text).strip()
+    try:
+        seconds = float(text)
+    except ValueError:
+        parts = _DURATION_PART.findall(text)
+        if not parts or "".join(n + u for n, u in parts) != text:
+            raise SpecError(f"invalid duration {text!r}: write e.g. 30s, 500ms, 2m") from None
+        scale = {"ms": 0.001, "s": 1, "m": 60, "h": 3600}
+        seconds = sum(float(n) * scale[u] for n, u in parts)
+    if seconds <= 0:
+        raise SpecError(f"invalid duration {text!r}: must be more than zero")
+    return seconds
+
+
+def parse_memory(text: str) -> int:
+    """Bytes in `128Mi`, `128m`, `1G`, `65536`."""
+    match = _MEMORY.match(str(text).strip())
+    unit = match.group(2) if match else ""
+    if unit not in _MEMORY_UNITS:
+        unit = unit.lower()
+    if not match or unit not in _MEMORY_UNITS:
+        raise SpecError(f"invalid memory {text!r}: write e.g. 128Mi, 128m, 1G")
+    value = int(float(match.group(1)) * _MEMORY_UNITS[unit])
+    if value < 6 * 2**20:
+        raise SpecError(f"invalid memory {text!r}: the least Docker allows is 6Mi")
+    return value
+
+
+def parse_cpu(text: str) -> float:
+    """CPUs in `0.5`, `500m`, `2`."""
+    raw = str(text).strip()
+    try:
+        cpus = float(raw[:-1]) / 1000 if raw.endswith("m") else float(raw)
+    except ValueError:
+        raise SpecError(f"invalid cpu {text!r}: write e.g. 0.5 or 500m") from None
+    if cpus <= 0:
+        raise SpecError(f"invalid cpu {text!r}: must be more than zero")
+    return cpus
+
+
+@dataclass(frozen=True)
+class Resources:
+    """Memory and CPU as written in the deployment (`limits`, `requests`)."""
+
+    memory: str | None = None
+    cpu: str | None = None
+
+    @classmethod
+    def from_json(cls, data: Any, what: str) -> Resources | None:
+        if data is None:
+            return None
+        if not isinstance(data, Mapping):
+            raise SpecError(f"{what} must be an object with memory and cpu")
+        memory, cpu = data.get("memory") or None, data.get("cpu") or None
+        if memory is not None:
+            parse_memory(memory)
+        if cpu is not None:
+            parse_cpu(cpu)
+        return cls(str(memory) if memory else None, str(cpu) if cpu else None)
+
+    def to_json(self) -> dict[str, str]:
+        return {k: v for k, v in (("memory", self.memory), ("cpu", self.cpu)) if v}
+
+
+def _str_map(data: Any, what: str) -> dict[str, str]:
+    if data is None:
+        return {}
+    if not isinstance(data, Mapping):
+        raise SpecError(f"{what} must be an object of strings")
+    return {str(k): "" if v is None else str(v) for k, v in data.items()}
+
+
+def _str_list(data: Any, what: str) -> list[str]:
+    if data is None:
+        return []
+    if not isinstance(data, list):
+        raise SpecError(f"{what} must be a list of strings")
+    return [str(item) for item in data]
+
+
+@dataclass(frozen=True)
+class FunctionSpec:
+    """One deployed function, as OpenFaaS's FunctionDeployment describes it."""
+
+    name: str
+    image: str
+    namespace: str = NAMESPACE
+    env_process: str = ""
+    env_vars: dict[str, str] = field(default_factory=dict)
+    constraints: list[str] = field(default_factory=list)
+    secrets: list[str] = field(default_factory=list)
+    labels: dict[str, str] = field(default_factory=dict)
+    annotations: dict[str, str] = field(default_factory=dict)
+    limits: Resources | None = None
+    requests: Resources | None = None
+    read_only_root_filesystem: bool = False
+    created_at: str = ""
+
+    @classmethod
+    def from_deployment(cls, body: Any) -> FunctionSpec:
+        """Validate an OpenFaaS deployment body; raise SpecError saying what is wrong."""
+        if not isinstance(body, Mapping):
+            raise SpecError("the body must be a JSON object")
+        name = body.get("service") or body.get("name")
+        if not name:
+            raise SpecError("missing 'service': the function's name")
+        image = body.get("image")
+        if not image or not isinstance(image, str):
+            raise SpecError("missing 'image'")
+        namespace = body.get("namespace") or NAMESPACE
+        if namespace != NAMESPACE:
+            raise SpecError(f"unknown namespace {namespace!r}: the only namespace is {NAMESPACE}")
+        spec = cls(
+            name=check_name(name),
+            image=image,
+            env_process=str(body.get("envProcess") or ""),
+            env_vars=_str_map(body.get("envVars"), "envVars"),
+            constraints=_str_list(body.get("constraints"), "constraints"),
+            secrets=_str_list(body.get("secrets"), "secrets"),
+            labels=_str_map(body.get("labels"), "labels"),
+            annotations=_str_map(body.get("annotations"), "annotations"),
+            limits=Resources.from_json(body.get("limits"), "limits"),
+            requests=Resources.from_json(body.get("requests"), "requests"),
+            read_only_root_filesystem=bool(body.get("readOnlyRootFilesystem", False)),
+        )
+        spec.check_runtime()
+        return spec
+
+    def check_runtime(self) -> None:
+        """Raise SpecError if a setting read at run time does not parse."""
+        _ = self.timeout, self.pids, self.network
+
+    def with_created_at(self, created_at: str | None = None) -> FunctionSpec:
+        stamp = created_at or datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+        return FunctionSpec(**{**self.__dict__, "created_at": stamp})
+
+    @property
+    def timeout(self) -> float:
+        """Seconds a call may run: `exec_timeout` in the environment, as OpenFaaS's watchdog."""
+        raw = self.env_vars.get("exec_timeout")
+        return parse_duration(raw) if raw else DEFAULT_TIMEOUT
+
+    @property
+    def content_type(self) -> str:
+        return self.env_vars.get("content_type") or DEFAULT_CONTENT_TYPE
+
+    @property
+    def memory(self) -> int:
+        return (
+            parse_memory(self.limits.memory)
+            if self.limits and self.limits.memory
+            else (DEFAULT_MEMORY)
+        )
+
+    @property
+    def cpus(self) -> float | None:
+        return parse_cpu(self.limits.cpu) if self.limits and self.limits.cpu else None
+
+    @property
+    def pids(self) -> int:
+        raw = self.annotations.get(PIDS_ANNOTATION)
+        if raw is None:
+            return DEFAULT_PIDS
+        if not raw.isdigit() or int(raw) < 1:
+            raise SpecError(f"invalid {PIDS_ANNOTATION} {raw!r}: a whole number above zero")
+        return int(raw)
+
+    @property
+    def network(self) -> str:
+        network = self.annotations.get(NETWORK_ANNOTATION, "bridge")
+        if network not in NETWORKS:
+            raise SpecError(f"invalid {NETWORK_ANNOTATION} {network!r}: one of {NETWORKS}")
+        return network
+
+    def to_json(self) -> dict[str, Any]:
+        """The stored form, which is also the deployment body."""
+        body: dict[str, Any] = {
+            "service": self.name,
+            "image": self.image,
+            "namespace": self.namespace,
+            "envProcess": self.env_process,
+            "envVars": self.env_vars,
+            "constraints": self.constraints,
+            "secrets": self.secrets,
+            "labels": self.labels,
+            "annotations": self.annotations,
+            "readOnlyRootFilesystem": self.read_only_root_filesystem,
+            "createdAt": self.created_at,
+        }
+        if self.limits:
+            body["limits"] = self.limits.to_json()
+        if self.requests:
+            body["requests"] = self.requests.to_json()
+        return body
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> FunctionSpec:
+        return cls.from_deployment(data).with_created_at(str(data.get("createdAt") or ""))
+
+    def status(self, invocation_count: int, available_replicas: int) -> dict[str, Any]:
+        """The OpenFaaS FunctionStatus of this function."""
+        body = self.to_json()
+        del body["service"]
+        return {
+            "name": self.name,
+            **body,
+            "invocationCount": invocation_count,
+            "replicas": 1,
+            "availableReplicas": available_replicas,
+        }

@@ -1,0 +1,157 @@
+"""`faas up`: nats-server, a gateway and a watchdog on this machine, as one process tree."""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+import urllib.request
+from types import FrameType
+
+from faas import natsserver
+from faas.build import build_stack
+from faas.client import Client
+from faas.errors import Error
+from faas.settings import UpSettings
+from faas.stack import Stack, load_stack
+
+log = logging.getLogger(__name__)
+
+STOP_WAIT = 45.0  # per child: the watchdog's grace period plus room
+
+
+class Up:
+    """Starts the parts in order, stops them in reverse on SIGINT or SIGTERM."""
+
+    def __init__(self, settings: UpSettings) -> None:
+        self.settings = settings
+        self.children: list[tuple[str, subprocess.Popen[bytes]]] = []
+        self.stopping = threading.Event()
+
+    @property
+    def nats_url(self) -> str:
+        return f"nats://{self.settings.nats_host_shown}:{self.settings.nats_port}"
+
+    @property
+    def gateway_url(self) -> str:
+        return f"http://127.0.0.1:{self.settings.port}"
+
+    def run(self) -> int:
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(sig, self._on_signal)
+        stack = load_stack(self.settings.stack_file) if self.settings.stack_file else None
+        try:
+            self._start(stack)
+            return self._watch()
+        finally:
+            self._stop_all()
+
+    def _on_signal(self, signum: int, frame: FrameType | None) -> None:
+        self.stopping.set()
+
+    def _start(self, stack: Stack | None) -> None:
+        s = self.settings
+        s.data_dir.mkdir(parents=True, exist_ok=True)
+        _check_free(s.port, "gateway")
+        _check_free(s.nats_port, "NATS")
+        if stack:
+            build_stack(stack)
+        print(f"starting nats-server on {self.nats_url} (data in {s.data_dir})", flush=True)
+        self.children.append(
+            ("nats-server", natsserver.start(s.data_dir, s.nats_host, s.nats_port, s.max_body))
+        )
+        local_nats = f"nats://127.0.0.1:{s.nats_port}"
+        self._spawn(
+            "gateway",
+            ["gateway", "--nats", local_nats, "--port", str(s.port), "--max-body", str(s.max_body)],
+        )
+        self._wait_healthy()
+        if s.watchdog:
+            self._spawn(
+                "watchdog", ["watchdog", "--nats", local_nats, "--capacity", str(s.capacity)]
+            )
+        if stack:
+            self._deploy(stack)
+        self._print_usage(stack)
+
+    def _spawn(self, name: str, args: list[str]) -> None:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "faas.cli", *args], start_new_session=True, env=os.environ.copy()
+        )
+        self.children.append((name, proc))
+
+    def _wait_healthy(self, timeout: float = 20) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline and not self.stopping.is_set():
+            self._check_children()
+            try:
+                with urllib.request.urlopen(self.gateway_url + "/healthz", timeout=1):
+                    return
+            except OSError:
+                time.sleep(0.1)
+        raise Error(f"the gateway did not answer on {self.gateway_url} within {timeout:g}s")
+
+    def _deploy(self, stack: Stack) -> None:
+        client = Client(self.gateway_url)
+        for fn in stack.functions.values():
+            print(f"[{fn.name}] {client.deploy(fn.deployment())}", flush=True)
+
+    def _print_usage(self, stack: Stack | None) -> None:
+        names = list(stack.functions) if stack else []
+        example = names[0] if names else "NAME"
+        lines = [
+            "",
+            f"gateway:  {self.gateway_url}",
+            f"nats:     {self.nats_url}   (more watchdogs: faas watchdog --nats {self.nats_url})",
+            f"functions: {', '.join(names) or '(none deployed)'}",
+            "",
+            "call one:",
+            f"  curl -d world {self.gateway_url}/function/{example}",
+            f"  echo world | faas invoke {example} --gateway {self.gateway_url}",
+            "",
+            "Ctrl-C stops everything.",
+        ]
+        print("\n".join(lines), flush=True)
+
+    def _watch(self) -> int:
+        while not self.stopping.wait(0.5):
+            try:
+                self._check_children()
+            except Error as exc:
+                print(f"faas up: {exc}; stopping", file=sys.stderr, flush=True)
+                return 1
+        print("\nstopping...", flush=True)
+        return 0
+
+    def _check_children(self) -> None:
+        for name, proc in self.children:
+            if proc.poll() is not None:
+                raise Error(f"{name} exited with code {proc.returncode}")
+
+    def _stop_all(self) -> None:
+        """Stop children newest first: the watchdog finishes its calls before the bus goes."""
+        for name, proc in reversed(self.children):
+            if proc.poll() is None:
+                proc.send_signal(signal.SIGTERM)
+                try:
+                    proc.wait(STOP_WAIT)
+                except subprocess.TimeoutExpired:
+                    log.warning("%s did not stop in %gs: killing it", name, STOP_WAIT)
+                    proc.kill()
+                    proc.wait()
+        self.children.clear()
+
+
+def _check_free(port: int, what: str) -> None:
+    with socket.socket() as sock:
+        if sock.connect_ex(("127.0.0.1", port)) == 0:
+            raise Error(f"port {port} for the {what} is taken: is another `faas up` running?")
+
+
+def up(settings: UpSettings) -> int:
+    return Up(settings).run()

@@ -1,0 +1,157 @@
+"""Records the gateway and the watchdogs exchange over NATS, packed with msgpack.
+
+Every record is a dataclass; `pack` writes it with its type tag and the wire version, and
+`unpack` checks both and raises WireError on anything it cannot read.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any, TypeVar
+
+import msgpack
+
+from faas.errors import WireError
+
+VERSION = 1
+
+
+class Outcome(StrEnum):
+    """How a call ended; each maps to the status a synchronous caller gets."""
+
+    OK = "ok"
+    FAILED = "failed"  # the function exited non-zero
+    TIMEOUT = "timeout"  # killed at its timeout
+    TOO_LARGE = "too_large"  # its output went past the limit
+    OUT_OF_MEMORY = "out_of_memory"  # killed by its memory limit
+    ERROR = "error"  # the platform could not run it (image missing, Docker down)
+    EXPIRED = "expired"  # no capacity freed before its deadline
+
+    @property
+    def http_status(self) -> int:
+        return _STATUS[self]
+
+
+_STATUS = {
+    Outcome.OK: 200,
+    Outcome.FAILED: 500,
+    Outcome.TIMEOUT: 504,
+    Outcome.TOO_LARGE: 502,
+    Outcome.OUT_OF_MEMORY: 500,
+    Outcome.ERROR: 502,
+    Outcome.EXPIRED: 504,
+}
+
+
+@dataclass
+class RunSpec:
+    """What a watchdog needs to run a function's container, resolved by the gateway."""
+
+    image: str
+    command: list[str] = field(default_factory=list)
+    env: dict[str, str] = field(default_factory=dict)
+    memory: int = 0
+    cpus: float = 0.0
+    pids: int = 0
+    read_only: bool = False
+    network: str = "bridge"
+    timeout: float = 30.0
+    content_type: str = "text/plain"
+    max_output: int = 0
+
+
+@dataclass
+class CallRequest:
+    """One invocation, queued for any watchdog with free capacity."""
+
+    call_id: str
+    function: str
+    run: RunSpec
+    method: str = "POST"
+    path: str = "/"
+    query: str = ""
+    headers: list[tuple[str, str]] = field(default_factory=list)
+    body: bytes = b""
+    reply_to: str = ""
+    start_by: float = 0.0  # wall-clock seconds; not started by then, it is dropped
+
+
+@dataclass
+class CallStarted:
+    """Sent to the caller when a watchdog takes the call."""
+
+    call_id: str
+    watchdog: str
+
+
+@dataclass
+class CallResult:
+    """The end of a call."""
+
+    call_id: str
+    outcome: Outcome
+    exit_code: int | None = None
+    body: bytes = b""
+    stderr: bytes = b""
+    content_type: str = ""
+    duration: float = 0.0
+    watchdog: str = ""
+    message: str = ""
+
+
+@dataclass
+class Heartbeat:
+    """A watchdog's presence and load, published every second."""
+
+    watchdog: str
+    capacity: int
+    in_use: int
+    leaving: bool = False
+
+
+Record = CallRequest | CallStarted | CallResult | Heartbeat
+R = TypeVar("R", CallRequest, CallStarted, CallResult, Heartbeat)
+_TYPES: dict[str, type[Any]] = {
+    t.__name__: t for t in (CallRequest, CallStarted, CallResult, Heartbeat)
+}
+
+
+def pack(record: Record) -> bytes:
+    fields = dataclasses.asdict(record)
+    return msgpack.packb({"v": VERSION, "t": type(record).__name__, "f": fields})  # type: ignore[no-any-return]
+
+
+def unpack_any(data: bytes) -> Record:
+    """Decode any record; raise WireError on bad data or an unknown version."""
+    try:
+        envelope = msgpack.unpackb(data)
+        kind, version, fields = envelope["t"], envelope["v"], envelope["f"]
+    except Exception as exc:
+        raise WireError(f"undecodable message: {exc}") from exc
+    if version != VERSION:
+        raise WireError(f"wire version {version!r}, expected {VERSION}")
+    cls = _TYPES.get(kind)
+    if cls is None:
+        raise WireError(f"unknown record type {kind!r}")
+    try:
+        return _build(cls, fields)  # type: ignore[no-any-return]
+    except (TypeError, ValueError, KeyError) as exc:
+        raise WireError(f"bad {kind}: {exc}") from exc
+
+
+def unpack(data: bytes, cls: type[R]) -> R:
+    record = unpack_any(data)
+    if not isinstance(record, cls):
+        raise WireError(f"expected {cls.__name__}, got {type(record).__name__}")
+    return record
+
+
+def _build(cls: type[Any], fields: dict[str, Any]) -> Any:
+    if cls is CallRequest:
+        fields = {**fields, "run": RunSpec(**fields["run"])}
+        fields["headers"] = [(str(k), str(v)) for k, v in fields.get("headers", [])]
+    if cls is CallResult:
+        fields = {**fields, "outcome": Outcome(fields["outcome"])}
+    return cls(**fields)

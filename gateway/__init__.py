@@ -1,0 +1,1 @@
+"""The HTTP front door: invocation routes and the management API."""

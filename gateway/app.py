@@ -1,0 +1,76 @@
+"""Build the Starlette application; its lifespan owns the NATS connection."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+
+from starlette.applications import Starlette
+from starlette.routing import Route
+
+from faas import bus
+from faas.settings import GatewaySettings
+from gateway import invoke, system
+from gateway.counters import Counters
+from gateway.errors import HANDLERS
+from gateway.invoker import Invoker
+from gateway.kvcache import BucketCache
+from gateway.presence import Presence
+from gateway.registry import Registry
+from gateway.state import Gateway
+
+log = logging.getLogger(__name__)
+
+ANY = ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"]
+
+
+def routes() -> list[Route]:
+    return [
+        Route("/function/{name}", invoke.invoke, methods=ANY),
+        Route("/function/{name}/{path:path}", invoke.invoke, methods=ANY),
+        Route("/system/functions", system.list_functions, methods=["GET"]),
+        Route("/system/functions", system.deploy_function, methods=["POST"]),
+        Route("/system/functions", system.update_function, methods=["PUT"]),
+        Route("/system/functions", system.delete_function, methods=["DELETE"]),
+        Route("/system/function/{name}", system.get_function, methods=["GET"]),
+        Route("/system/info", system.info, methods=["GET"]),
+        Route("/healthz", system.healthz, methods=["GET"]),
+    ]
+
+
+def create_app(settings: GatewaySettings) -> Starlette:
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        async with gateway_state(settings) as gw:
+            app.state.gateway = gw
+            log.info("gateway %s: bodies up to %d bytes", settings.gateway_id, gw.max_body)
+            yield
+
+    return Starlette(routes=routes(), lifespan=lifespan, exception_handlers=HANDLERS)
+
+
+@contextlib.asynccontextmanager
+async def gateway_state(settings: GatewaySettings) -> AsyncIterator[Gateway]:
+    nc = await bus.connect(settings.nats_url, f"gateway {settings.gateway_id}")
+    try:
+        js = nc.jetstream()
+        await bus.ensure_streams(js, nc.max_payload)
+        functions = BucketCache(await bus.bucket(js, bus.FUNCTIONS_BUCKET))
+        counts = BucketCache(await bus.bucket(js, bus.COUNTERS_BUCKET))
+        await functions.start()
+        await counts.start()
+        presence = Presence(nc, settings.heartbeat_timeout)
+        await presence.start()
+        invoker = Invoker(nc, js, presence, bus.reply_prefix(settings.gateway_id))
+        await invoker.start()
+        counters = Counters(counts, settings.gateway_id)
+        counters.start()
+        try:
+            yield Gateway(settings, nc, Registry(functions), counters, presence, invoker)
+        finally:
+            await counters.stop()
+            await functions.stop()
+            await counts.stop()
+    finally:
+        await nc.drain()

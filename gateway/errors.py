@@ -1,0 +1,46 @@
+"""The gateway's errors and the one place that maps them to HTTP answers."""
+
+from __future__ import annotations
+
+from starlette.requests import Request
+from starlette.responses import PlainTextResponse, Response
+
+from faas.errors import Error, SpecError
+
+
+class FunctionNotFound(Error, LookupError):
+    def __init__(self, name: str) -> None:
+        self.name = name
+        super().__init__(f"function {name!r} not found")
+
+
+class BodyTooLarge(Error):
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        super().__init__(f"request body is larger than the limit of {limit} bytes")
+
+
+class NoWatchdog(Error):
+    def __init__(self) -> None:
+        super().__init__("no watchdog is connected: start one with `faas watchdog --nats URL`")
+
+
+class BadRequest(Error, ValueError):
+    """A request the gateway cannot read."""
+
+
+_STATUS: dict[type[Error], int] = {
+    SpecError: 400,
+    BadRequest: 400,
+    FunctionNotFound: 404,
+    BodyTooLarge: 413,
+    NoWatchdog: 503,
+}
+
+
+async def error_response(request: Request, exc: Exception) -> Response:
+    status = next((s for t, s in _STATUS.items() if isinstance(exc, t)), 500)
+    return PlainTextResponse(f"{exc}\n", status_code=status)
+
+
+HANDLERS = {cls: error_response for cls in _STATUS}

@@ -1,0 +1,79 @@
+"""The invocation routes: `/function/{name}` and `/function/{name}/{path}`, any method."""
+
+from __future__ import annotations
+
+import re
+import shlex
+import time
+import uuid
+
+from starlette.requests import Request
+from starlette.responses import Response
+
+from faas.spec import FunctionSpec, split_namespace
+from faas.wire import CallRequest, CallResult, Outcome, RunSpec
+from gateway.bodies import read_body
+from gateway.errors import NoWatchdog
+from gateway.state import Gateway
+
+_CALL_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+HOP_BY_HOP = {"connection", "keep-alive", "transfer-encoding", "upgrade", "te", "trailer"}
+
+
+async def invoke(request: Request) -> Response:
+    gw: Gateway = request.app.state.gateway
+    name = split_namespace(request.path_params["name"])
+    spec = gw.registry.get(name)
+    body = await read_body(request, gw.max_body)
+    if not await gw.presence.any_connected():
+        raise NoWatchdog()
+    call = new_call(request, spec, body, gw)
+    result = await gw.invoker.call(call)
+    gw.counters.add(name)
+    return respond(result, spec)
+
+
+def new_call(request: Request, spec: FunctionSpec, body: bytes, gw: Gateway) -> CallRequest:
+    call_id = request.headers.get("x-call-id", "")
+    if not _CALL_ID.match(call_id) or call_id in gw.invoker.waiting:
+        call_id = uuid.uuid4().hex
+    return CallRequest(
+        call_id=call_id,
+        function=spec.name,
+        run=run_spec(spec, gw.max_body),
+        method=request.method,
+        path="/" + request.path_params.get("path", ""),
+        query=request.url.query,
+        headers=[(k, v) for k, v in request.headers.items() if k.lower() not in HOP_BY_HOP],
+        body=body,
+        reply_to=gw.invoker.reply_subject(call_id),
+        start_by=time.time() + spec.timeout,
+    )
+
+
+def run_spec(spec: FunctionSpec, max_output: int) -> RunSpec:
+    return RunSpec(
+        image=spec.image,
+        command=shlex.split(spec.env_process),
+        env=spec.env_vars,
+        memory=spec.memory,
+        cpus=spec.cpus or 0.0,
+        pids=spec.pids,
+        read_only=spec.read_only_root_filesystem,
+        network=spec.network,
+        timeout=spec.timeout,
+        content_type=spec.content_type,
+        max_output=max_output,
+    )
+
+
+def respond(result: CallResult, spec: FunctionSpec) -> Response:
+    headers = {"X-Call-Id": result.call_id, "X-Duration-Seconds": f"{result.duration:.6f}"}
+    if result.exit_code is not None:
+        headers["X-Exit-Code"] = str(result.exit_code)
+    if result.outcome is Outcome.OK:
+        return Response(result.body, 200, headers, media_type=spec.content_type)
+    text = result.message.encode() + b"\n"
+    if result.stderr:
+        text += b"stderr:\n" + result.stderr
+    return Response(text, result.outcome.http_status, headers, media_type="text/plain")

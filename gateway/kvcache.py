@@ -1,0 +1,53 @@
+"""A local copy of a JetStream key-value bucket, kept current by a watcher."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from nats.js.kv import KV_DEL, KV_PURGE, KeyValue
+
+log = logging.getLogger(__name__)
+
+
+class BucketCache:
+    """Every key of a bucket in memory: reads cost nothing, writes go to NATS first."""
+
+    def __init__(self, kv: KeyValue) -> None:
+        self.kv = kv
+        self.values: dict[str, bytes] = {}
+        self._task: asyncio.Task[None] | None = None
+
+    async def start(self) -> None:
+        """Load the bucket, then follow its changes in the background."""
+        watcher = await self.kv.watchall()
+        while True:
+            entry = await watcher.updates(timeout=10)  # type: ignore[no-untyped-call]
+            if entry is None:  # the end of what was stored before the watch began
+                break
+            self._apply(entry)
+        self._task = asyncio.create_task(self._follow(watcher))
+
+    async def stop(self) -> None:
+        if self._task:
+            self._task.cancel()
+            await asyncio.gather(self._task, return_exceptions=True)
+
+    async def _follow(self, watcher: KeyValue.KeyWatcher) -> None:
+        async for entry in watcher:
+            if entry is not None:
+                self._apply(entry)
+
+    def _apply(self, entry: KeyValue.Entry) -> None:
+        if entry.operation in (KV_DEL, KV_PURGE) or entry.value is None:
+            self.values.pop(entry.key, None)
+        else:
+            self.values[entry.key] = entry.value
+
+    async def put(self, key: str, value: bytes) -> None:
+        await self.kv.put(key, value)
+        self.values[key] = value
+
+    async def delete(self, key: str) -> None:
+        await self.kv.purge(key)
+        self.values.pop(key, None)

@@ -1,0 +1,59 @@
+"""Which watchdogs are connected, from their heartbeats."""
+
+from __future__ import annotations
+
+import logging
+import time
+
+from nats.aio.client import Client
+from nats.aio.msg import Msg
+from nats.errors import NoRespondersError
+from nats.errors import TimeoutError as NatsTimeoutError
+
+from faas import bus
+from faas.errors import WireError
+from faas.wire import Heartbeat, unpack
+
+log = logging.getLogger(__name__)
+
+PING_TIMEOUT = 0.5
+
+
+class Presence:
+    def __init__(self, nc: Client, timeout: float) -> None:
+        self.nc = nc
+        self.timeout = timeout
+        self.seen: dict[str, tuple[float, Heartbeat]] = {}
+
+    async def start(self) -> None:
+        await self.nc.subscribe(bus.HEARTBEAT_SUBJECT, cb=self._on_heartbeat)
+
+    async def _on_heartbeat(self, msg: Msg) -> None:
+        try:
+            beat = unpack(msg.data, Heartbeat)
+        except WireError as exc:
+            log.warning("bad heartbeat: %s", exc)
+            return
+        if beat.leaving:
+            self.seen.pop(beat.watchdog, None)
+        else:
+            self.seen[beat.watchdog] = (time.monotonic(), beat)
+
+    def live(self) -> list[Heartbeat]:
+        horizon = time.monotonic() - self.timeout
+        return [beat for at, beat in self.seen.values() if at >= horizon]
+
+    def alive(self, watchdog: str) -> bool:
+        at, _ = self.seen.get(watchdog, (0.0, None))
+        return at >= time.monotonic() - self.timeout
+
+    async def any_connected(self) -> bool:
+        """True if a watchdog is heard of; asks the bus when none is (e.g. just after start)."""
+        if self.live():
+            return True
+        try:
+            reply = await self.nc.request(bus.PING_SUBJECT, b"", timeout=PING_TIMEOUT)
+        except (NoRespondersError, NatsTimeoutError, TimeoutError):
+            return False
+        await self._on_heartbeat(reply)
+        return True

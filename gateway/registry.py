@@ -1,0 +1,42 @@
+"""Deployed functions, shared by every gateway replica through a NATS key-value bucket."""
+
+from __future__ import annotations
+
+import json
+
+from faas.spec import FunctionSpec
+from gateway.errors import FunctionNotFound
+from gateway.kvcache import BucketCache
+
+
+class Registry:
+    """Function specs by name, read from a local copy kept current by a watcher."""
+
+    def __init__(self, cache: BucketCache) -> None:
+        self.cache = cache
+
+    def get(self, name: str) -> FunctionSpec:
+        raw = self.cache.values.get(name)
+        if raw is None:
+            raise FunctionNotFound(name)
+        return FunctionSpec.from_json(json.loads(raw))
+
+    def all(self) -> list[FunctionSpec]:
+        return [self.get(name) for name in sorted(self.cache.values)]
+
+    async def deploy(self, spec: FunctionSpec) -> None:
+        """Create or replace; a replaced function keeps its creation time."""
+        existing = self.cache.values.get(spec.name)
+        created = json.loads(existing).get("createdAt") if existing else None
+        await self._put(spec.with_created_at(created))
+
+    async def update(self, spec: FunctionSpec) -> None:
+        previous = self.get(spec.name)
+        await self._put(spec.with_created_at(previous.created_at))
+
+    async def remove(self, name: str) -> None:
+        self.get(name)
+        await self.cache.delete(name)
+
+    async def _put(self, spec: FunctionSpec) -> None:
+        await self.cache.put(spec.name, json.dumps(spec.to_json()).encode())

@@ -1,0 +1,29 @@
+"""What every request handler of a gateway shares, built in the app's lifespan."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from nats.aio.client import Client
+
+from faas.bus import ENVELOPE_ROOM
+from faas.settings import GatewaySettings
+from gateway.counters import Counters
+from gateway.invoker import Invoker
+from gateway.presence import Presence
+from gateway.registry import Registry
+
+
+@dataclass
+class Gateway:
+    settings: GatewaySettings
+    nc: Client
+    registry: Registry
+    counters: Counters
+    presence: Presence
+    invoker: Invoker
+
+    @property
+    def max_body(self) -> int:
+        """The configured limit, lowered to what the NATS server carries."""
+        return min(self.settings.max_body, self.nc.max_payload - ENVELOPE_ROOM)

@@ -1,0 +1,83 @@
+"""The management API under `/system/`, with OpenFaaS's JSON shapes."""
+
+from __future__ import annotations
+
+import json
+import platform
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+
+from faas import __version__
+from faas.spec import FunctionSpec, split_namespace
+from gateway.errors import BadRequest
+from gateway.state import Gateway
+
+
+def _gateway(request: Request) -> Gateway:
+    return request.app.state.gateway  # type: ignore[no-any-return]
+
+
+async def _json(request: Request) -> Any:
+    """Parse the body as JSON whatever its Content-Type (faas-cli may send none)."""
+    raw = await request.body()
+    try:
+        return json.loads(raw)
+    except ValueError as exc:
+        raise BadRequest(f"the body is not JSON: {exc}") from exc
+
+
+def _status(gw: Gateway, spec: FunctionSpec) -> dict[str, Any]:
+    available = 1 if gw.presence.live() else 0
+    return spec.status(gw.counters.total(spec.name), available)
+
+
+async def list_functions(request: Request) -> Response:
+    gw = _gateway(request)
+    return JSONResponse([_status(gw, spec) for spec in gw.registry.all()])
+
+
+async def get_function(request: Request) -> Response:
+    gw = _gateway(request)
+    spec = gw.registry.get(split_namespace(request.path_params["name"]))
+    return JSONResponse(_status(gw, spec))
+
+
+async def deploy_function(request: Request) -> Response:
+    spec = FunctionSpec.from_deployment(await _json(request))
+    await _gateway(request).registry.deploy(spec)
+    return Response(status_code=202)
+
+
+async def update_function(request: Request) -> Response:
+    spec = FunctionSpec.from_deployment(await _json(request))
+    await _gateway(request).registry.update(spec)
+    return Response(status_code=202)
+
+
+async def delete_function(request: Request) -> Response:
+    body = await _json(request)
+    name = body.get("functionName") if isinstance(body, dict) else None
+    if not name or not isinstance(name, str):
+        raise BadRequest("missing 'functionName'")
+    gw = _gateway(request)
+    name = split_namespace(name)
+    await gw.registry.remove(name)
+    await gw.counters.forget(name)
+    return Response(status_code=200)
+
+
+async def info(request: Request) -> Response:
+    release = {"release": __version__, "sha": "", "commit_message": ""}
+    return JSONResponse(
+        {
+            "provider": {"provider": "faas-oneshot", "orchestration": "docker", "version": release},
+            "version": release,
+            "arch": platform.machine(),
+        }
+    )
+
+
+async def healthz(request: Request) -> Response:
+    return Response("OK\n", media_type="text/plain")

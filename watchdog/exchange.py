@@ -1,0 +1,110 @@
+"""Feed a container's stdin and read its multiplexed stdout/stderr over one attach socket."""
+
+from __future__ import annotations
+
+import contextlib
+import selectors
+import socket
+import struct
+import time
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+_HEADER = struct.Struct(">BxxxL")
+_STDOUT, _STDERR = 1, 2
+_CHUNK = 256 * 1024
+
+
+class Stop(StrEnum):
+    """Why the exchange ended."""
+
+    EOF = "eof"  # the container closed its output: it exited
+    DEADLINE = "deadline"
+    OVERFLOW = "overflow"  # stdout went past its limit
+    ABORTED = "aborted"
+
+
+@dataclass
+class Exchange:
+    """Output gathered from one container, with its caps."""
+
+    max_stdout: int
+    max_stderr: int
+    stdout: bytearray = field(default_factory=bytearray)
+    stderr: bytearray = field(default_factory=bytearray)
+    _buffer: bytearray = field(default_factory=bytearray)
+
+    def feed(self, data: bytes) -> bool:
+        """Add raw attach-stream bytes; False once stdout is past its limit."""
+        self._buffer += data
+        while len(self._buffer) >= _HEADER.size:
+            kind, size = _HEADER.unpack_from(self._buffer)
+            if len(self._buffer) < _HEADER.size + size:
+                break
+            payload = bytes(self._buffer[_HEADER.size : _HEADER.size + size])
+            del self._buffer[: _HEADER.size + size]
+            if kind == _STDOUT:
+                self.stdout += payload
+            elif kind == _STDERR and len(self.stderr) < self.max_stderr:
+                self.stderr += payload[: self.max_stderr - len(self.stderr)]
+        return len(self.stdout) <= self.max_stdout
+
+
+def exchange(
+    sock: socket.socket, body: bytes, out: Exchange, deadline: float, aborted: object
+) -> Stop:
+    """Write `body`, half-close, and read until EOF, the deadline, an overflow or an abort.
+
+    `aborted` is anything with `is_set()` (a threading.Event), polled every 100 ms.
+    """
+    view = memoryview(body)
+    sock.setblocking(False)
+    with selectors.DefaultSelector() as sel:
+        sel.register(sock, selectors.EVENT_READ | (selectors.EVENT_WRITE if view else 0))
+        if not view:
+            _half_close(sock)
+        while True:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                return Stop.DEADLINE
+            if aborted.is_set():  # type: ignore[attr-defined]
+                return Stop.ABORTED
+            for key, events in sel.select(min(left, 0.1)):
+                if events & selectors.EVENT_WRITE and view:
+                    view = _write(sock, view)
+                    if not view:
+                        _half_close(sock)
+                        sel.modify(key.fileobj, selectors.EVENT_READ)
+                if events & selectors.EVENT_READ:
+                    data = _read(sock)
+                    if data is None:
+                        continue
+                    if not data:
+                        return Stop.EOF
+                    if not out.feed(data):
+                        return Stop.OVERFLOW
+
+
+def _write(sock: socket.socket, view: memoryview) -> memoryview:
+    try:
+        sent = sock.send(view[:_CHUNK])
+    except BlockingIOError:
+        return view
+    except (BrokenPipeError, ConnectionResetError):
+        return view[len(view) :]  # the function stopped reading: drop the rest of the body
+    return view[sent:]
+
+
+def _read(sock: socket.socket) -> bytes | None:
+    try:
+        return sock.recv(_CHUNK)
+    except BlockingIOError:
+        return None
+    except ConnectionResetError:
+        return b""
+
+
+def _half_close(sock: socket.socket) -> None:
+    """Close our sending side: the function sees the end of its stdin."""
+    with contextlib.suppress(OSError):  # the container may have closed the stream already
+        sock.shutdown(socket.SHUT_WR)

@@ -1,0 +1,33 @@
+"""Start a watchdog: Docker client, runner, signal handling."""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+
+import docker
+
+from faas.settings import WatchdogSettings
+from watchdog.node import Watchdog
+from watchdog.runner import DockerRunner
+
+
+def docker_client(settings: WatchdogSettings) -> docker.DockerClient:
+    """A client whose connection pool fits the capacity (one call uses one connection)."""
+    pool = settings.capacity * 2 + 4
+    if settings.docker_url:
+        return docker.DockerClient(base_url=settings.docker_url, max_pool_size=pool, timeout=60)
+    return docker.from_env(max_pool_size=pool, timeout=60)
+
+
+async def serve(settings: WatchdogSettings) -> None:
+    """Run a watchdog until SIGTERM or SIGINT, then shut down gracefully."""
+    client = docker_client(settings)
+    node = Watchdog(settings, DockerRunner(client, settings.watchdog_id))
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, node.stop)
+    try:
+        await node.run()
+    finally:
+        client.close()
