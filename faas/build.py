@@ -22,12 +22,14 @@ def build_stack(
     except DockerException as exc:
         raise Error(f"cannot reach the Docker engine: {exc}") from exc
     built = []
-    with client:
+    try:
         for fn in stack.functions.values():
             if only and fn.name not in only:
                 continue
             build_function(client, fn, say)
             built.append(fn.image)
+    finally:
+        client.close()
     return built
 
 
