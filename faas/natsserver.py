@@ -41,10 +41,10 @@ def write_config(data_dir: Path, host: str, port: int, max_body: int) -> Path:
 def start(data_dir: Path, host: str, port: int, max_body: int) -> subprocess.Popen[bytes]:
     """Start nats-server and wait until it accepts connections."""
     config = write_config(data_dir, host, port, max_body)
-    log = (data_dir / "nats.log").open("ab")
-    proc = subprocess.Popen(
-        [binary(), "-c", str(config)], stdout=log, stderr=log, start_new_session=True
-    )
+    with (data_dir / "nats.log").open("ab") as log:
+        proc = subprocess.Popen(
+            [binary(), "-c", str(config)], stdout=log, stderr=log, start_new_session=True
+        )
     wait_for_port(host, port, proc, what="nats-server", log=data_dir / "nats.log")
     return proc
 

@@ -1,0 +1,93 @@
+"""Fixtures for end-to-end tests: a real Docker engine, nats-server, gateways and watchdogs."""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import docker
+import pytest
+
+from faas.build import build_stack
+from faas.stack import load_stack
+from tests.e2e.functions import BASE_IMAGES, TEST_FUNCTIONS
+from tests.e2e.parts import ROOT, Gateway, Parts, wait_for_watchdog
+
+CALL_LABEL = "faas.call"
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if "tests/e2e/" in str(item.path).replace(os.sep, "/"):
+            item.add_marker(pytest.mark.e2e)
+
+
+@pytest.fixture(scope="session")
+def docker_client() -> Iterator[docker.DockerClient]:
+    """The Docker engine; its absence fails the run under CI and skips it elsewhere."""
+    try:
+        client = docker.from_env()
+        client.ping()
+    except docker.errors.DockerException as exc:
+        message = f"no Docker engine: {exc} (scripts/bootstrap starts one)"
+        if os.environ.get("CI"):
+            pytest.fail(message)
+        pytest.skip(message)
+    missing = [i for i in BASE_IMAGES if not client.images.list(name=i)]
+    if missing:
+        pytest.fail(f"base images missing: {missing}; run scripts/base-images")
+    build_stack(load_stack(ROOT / "stack.yml"), say=lambda line: None)
+    yield client
+    _assert_no_call_containers(client, "after the suite")
+    client.close()
+
+
+def call_containers(
+    client: docker.DockerClient, running_only: bool = False, **labels: str
+) -> list[str]:
+    """Ids of per-call containers with these labels (all states, or only running ones)."""
+    filters: dict[str, object] = {"label": [CALL_LABEL] + [f"{k}={v}" for k, v in labels.items()]}
+    if running_only:
+        filters["status"] = "running"
+    return [c["Id"] for c in client.api.containers(all=True, filters=filters)]
+
+
+def _assert_no_call_containers(client: docker.DockerClient, when: str, **labels: str) -> None:
+    """Removal runs just after the reply, so give it a moment before calling it a leak."""
+    deadline = time.monotonic() + 10
+    while call_containers(client, **labels) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    left = call_containers(client, **labels)
+    assert not left, f"{len(left)} container(s) labelled {CALL_LABEL} left {when}"
+
+
+@pytest.fixture
+def parts(tmp_path: Path, docker_client: docker.DockerClient) -> Iterator[Parts]:
+    """A factory of real processes, all stopped after the test; checks no container leaked."""
+    made = Parts(tmp_path)
+    yield made
+    made.stop_all()
+    _assert_no_call_containers(docker_client, "after the test")
+
+
+@pytest.fixture(scope="module")
+def platform(
+    tmp_path_factory: pytest.TempPathFactory, docker_client: docker.DockerClient
+) -> Iterator[Gateway]:
+    """NATS, a gateway and a watchdog of capacity 4, with the sample and test functions."""
+    made = Parts(tmp_path_factory.mktemp("platform"))
+    try:
+        nats = made.nats()
+        gateway = made.gateway(nats)
+        made.watchdog(nats, 4)
+        wait_for_watchdog(gateway)
+        with gateway.client() as http:
+            for fn in load_stack(ROOT / "stack.yml").functions.values():
+                assert http.post("/system/functions", json=fn.deployment()).status_code == 202
+            for body in TEST_FUNCTIONS:
+                assert http.post("/system/functions", json=body).status_code == 202
+        yield gateway
+    finally:
+        made.stop_all()

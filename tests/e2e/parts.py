@@ -1,0 +1,127 @@
+"""Real processes for end-to-end tests: nats-server, gateways and watchdogs on free ports."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from faas import natsserver
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def stop(proc: subprocess.Popen[bytes], timeout: float = 40) -> int:
+    """SIGTERM, wait, then SIGKILL; return the exit code."""
+    if proc.poll() is None:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+    return proc.returncode
+
+
+@dataclass
+class Nats:
+    url: str
+    proc: subprocess.Popen[bytes]
+
+
+@dataclass
+class Gateway:
+    url: str
+    proc: subprocess.Popen[bytes]
+
+    def client(self, **options: Any) -> httpx.Client:
+        return httpx.Client(base_url=self.url, timeout=60, **options)
+
+
+@dataclass
+class Watchdog:
+    id: str
+    proc: subprocess.Popen[bytes]
+
+
+@dataclass
+class Parts:
+    """Starts parts on demand and stops all of them at the end of a test."""
+
+    tmp: Path
+    procs: list[subprocess.Popen[bytes]] = field(default_factory=list)
+
+    def nats(self, max_body: int = 8 * 2**20) -> Nats:
+        port = free_port()
+        data = self.tmp / f"nats-{port}"
+        data.mkdir()
+        proc = natsserver.start(data, "127.0.0.1", port, max_body)
+        self.procs.append(proc)
+        return Nats(f"nats://127.0.0.1:{port}", proc)
+
+    def gateway(self, nats: Nats, *args: str) -> Gateway:
+        port = free_port()
+        proc = self._spawn("gateway", "--nats", nats.url, "--port", str(port), *args)
+        gateway = Gateway(f"http://127.0.0.1:{port}", proc)
+        _wait_healthy(gateway)
+        return gateway
+
+    def watchdog(self, nats: Nats, capacity: int = 2, *args: str) -> Watchdog:
+        wid = f"test-{uuid.uuid4().hex[:8]}"
+        proc = self._spawn(
+            "watchdog", "--nats", nats.url, "--capacity", str(capacity), "--id", wid, *args
+        )
+        return Watchdog(wid, proc)
+
+    def _spawn(self, *args: str) -> subprocess.Popen[bytes]:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "faas.cli", *args], cwd=ROOT, env=os.environ.copy()
+        )
+        self.procs.append(proc)
+        return proc
+
+    def stop_all(self) -> None:
+        for proc in reversed(self.procs):
+            stop(proc)
+
+
+def _wait_healthy(gateway: Gateway, timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if gateway.proc.poll() is not None:
+            raise RuntimeError(f"gateway exited with code {gateway.proc.returncode}")
+        try:
+            if httpx.get(gateway.url + "/healthz", timeout=1).status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        time.sleep(0.1)
+    raise RuntimeError(f"gateway {gateway.url} not healthy within {timeout}s")
+
+
+def wait_for_watchdog(gateway: Gateway, timeout: float = 30) -> None:
+    """Until the gateway reports a watchdog connected (availableReplicas of a probe function)."""
+    deadline = time.monotonic() + timeout
+    with gateway.client() as http:
+        http.post("/system/functions", json={"service": "probe", "image": "none"})
+        while time.monotonic() < deadline:
+            if http.get("/system/function/probe").json()["availableReplicas"] == 1:
+                http.request("DELETE", "/system/functions", json={"functionName": "probe"})
+                return
+            time.sleep(0.1)
+    raise RuntimeError("no watchdog connected to the gateway in time")

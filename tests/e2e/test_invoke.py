@@ -1,0 +1,260 @@
+"""Synchronous calls through a real gateway, nats-server, watchdog and Docker engine."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import time
+
+import docker
+import httpx
+
+from tests.e2e.conftest import call_containers
+from tests.e2e.parts import Gateway, Parts, stop, wait_for_watchdog
+
+MiB = 2**20
+
+
+def test_hello_answers_from_a_container_removed_after_the_call(
+    platform: Gateway, docker_client: docker.DockerClient
+) -> None:
+    with platform.client() as http:
+        reply = http.post("/function/hello", content=b"world")
+    assert reply.status_code == 200
+    assert reply.text == "Hello, world!\n"
+    assert reply.headers["content-type"].startswith("text/plain")
+    assert reply.headers["x-exit-code"] == "0"
+    call_id = reply.headers["x-call-id"]
+    deadline = time.monotonic() + 10
+    while call_containers(docker_client, **{"faas.call": call_id}) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not call_containers(docker_client, **{"faas.call": call_id})
+
+
+def test_each_call_gets_a_fresh_container(platform: Gateway) -> None:
+    command = "sh -c 'cat /tmp/mark 2>/dev/null || echo fresh; echo used > /tmp/mark'"
+    with platform.client() as http:
+        http.post(
+            "/system/functions",
+            json={"service": "marker", "image": "faas/base-busybox:latest", "envProcess": command},
+        )
+        answers = [http.post("/function/marker").text for _ in range(2)]
+    assert answers == ["fresh\n", "fresh\n"]
+
+
+def test_sample_functions(platform: Gateway) -> None:
+    page = b'<a href="/a">a</a><a href="#top">t</a><a href="https://other.org/">o</a>'
+    with platform.client() as http:
+        wc = http.post("/function/wc", content=b"one two\nthree\n")
+        links = http.post(
+            "/function/href-counter", content=page, headers={"X-Page-Url": "https://site.com/"}
+        )
+    assert wc.text.split() == ["2", "3", "14"]
+    assert links.json() == {"internal": 2, "external": 1}
+    assert links.headers["content-type"].startswith("application/json")
+
+
+def test_namespace_suffix_and_sub_paths(platform: Gateway) -> None:
+    with platform.client() as http:
+        assert http.post("/function/hello.openfaas-fn", content=b"ns").text == "Hello, ns!\n"
+        other = http.post("/function/hello.elsewhere", content=b"ns")
+        assert other.status_code == 400
+        assert "namespace" in other.text
+
+
+def test_classic_watchdog_environment(platform: Gateway) -> None:
+    with platform.client() as http:
+        reply = http.put(
+            "/function/env/some/path?x=1&y=two",
+            content=b"{}",
+            headers={"Content-Type": "application/json", "X-Custom-Thing": "abc"},
+        )
+    env = dict(line.split("=", 1) for line in reply.text.splitlines() if "=" in line)
+    assert reply.status_code == 200
+    assert env["Http_Method"] == "PUT"
+    assert env["Http_Path"] == "/some/path"
+    assert env["Http_Query"] == "x=1&y=two"
+    assert env["Http_Content_Type"] == "application/json"
+    assert env["Http_X_Custom_Thing"] == "abc"
+    assert env["greeting"] == "hi"
+
+
+def test_unknown_function_is_404_naming_it(platform: Gateway) -> None:
+    with platform.client() as http:
+        reply = http.post("/function/no-such-thing", content=b"x")
+    assert reply.status_code == 404
+    assert "no-such-thing" in reply.text
+
+
+def test_nonzero_exit_is_500_with_stderr(platform: Gateway) -> None:
+    with platform.client() as http:
+        reply = http.post("/function/fail")
+    assert reply.status_code == 500
+    assert reply.headers["x-exit-code"] == "3"
+    assert "exited with code 3" in reply.text
+    assert "broken" in reply.text
+
+
+def test_timeout_is_504_and_the_container_is_gone(
+    platform: Gateway, docker_client: docker.DockerClient
+) -> None:
+    with platform.client() as http:
+        reply = http.post("/function/sleepy")
+    assert reply.status_code == 504
+    assert "timed out after 2s" in reply.text
+    deadline = time.monotonic() + 10
+    while call_containers(docker_client, **{"faas.function": "sleepy"}):
+        assert time.monotonic() < deadline, "the timed-out container was not removed"
+        time.sleep(0.1)
+
+
+def test_large_body_round_trips_and_over_the_limit_is_413(platform: Gateway) -> None:
+    body = bytes(range(256)) * (8 * MiB // 256)
+    with platform.client() as http:
+        echoed = http.post("/function/echo", content=body)
+        too_big = http.post("/function/echo", content=body + b"!")
+    assert echoed.status_code == 200
+    assert echoed.content == body
+    assert too_big.status_code == 413
+    assert str(8 * MiB) in too_big.text
+
+
+def test_output_flood_is_502_and_contained(platform: Gateway) -> None:
+    with platform.client() as http:
+        flood = http.post("/function/flood")
+        after = http.post("/function/hello", content=b"again")
+    assert flood.status_code == 502
+    assert "wrote more than" in flood.text
+    assert after.text == "Hello, again!\n"
+
+
+def test_memory_hog_is_killed_and_reported(platform: Gateway) -> None:
+    with platform.client() as http:
+        reply = http.post("/function/hog")
+    assert reply.status_code == 500
+    assert "ran out of memory" in reply.text
+
+
+def test_pids_limit_stops_a_fork_storm(platform: Gateway) -> None:
+    with platform.client() as http:
+        reply = http.post("/function/forker")
+    assert reply.status_code == 500
+    assert "can't fork" in reply.text or "Resource temporarily unavailable" in reply.text
+
+
+def test_no_capabilities_and_read_only_root(platform: Gateway) -> None:
+    with platform.client() as http:
+        reply = http.post("/function/confined")
+    assert reply.status_code == 200, reply.text
+    assert "CapEff:\t0000000000000000" in reply.text
+    assert "tmp-writable" in reply.text
+    assert "root-read-only" in reply.text
+
+
+def test_no_watchdog_is_503(parts: Parts) -> None:
+    nats = parts.nats()
+    gateway = parts.gateway(nats)
+    with gateway.client() as http:
+        http.post(
+            "/system/functions", json={"service": "echo", "image": "faas/base-busybox:latest"}
+        )
+        reply = http.post("/function/echo", content=b"x", timeout=10)
+    assert reply.status_code == 503
+    assert "no watchdog" in reply.text
+
+
+def test_twenty_concurrent_calls_with_capacity_four(
+    parts: Parts, docker_client: docker.DockerClient
+) -> None:
+    nats = parts.nats()
+    gateway = parts.gateway(nats)
+    parts.watchdog(nats, 4)
+    wait_for_watchdog(gateway)
+    with gateway.client() as http:
+        http.post(
+            "/system/functions",
+            json={
+                "service": "slow-echo",
+                "envProcess": "sh -c 'sleep 0.5; cat'",
+                "image": "faas/base-busybox:latest",
+            },
+        )
+    running: list[int] = []
+    done = threading.Event()
+
+    def sample() -> None:
+        while not done.is_set():
+            running.append(
+                len(call_containers(docker_client, True, **{"faas.function": "slow-echo"}))
+            )
+            time.sleep(0.05)
+
+    sampler = threading.Thread(target=sample)
+    sampler.start()
+    try:
+        replies = asyncio.run(_concurrent(gateway.url, "slow-echo", 20))
+    finally:
+        done.set()
+        sampler.join()
+    assert [r.status_code for r in replies] == [200] * 20
+    assert [r.text for r in replies] == [f"call {i}" for i in range(20)]
+    assert 2 <= max(running) <= 4
+
+
+async def _concurrent(url: str, name: str, count: int) -> list[httpx.Response]:
+    async with httpx.AsyncClient(base_url=url, timeout=120) as http:
+        calls = [http.post(f"/function/{name}", content=f"call {i}".encode()) for i in range(count)]
+        return list(await asyncio.gather(*calls))
+
+
+def test_sigterm_mid_call_lets_the_call_finish(
+    parts: Parts, docker_client: docker.DockerClient
+) -> None:
+    nats = parts.nats()
+    gateway = parts.gateway(nats)
+    watchdog = parts.watchdog(nats, 1)
+    wait_for_watchdog(gateway)
+    with gateway.client() as http:
+        http.post(
+            "/system/functions",
+            json={
+                "service": "slow-echo",
+                "envProcess": "sh -c 'sleep 2; cat'",
+                "image": "faas/base-busybox:latest",
+            },
+        )
+    replies: list[httpx.Response] = []
+    caller = threading.Thread(
+        target=lambda: replies.append(
+            httpx.post(gateway.url + "/function/slow-echo", content=b"finish me", timeout=60)
+        )
+    )
+    caller.start()
+    deadline = time.monotonic() + 30
+    while not call_containers(docker_client, **{"faas.function": "slow-echo"}):
+        assert time.monotonic() < deadline, "the call never started"
+        time.sleep(0.05)
+    code = stop(watchdog.proc)
+    caller.join(60)
+    assert code == 0
+    assert replies and replies[0].status_code == 200
+    assert replies[0].text == "finish me"
+    assert not call_containers(docker_client, **{"faas.watchdog": watchdog.id})
+
+
+def test_queued_calls_wait_for_capacity(parts: Parts) -> None:
+    nats = parts.nats()
+    gateway = parts.gateway(nats)
+    parts.watchdog(nats, 1)
+    wait_for_watchdog(gateway)
+    with gateway.client() as http:
+        http.post(
+            "/system/functions",
+            json={
+                "service": "slow-echo",
+                "envProcess": "sh -c 'sleep 1; cat'",
+                "image": "faas/base-busybox:latest",
+            },
+        )
+    replies = asyncio.run(_concurrent(gateway.url, "slow-echo", 3))
+    assert [r.text for r in replies] == ["call 0", "call 1", "call 2"]
