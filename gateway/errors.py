@@ -25,6 +25,11 @@ class NoWatchdog(Error):
         super().__init__("no watchdog is connected: start one with `faas watchdog --nats URL`")
 
 
+class BusUnavailable(Error):
+    def __init__(self, reason: object) -> None:
+        super().__init__(f"the message bus (NATS) is unavailable: {reason}")
+
+
 class BadRequest(Error, ValueError):
     """A request the gateway cannot read."""
 
@@ -35,6 +40,7 @@ _STATUS: dict[type[Error], int] = {
     FunctionNotFound: 404,
     BodyTooLarge: 413,
     NoWatchdog: 503,
+    BusUnavailable: 503,
 }
 
 

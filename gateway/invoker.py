@@ -6,6 +6,8 @@ import asyncio
 import logging
 import time
 
+import nats.errors
+import nats.js.errors
 from nats.aio.client import Client
 from nats.aio.msg import Msg
 from nats.js import JetStreamContext
@@ -13,6 +15,7 @@ from nats.js import JetStreamContext
 from faas import bus
 from faas.errors import WireError
 from faas.wire import CallRequest, CallResult, CallStarted, Outcome, pack, unpack_any
+from gateway.errors import BusUnavailable
 from gateway.presence import Presence
 
 log = logging.getLogger(__name__)
@@ -51,13 +54,19 @@ class Invoker:
         queue: asyncio.Queue[CallStarted | CallResult] = asyncio.Queue()
         self.waiting[call.call_id] = queue
         try:
-            await self.js.publish(bus.sync_subject(call.function), pack(call))
+            await self._publish(call)
             started = await self._started(call, queue)
             if isinstance(started, CallResult):
                 return started
             return await self._ended(call, started, queue)
         finally:
             del self.waiting[call.call_id]
+
+    async def _publish(self, call: CallRequest) -> None:
+        try:
+            await self.js.publish(bus.sync_subject(call.function), pack(call))
+        except (nats.errors.Error, nats.js.errors.Error) as exc:
+            raise BusUnavailable(exc) from exc
 
     async def _started(
         self, call: CallRequest, queue: asyncio.Queue[CallStarted | CallResult]

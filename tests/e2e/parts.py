@@ -81,8 +81,8 @@ class Parts:
         _wait_healthy(gateway)
         return gateway
 
-    def watchdog(self, nats: Nats, capacity: int = 2, *args: str) -> Watchdog:
-        wid = f"test-{uuid.uuid4().hex[:8]}"
+    def watchdog(self, nats: Nats, capacity: int = 2, *args: str, wid: str = "") -> Watchdog:
+        wid = wid or f"test-{uuid.uuid4().hex[:8]}"
         proc = self._spawn(
             "watchdog", "--nats", nats.url, "--capacity", str(capacity), "--id", wid, *args
         )

@@ -258,3 +258,40 @@ def test_queued_calls_wait_for_capacity(parts: Parts) -> None:
         )
     replies = asyncio.run(_concurrent(gateway.url, "slow-echo", 3))
     assert [r.text for r in replies] == ["call 0", "call 1", "call 2"]
+
+
+def test_body_limit_follows_the_nats_server(parts: Parts) -> None:
+    nats = parts.nats(max_body=256 * 1024)  # the server carries 256 KiB + envelope room
+    gateway = parts.gateway(nats)
+    parts.watchdog(nats, 1)
+    wait_for_watchdog(gateway)
+    with gateway.client() as http:
+        http.post(
+            "/system/functions",
+            json={"service": "echo", "envProcess": "cat", "image": "faas/base-busybox:latest"},
+        )
+        fits = http.post("/function/echo", content=b"a" * 256 * 1024)
+        over = http.post("/function/echo", content=b"a" * (256 * 1024 + 1))
+    assert fits.status_code == 200
+    assert len(fits.content) == 256 * 1024
+    assert over.status_code == 413
+
+
+def test_watchdog_removes_its_orphans_at_start(
+    parts: Parts, docker_client: docker.DockerClient
+) -> None:
+    labels = {"faas.call": "orphan", "faas.function": "x", "faas.watchdog": "orphan-owner"}
+    docker_client.containers.create("faas/base-busybox:latest", "true", labels=labels)
+    other = docker_client.containers.create(
+        "faas/base-busybox:latest", "true", labels={**labels, "faas.watchdog": "someone-else"}
+    )
+    try:
+        nats = parts.nats()
+        parts.watchdog(nats, 1, wid="orphan-owner")
+        deadline = time.monotonic() + 30
+        while call_containers(docker_client, **{"faas.watchdog": "orphan-owner"}):
+            assert time.monotonic() < deadline, "the orphan was not removed"
+            time.sleep(0.1)
+        assert call_containers(docker_client, **{"faas.watchdog": "someone-else"})
+    finally:
+        other.remove(force=True)
