@@ -138,7 +138,7 @@ def _client(args: argparse.Namespace) -> Client:
 
 def _header(text: str) -> tuple[str, str]:
     name, sep, value = text.partition("=")
-    if not sep:
+    if not sep or not name.strip():
         raise Error(f"invalid header {text!r}: write NAME=VALUE")
     return name, value
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -47,7 +48,7 @@ _MEMORY_UNITS = {
 
 def check_name(name: str) -> str:
     """Return `name` if it is a valid function name (a DNS label), else raise SpecError."""
-    if not isinstance(name, str) or not _NAME.match(name):
+    if not isinstance(name, str) or not _NAME.fullmatch(name):
         raise SpecError(
             f"invalid function name {name!r}: use lower-case letters, digits and '-', "
             "starting and ending with a letter or digit, at most 63 characters"
@@ -74,13 +75,13 @@ def parse_duration(text: str) -> float:
             raise SpecError(f"invalid duration {text!r}: write e.g. 30s, 500ms, 2m") from None
         scale = {"ms": 0.001, "s": 1, "m": 60, "h": 3600}
         seconds = sum(float(n) * scale[u] for n, u in parts)
-    if seconds <= 0:
-        raise SpecError(f"invalid duration {text!r}: must be more than zero")
+    if not (0 < seconds < math.inf):
+        raise SpecError(f"invalid duration {text!r}: must be more than zero and finite")
     return seconds
 
 
 def parse_memory(text: str) -> int:
-    """Bytes in `128Mi`, `128m`, `1G`, `65536`."""
+    """Bytes in `128Mi`, `128m`, `1G`, `134217728`."""
     match = _MEMORY.match(str(text).strip())
     unit = match.group(2) if match else ""
     if unit not in _MEMORY_UNITS:
@@ -100,8 +101,8 @@ def parse_cpu(text: str) -> float:
         cpus = float(raw[:-1]) / 1000 if raw.endswith("m") else float(raw)
     except ValueError:
         raise SpecError(f"invalid cpu {text!r}: write e.g. 0.5 or 500m") from None
-    if cpus <= 0:
-        raise SpecError(f"invalid cpu {text!r}: must be more than zero")
+    if not (0 < cpus < math.inf):
+        raise SpecError(f"invalid cpu {text!r}: must be more than zero and finite")
     return cpus
 
 
@@ -135,6 +136,14 @@ def _str_map(data: Any, what: str) -> dict[str, str]:
     if not isinstance(data, Mapping):
         raise SpecError(f"{what} must be an object of strings")
     return {str(k): "" if v is None else str(v) for k, v in data.items()}
+
+
+def _bool(data: Any, what: str) -> bool:
+    if data is None:
+        return False
+    if not isinstance(data, bool):
+        raise SpecError(f"{what} must be true or false")
+    return data
 
 
 def _str_list(data: Any, what: str) -> list[str]:
@@ -188,7 +197,9 @@ class FunctionSpec:
             annotations=_str_map(body.get("annotations"), "annotations"),
             limits=Resources.from_json(body.get("limits"), "limits"),
             requests=Resources.from_json(body.get("requests"), "requests"),
-            read_only_root_filesystem=bool(body.get("readOnlyRootFilesystem", False)),
+            read_only_root_filesystem=_bool(
+                body.get("readOnlyRootFilesystem"), "readOnlyRootFilesystem"
+            ),
         )
         spec.check_runtime()
         return spec
@@ -228,7 +239,7 @@ class FunctionSpec:
         raw = self.annotations.get(PIDS_ANNOTATION)
         if raw is None:
             return DEFAULT_PIDS
-        if not raw.isdigit() or int(raw) < 1:
+        if not re.fullmatch(r"[0-9]+", raw) or int(raw) < 1:
             raise SpecError(f"invalid {PIDS_ANNOTATION} {raw!r}: a whole number above zero")
         return int(raw)
 

@@ -132,7 +132,7 @@ def unpack_any(data: bytes) -> Record:
         raise WireError(f"undecodable message: {exc}") from exc
     if version != VERSION:
         raise WireError(f"wire version {version!r}, expected {VERSION}")
-    cls = _TYPES.get(kind)
+    cls = _TYPES.get(kind) if isinstance(kind, str) else None
     if cls is None:
         raise WireError(f"unknown record type {kind!r}")
     try:

@@ -10,7 +10,7 @@ from gateway.errors import BadRequest, BodyTooLarge
 async def read_body(request: Request, limit: int) -> bytes:
     declared = request.headers.get("content-length")
     if declared is not None:
-        if not declared.isdigit():
+        if not (declared.isascii() and declared.isdigit()):
             raise BadRequest(f"invalid Content-Length {declared!r}")
         if int(declared) > limit:
             raise BodyTooLarge(limit)

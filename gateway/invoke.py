@@ -35,7 +35,7 @@ async def invoke(request: Request) -> Response:
 
 def new_call(request: Request, spec: FunctionSpec, body: bytes, gw: Gateway) -> CallRequest:
     call_id = request.headers.get("x-call-id", "")
-    if not _CALL_ID.match(call_id) or call_id in gw.invoker.waiting:
+    if not _CALL_ID.fullmatch(call_id) or call_id in gw.invoker.waiting:
         call_id = uuid.uuid4().hex
     return CallRequest(
         call_id=call_id,

@@ -1,0 +1,100 @@
+"""Unit tests of gateway.bodies.read_body, through a one-route Starlette app."""
+
+from __future__ import annotations
+
+import asyncio
+import warnings
+from collections.abc import Iterator
+
+import pytest
+from starlette.applications import Starlette
+from starlette.exceptions import StarletteDeprecationWarning
+from starlette.requests import Request
+from starlette.responses import PlainTextResponse
+from starlette.routing import Route
+from starlette.types import Message
+
+with warnings.catch_warnings():
+    # Starlette 1.x prefers httpx2 to the httpx of our dev extras; the client works with either.
+    warnings.filterwarnings(
+        "ignore", "Using `httpx` with `starlette.testclient`", StarletteDeprecationWarning
+    )
+    from starlette.testclient import TestClient
+
+from gateway.bodies import read_body
+from gateway.errors import HANDLERS, BadRequest
+
+LIMIT = 10
+
+
+async def length(request: Request) -> PlainTextResponse:
+    body = await read_body(request, limit=LIMIT)
+    return PlainTextResponse(str(len(body)))
+
+
+@pytest.fixture
+def client() -> Iterator[TestClient]:
+    app = Starlette(routes=[Route("/", length, methods=["POST"])], exception_handlers=HANDLERS)
+    with TestClient(app, raise_server_exceptions=False) as client:
+        yield client
+
+
+def chunks(*parts: bytes) -> Iterator[bytes]:
+    """A body sent chunked, without a Content-Length."""
+    yield from parts
+
+
+@pytest.mark.parametrize("body", [b"", b"a", b"0123456789"])
+def test_a_body_up_to_the_limit_is_read(client: TestClient, body: bytes) -> None:
+    reply = client.post("/", content=body)
+    assert reply.status_code == 200
+    assert reply.text == str(len(body))
+
+
+def test_a_body_over_the_limit_is_refused_by_its_content_length(client: TestClient) -> None:
+    reply = client.post("/", content=b"x" * (LIMIT + 1))
+    assert reply.request.headers["content-length"] == str(LIMIT + 1)
+    assert reply.status_code == 413
+    assert reply.text == f"request body is larger than the limit of {LIMIT} bytes\n"
+
+
+def test_a_chunked_body_up_to_the_limit_is_read(client: TestClient) -> None:
+    reply = client.post("/", content=chunks(b"01234", b"", b"56789"))
+    assert "content-length" not in reply.request.headers
+    assert reply.status_code == 200
+    assert reply.text == "10"
+
+
+def test_a_chunked_body_over_the_limit_is_refused(client: TestClient) -> None:
+    reply = client.post("/", content=chunks(b"012345", b"6789", b"!"))
+    assert "content-length" not in reply.request.headers
+    assert reply.status_code == 413
+    assert f"limit of {LIMIT} bytes" in reply.text
+
+
+def test_a_body_longer_than_its_content_length_is_refused(client: TestClient) -> None:
+    reply = client.post("/", content=b"x" * 50, headers={"Content-Length": "5"})
+    assert reply.status_code == 413
+
+
+@pytest.mark.parametrize("declared", ["abc", "-1", "1.5", "0x10", "5, 5"])
+def test_an_invalid_content_length_is_a_bad_request(client: TestClient, declared: str) -> None:
+    reply = client.post("/", content=b"x", headers={"Content-Length": declared})
+    assert reply.status_code == 400
+    assert reply.text == f"invalid Content-Length {declared!r}\n"
+
+
+def test_a_superscript_content_length_is_a_bad_request() -> None:
+    # Straight to the ASGI request: the test client re-encodes header values as UTF-8.
+    scope = {
+        "type": "http",
+        "method": "POST",
+        "path": "/",
+        "headers": [(b"content-length", b"\xb2")],
+    }
+
+    async def receive() -> Message:
+        return {"type": "http.request", "body": b"x", "more_body": False}
+
+    with pytest.raises(BadRequest, match="invalid Content-Length"):
+        asyncio.run(read_body(Request(scope, receive), limit=LIMIT))

@@ -1,0 +1,316 @@
+"""Unit tests of watchdog.exchange, with a thread playing Docker's end of the attach socket."""
+
+from __future__ import annotations
+
+import socket
+import struct
+import threading
+import time
+from collections.abc import Callable, Iterator
+
+import pytest
+
+from watchdog.exchange import Exchange, Stop, exchange
+
+STDIN, STDOUT, STDERR = 0, 1, 2
+MiB = 2**20
+
+
+def frame(stream: int, payload: bytes) -> bytes:
+    """One frame of Docker's multiplexed stream: type, three zero bytes, length, payload."""
+    return struct.pack(">BxxxL", stream, len(payload)) + payload
+
+
+class DockerSide:
+    """The container's end of a socket pair, run by `behaviour` in a thread."""
+
+    def __init__(self, behaviour: Callable[[DockerSide], None]) -> None:
+        self.ours, self.sock = socket.socketpair()
+        self.received = bytearray()
+        self.saw_eof = threading.Event()
+        self.released = threading.Event()  # set by the test's cleanup: stop waiting
+        self._behaviour = behaviour
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def start(self) -> DockerSide:
+        self._thread.start()
+        return self
+
+    def _run(self) -> None:
+        with self.sock:
+            self._behaviour(self)
+
+    def read_to_eof(self) -> bytes:
+        """Read the body until the watchdog half-closes its side."""
+        while chunk := self.sock.recv(64 * 1024):
+            self.received += chunk
+        self.saw_eof.set()
+        return bytes(self.received)
+
+    def write(self, data: bytes) -> None:
+        self.sock.sendall(data)
+
+    def close(self) -> None:
+        self.released.set()
+        self.ours.close()
+        self._thread.join(timeout=5)
+        assert not self._thread.is_alive(), "the Docker side did not finish"
+
+
+@pytest.fixture
+def docker_side() -> Iterator[Callable[[Callable[[DockerSide], None]], DockerSide]]:
+    """Start a Docker side with a behaviour; join its thread and close its sockets after."""
+    sides: list[DockerSide] = []
+
+    def start(behaviour: Callable[[DockerSide], None]) -> DockerSide:
+        sides.append(DockerSide(behaviour).start())
+        return sides[-1]
+
+    yield start
+    for side in sides:
+        side.close()
+
+
+def run(
+    side: DockerSide,
+    body: bytes,
+    out: Exchange | None = None,
+    timeout: float = 10.0,
+    aborted: threading.Event | None = None,
+) -> tuple[Stop, Exchange]:
+    """Exchange `body` with `side`; return why it stopped and what was gathered."""
+    out = out or Exchange(max_stdout=8 * MiB, max_stderr=64 * 1024)
+    stop = exchange(side.ours, body, out, time.monotonic() + timeout, aborted or threading.Event())
+    return stop, out
+
+
+def echo(side: DockerSide) -> None:
+    """Echo stdin to stdout as it arrives, as `cat` would, then exit."""
+    while chunk := side.sock.recv(64 * 1024):
+        side.received += chunk
+        side.write(frame(STDOUT, chunk))
+    side.saw_eof.set()
+
+
+def silent(side: DockerSide) -> None:
+    """Read the body, then never answer nor exit."""
+    side.read_to_eof()
+    side.released.wait(timeout=10)
+
+
+# exchange
+
+
+def test_echo(docker_side: Callable[..., DockerSide]) -> None:
+    side = docker_side(echo)
+    stop, out = run(side, b"hello, world\n")
+    assert stop is Stop.EOF
+    assert out.stdout == b"hello, world\n"
+    assert out.stderr == b""
+    assert side.received == b"hello, world\n"
+
+
+def test_echo_of_a_large_body_while_the_peer_writes(docker_side: Callable[..., DockerSide]) -> None:
+    # Far more than the socket buffers: both sides must read while they write.
+    body = bytes(range(256)) * (3 * MiB // 256)
+    side = docker_side(echo)
+    stop, out = run(side, body, Exchange(max_stdout=len(body), max_stderr=1024))
+    assert stop is Stop.EOF
+    assert len(out.stdout) == len(body)
+    assert out.stdout == body
+    assert side.received == body
+
+
+def test_stdout_and_stderr_are_kept_apart(docker_side: Callable[..., DockerSide]) -> None:
+    def behaviour(side: DockerSide) -> None:
+        side.read_to_eof()
+        side.write(frame(STDOUT, b"out 1,") + frame(STDERR, b"err 1,"))
+        side.write(frame(STDERR, b"err 2") + frame(STDOUT, b"out 2"))
+
+    stop, out = run(docker_side(behaviour), b"x")
+    assert stop is Stop.EOF
+    assert (bytes(out.stdout), bytes(out.stderr)) == (b"out 1,out 2", b"err 1,err 2")
+
+
+def test_stderr_is_capped(docker_side: Callable[..., DockerSide]) -> None:
+    def behaviour(side: DockerSide) -> None:
+        side.read_to_eof()
+        side.write(frame(STDERR, b"abc") + frame(STDERR, b"defgh") + frame(STDERR, b"ijk"))
+        side.write(frame(STDOUT, b"result"))
+
+    stop, out = run(docker_side(behaviour), b"x", Exchange(max_stdout=100, max_stderr=5))
+    assert stop is Stop.EOF
+    assert out.stderr == b"abcde"
+    assert out.stdout == b"result"
+
+
+def test_frames_split_across_reads(docker_side: Callable[..., DockerSide]) -> None:
+    data = frame(STDOUT, b"split payload") + frame(STDERR, b"e")
+
+    def behaviour(side: DockerSide) -> None:
+        side.read_to_eof()
+        for piece in (data[:3], data[3:8], data[8:12], data[12:]):
+            side.write(piece)
+            time.sleep(0.02)
+
+    stop, out = run(docker_side(behaviour), b"x")
+    assert stop is Stop.EOF
+    assert (bytes(out.stdout), bytes(out.stderr)) == (b"split payload", b"e")
+
+
+def test_stdout_overflow(docker_side: Callable[..., DockerSide]) -> None:
+    def behaviour(side: DockerSide) -> None:
+        side.read_to_eof()
+        side.write(frame(STDOUT, b"0123456789"))
+        side.write(frame(STDOUT, b"!"))
+        side.released.wait(timeout=10)  # no EOF: only the overflow can end the exchange
+
+    stop, out = run(docker_side(behaviour), b"x", Exchange(max_stdout=10, max_stderr=10))
+    assert stop is Stop.OVERFLOW
+    assert len(out.stdout) > 10
+
+
+def test_stdout_at_its_limit_is_not_an_overflow(docker_side: Callable[..., DockerSide]) -> None:
+    def behaviour(side: DockerSide) -> None:
+        side.read_to_eof()
+        side.write(frame(STDOUT, b"01234") + frame(STDOUT, b"56789"))
+
+    stop, out = run(docker_side(behaviour), b"x", Exchange(max_stdout=10, max_stderr=10))
+    assert stop is Stop.EOF
+    assert out.stdout == b"0123456789"
+
+
+def test_deadline(docker_side: Callable[..., DockerSide]) -> None:
+    side = docker_side(silent)
+    out = Exchange(max_stdout=100, max_stderr=100)
+    started = time.monotonic()
+    stop = exchange(side.ours, b"body", out, started + 0.3, threading.Event())
+    elapsed = time.monotonic() - started
+    assert stop is Stop.DEADLINE
+    assert 0.3 <= elapsed < 2.0
+    assert side.saw_eof.is_set()
+    assert side.received == b"body"
+
+
+def test_deadline_already_past(docker_side: Callable[..., DockerSide]) -> None:
+    side = docker_side(silent)
+    out = Exchange(max_stdout=100, max_stderr=100)
+    stop = exchange(side.ours, b"", out, time.monotonic() - 1, threading.Event())
+    assert stop is Stop.DEADLINE
+
+
+def test_abort_before_the_start(docker_side: Callable[..., DockerSide]) -> None:
+    aborted = threading.Event()
+    aborted.set()
+    stop, _ = run(docker_side(silent), b"body", aborted=aborted)
+    assert stop is Stop.ABORTED
+
+
+def test_abort_while_waiting(docker_side: Callable[..., DockerSide]) -> None:
+    aborted = threading.Event()
+
+    def behaviour(side: DockerSide) -> None:
+        side.read_to_eof()
+        aborted.set()  # the watchdog is shutting down while the function runs
+        side.released.wait(timeout=10)
+
+    started = time.monotonic()
+    stop, _ = run(docker_side(behaviour), b"body", aborted=aborted)
+    assert stop is Stop.ABORTED
+    assert time.monotonic() - started < 2.0
+
+
+def test_an_empty_body_half_closes_at_once(docker_side: Callable[..., DockerSide]) -> None:
+    def behaviour(side: DockerSide) -> None:
+        body = side.read_to_eof()  # answers only once stdin is closed
+        side.write(frame(STDOUT, b"got %d bytes" % len(body)))
+
+    stop, out = run(docker_side(behaviour), b"", timeout=2.0)
+    assert stop is Stop.EOF
+    assert out.stdout == b"got 0 bytes"
+
+
+def test_eof_before_the_body_is_read(docker_side: Callable[..., DockerSide]) -> None:
+    def behaviour(side: DockerSide) -> None:
+        side.write(frame(STDOUT, b"no thanks"))  # exits without reading stdin
+
+    stop, out = run(docker_side(behaviour), b"x" * MiB, timeout=5.0)
+    assert stop is Stop.EOF
+    assert out.stdout == b"no thanks"
+
+
+# Exchange.feed
+
+
+def test_feed_one_frame() -> None:
+    out = Exchange(max_stdout=100, max_stderr=100)
+    assert out.feed(frame(STDOUT, b"hello"))
+    assert out.stdout == b"hello"
+    assert out.stderr == b""
+
+
+def test_feed_several_frames_at_once() -> None:
+    out = Exchange(max_stdout=100, max_stderr=100)
+    assert out.feed(frame(STDOUT, b"a") + frame(STDERR, b"b") + frame(STDOUT, b"c"))
+    assert (bytes(out.stdout), bytes(out.stderr)) == (b"ac", b"b")
+
+
+def test_feed_byte_by_byte() -> None:
+    data = frame(STDOUT, b"hello") + frame(STDERR, b"oops")
+    out = Exchange(max_stdout=100, max_stderr=100)
+    for i in range(len(data)):
+        assert out.feed(data[i : i + 1])
+        if i < 8 + 5 - 1:
+            assert out.stdout == b""
+    assert (bytes(out.stdout), bytes(out.stderr)) == (b"hello", b"oops")
+
+
+def test_feed_a_header_in_two_pieces() -> None:
+    data = frame(STDOUT, b"payload")
+    out = Exchange(max_stdout=100, max_stderr=100)
+    out.feed(data[:5])
+    assert out.stdout == b""
+    out.feed(data[5:])
+    assert out.stdout == b"payload"
+
+
+def test_feed_an_empty_frame() -> None:
+    out = Exchange(max_stdout=100, max_stderr=100)
+    assert out.feed(frame(STDOUT, b"") + frame(STDOUT, b"x"))
+    assert out.stdout == b"x"
+
+
+def test_feed_a_length_that_looks_like_text() -> None:
+    # Big-endian, unsigned: 0x00010000 is 65536 bytes, not 256.
+    out = Exchange(max_stdout=2**17, max_stderr=100)
+    payload = b"z" * 65536
+    out.feed(struct.pack(">BxxxL", STDOUT, 65536) + payload[:100])
+    assert out.stdout == b""
+    out.feed(payload[100:])
+    assert out.stdout == payload
+
+
+@pytest.mark.parametrize("stream", [STDIN, 3, 255])
+def test_feed_ignores_other_streams(stream: int) -> None:
+    out = Exchange(max_stdout=100, max_stderr=100)
+    assert out.feed(frame(stream, b"other") + frame(STDOUT, b"out"))
+    assert (bytes(out.stdout), bytes(out.stderr)) == (b"out", b"")
+
+
+def test_feed_caps_stderr() -> None:
+    out = Exchange(max_stdout=100, max_stderr=4)
+    assert out.feed(frame(STDERR, b"ab") + frame(STDERR, b"cdef"))
+    assert out.feed(frame(STDERR, b"gh"))
+    assert out.stderr == b"abcd"
+
+
+def test_feed_is_false_once_stdout_passes_its_limit() -> None:
+    out = Exchange(max_stdout=4, max_stderr=4)
+    assert out.feed(frame(STDOUT, b"abcd"))
+    assert not out.feed(frame(STDOUT, b"e"))
+
+
+def test_feed_a_lot_of_stderr_is_not_an_overflow() -> None:
+    out = Exchange(max_stdout=4, max_stderr=4)
+    assert out.feed(frame(STDERR, b"e" * 1000))
+    assert len(out.stderr) == 4
