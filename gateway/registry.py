@@ -14,12 +14,17 @@ class Registry:
 
     def __init__(self, cache: BucketCache) -> None:
         self.cache = cache
+        self._parsed: dict[str, tuple[bytes, FunctionSpec]] = {}
 
     def get(self, name: str) -> FunctionSpec:
         raw = self.cache.values.get(name)
         if raw is None:
             raise FunctionNotFound(name)
-        return FunctionSpec.from_json(json.loads(raw))
+        parsed = self._parsed.get(name)
+        if parsed is None or parsed[0] is not raw:  # parse each stored value once
+            parsed = raw, FunctionSpec.from_json(json.loads(raw))
+            self._parsed[name] = parsed
+        return parsed[1]
 
     def all(self) -> list[FunctionSpec]:
         return [self.get(name) for name in sorted(self.cache.values)]
@@ -37,6 +42,7 @@ class Registry:
     async def remove(self, name: str) -> None:
         self.get(name)
         await self.cache.delete(name)
+        self._parsed.pop(name, None)
 
     async def _put(self, spec: FunctionSpec) -> None:
         await self.cache.put(spec.name, json.dumps(spec.to_json()).encode())
