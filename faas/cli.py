@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
 import logging
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
+
+import uvloop
 
 from faas import __version__
 from faas.client import Client, gateway_url
@@ -45,7 +46,7 @@ def cmd_gateway(args: argparse.Namespace) -> int:
     settings.nats_url, settings.host, settings.port = args.nats, args.host, args.port
     if args.max_body:
         settings.max_body = args.max_body
-    asyncio.run(serve(settings))
+    uvloop.run(serve(settings))
     return 0
 
 
@@ -60,7 +61,7 @@ def cmd_watchdog(args: argparse.Namespace) -> int:
         settings.watchdog_id = args.id
     if args.grace is not None:
         settings.grace = args.grace
-    asyncio.run(serve(settings))
+    uvloop.run(serve(settings))
     return 0
 
 

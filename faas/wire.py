@@ -6,7 +6,6 @@ Every record is a dataclass; `pack` writes it with its type tag and the wire ver
 
 from __future__ import annotations
 
-import dataclasses
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any, TypeVar
@@ -28,6 +27,7 @@ class Outcome(StrEnum):
     OUT_OF_MEMORY = "out_of_memory"  # killed by its memory limit
     ERROR = "error"  # the platform could not run it (image missing, Docker down)
     EXPIRED = "expired"  # no capacity freed before its deadline
+    UNAVAILABLE = "unavailable"  # no watchdog was left to take it
 
     @property
     def http_status(self) -> int:
@@ -42,6 +42,7 @@ _STATUS = {
     Outcome.OUT_OF_MEMORY: 500,
     Outcome.ERROR: 502,
     Outcome.EXPIRED: 504,
+    Outcome.UNAVAILABLE: 503,
 }
 
 
@@ -101,6 +102,12 @@ class CallResult:
     message: str = ""
 
 
+class WatchdogState(StrEnum):
+    READY = "ready"  # taking calls
+    DRAINING = "draining"  # stopping: finishes its running calls, takes no new ones
+    GONE = "gone"
+
+
 @dataclass
 class Heartbeat:
     """A watchdog's presence and load, published every second."""
@@ -108,7 +115,7 @@ class Heartbeat:
     watchdog: str
     capacity: int
     in_use: int
-    leaving: bool = False
+    state: WatchdogState = WatchdogState.READY
 
 
 Record = CallRequest | CallStarted | CallResult | Heartbeat
@@ -119,7 +126,9 @@ _TYPES: dict[str, type[Any]] = {
 
 
 def pack(record: Record) -> bytes:
-    fields = dataclasses.asdict(record)
+    fields = dict(vars(record))  # shallow: asdict's deep copy would cost more than the rest
+    if isinstance(record, CallRequest):
+        fields["run"] = vars(record.run)
     return msgpack.packb({"v": VERSION, "t": type(record).__name__, "f": fields})  # type: ignore[no-any-return]
 
 
@@ -154,4 +163,6 @@ def _build(cls: type[Any], fields: dict[str, Any]) -> Any:
         fields["headers"] = [(str(k), str(v)) for k, v in fields.get("headers", [])]
     if cls is CallResult:
         fields = {**fields, "outcome": Outcome(fields["outcome"])}
+    if cls is Heartbeat:
+        fields = {**fields, "state": WatchdogState(fields.get("state", "ready"))}
     return cls(**fields)

@@ -73,4 +73,4 @@ async def gateway_state(settings: GatewaySettings) -> AsyncIterator[Gateway]:
             await functions.stop()
             await counts.stop()
     finally:
-        await nc.drain()
+        await bus.close(nc)

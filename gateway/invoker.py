@@ -20,7 +20,7 @@ from gateway.presence import Presence
 
 log = logging.getLogger(__name__)
 
-START_MARGIN = 1.0  # a call started just before its deadline still gets to say so
+START_MARGIN = 1.0  # a call taken just as it was given up still gets to say so
 END_MARGIN = 30.0  # beyond its timeout, for Docker to stop and report a container
 CHECK_EVERY = 1.0  # how often a silent watchdog is looked for among the living
 
@@ -54,28 +54,48 @@ class Invoker:
         queue: asyncio.Queue[CallStarted | CallResult] = asyncio.Queue()
         self.waiting[call.call_id] = queue
         try:
-            await self._publish(call)
-            started = await self._started(call, queue)
+            seq = await self._publish(call)
+            started = await self._started(call, queue, seq)
             if isinstance(started, CallResult):
                 return started
             return await self._ended(call, started, queue)
         finally:
             del self.waiting[call.call_id]
 
-    async def _publish(self, call: CallRequest) -> None:
+    async def _publish(self, call: CallRequest) -> int:
+        """Queue the call; return its sequence number in the stream."""
         try:
-            await self.js.publish(bus.sync_subject(call.function), pack(call))
+            ack = await self.js.publish(bus.sync_subject(call.function), pack(call))
         except (nats.errors.Error, nats.js.errors.Error) as exc:
             raise BusUnavailable(exc) from exc
+        return int(ack.seq)
 
     async def _started(
-        self, call: CallRequest, queue: asyncio.Queue[CallStarted | CallResult]
+        self, call: CallRequest, queue: asyncio.Queue[CallStarted | CallResult], seq: int
     ) -> CallStarted | CallResult:
-        wait = call.start_by - time.time() + START_MARGIN
-        try:
-            return await asyncio.wait_for(queue.get(), max(wait, 0.0))
+        """Wait for a watchdog to take the call; give up at its deadline or when none is left."""
+        while (left := call.start_by - time.time()) > 0:
+            try:
+                return await asyncio.wait_for(queue.get(), min(left, CHECK_EVERY))
+            except TimeoutError:
+                if not self.presence.live():
+                    failed = _result(call, Outcome.UNAVAILABLE, "no watchdog is connected")
+                    break
+        else:
+            failed = _result(call, Outcome.EXPIRED, "no watchdog had free capacity in time")
+        if await self._withdraw(seq):
+            return failed
+        try:  # a watchdog took it just now: it says so at once
+            return await asyncio.wait_for(queue.get(), START_MARGIN)
         except TimeoutError:
-            return _result(call, Outcome.EXPIRED, "no watchdog had free capacity in time")
+            return failed
+
+    async def _withdraw(self, seq: int) -> bool:
+        """Take a queued call back so that it never runs; False if a watchdog has it."""
+        try:
+            return bool(await self.js.delete_msg(bus.SYNC_STREAM, seq))
+        except (nats.errors.Error, nats.js.errors.Error):
+            return False
 
     async def _ended(
         self,

@@ -12,7 +12,7 @@ from nats.errors import TimeoutError as NatsTimeoutError
 
 from faas import bus
 from faas.errors import WireError
-from faas.wire import Heartbeat, unpack
+from faas.wire import Heartbeat, WatchdogState, unpack
 
 log = logging.getLogger(__name__)
 
@@ -34,16 +34,22 @@ class Presence:
         except WireError as exc:
             log.warning("bad heartbeat: %s", exc)
             return
-        if beat.leaving:
+        if beat.state is WatchdogState.GONE:
             self.seen.pop(beat.watchdog, None)
         else:
             self.seen[beat.watchdog] = (time.monotonic(), beat)
 
     def live(self) -> list[Heartbeat]:
+        """Watchdogs heard of lately that take new calls."""
         horizon = time.monotonic() - self.timeout
-        return [beat for at, beat in self.seen.values() if at >= horizon]
+        return [
+            beat
+            for at, beat in self.seen.values()
+            if at >= horizon and beat.state is WatchdogState.READY
+        ]
 
     def alive(self, watchdog: str) -> bool:
+        """Heard of lately, even if draining: its running calls will still report."""
         at, _ = self.seen.get(watchdog, (0.0, None))
         return at >= time.monotonic() - self.timeout
 

@@ -6,7 +6,9 @@ import asyncio
 import signal
 
 import docker
+from docker.errors import DockerException
 
+from faas.errors import Error
 from faas.settings import WatchdogSettings
 from watchdog.node import Watchdog
 from watchdog.runner import DockerRunner
@@ -15,9 +17,17 @@ from watchdog.runner import DockerRunner
 def docker_client(settings: WatchdogSettings) -> docker.DockerClient:
     """A client whose connection pool fits the capacity (one call uses one connection)."""
     pool = settings.capacity * 2 + 4
-    if settings.docker_url:
-        return docker.DockerClient(base_url=settings.docker_url, max_pool_size=pool, timeout=60)
-    return docker.from_env(max_pool_size=pool, timeout=60)
+    try:
+        if settings.docker_url:
+            client = docker.DockerClient(
+                base_url=settings.docker_url, max_pool_size=pool, timeout=60
+            )
+        else:
+            client = docker.from_env(max_pool_size=pool, timeout=60)
+        client.ping()
+    except DockerException as exc:
+        raise Error(f"cannot reach the Docker engine: {exc}") from exc
+    return client
 
 
 async def serve(settings: WatchdogSettings) -> None:

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 
+import nats.errors
 from nats.aio.client import Client
 from nats.aio.msg import Msg
 from nats.errors import TimeoutError as NatsTimeoutError
@@ -16,7 +18,15 @@ from nats.js import JetStreamContext
 from faas import bus
 from faas.errors import WireError
 from faas.settings import WatchdogSettings
-from faas.wire import CallRequest, CallResult, CallStarted, Heartbeat, pack, unpack
+from faas.wire import (
+    CallRequest,
+    CallResult,
+    CallStarted,
+    Heartbeat,
+    WatchdogState,
+    pack,
+    unpack,
+)
 from watchdog.runner import Runner
 
 log = logging.getLogger(__name__)
@@ -35,6 +45,7 @@ class Watchdog:
         self.cleanups: set[asyncio.Future[None]] = set()
         self.aborted = threading.Event()
         self._slot_free = asyncio.Event()
+        self._beat_now = asyncio.Event()
         self._nc: Client | None = None
         self._pool = ThreadPoolExecutor(
             max_workers=settings.capacity * 2 + 2, thread_name_prefix="container"
@@ -48,6 +59,7 @@ class Watchdog:
         """Ask the watchdog to stop taking calls; safe to call from a signal handler."""
         self.stopping.set()
         self._slot_free.set()
+        self._beat_now.set()
 
     async def run(self) -> None:
         """Serve until `stop()`, then finish the running calls within the grace period."""
@@ -64,11 +76,13 @@ class Watchdog:
         try:
             await self._take(js)
         finally:
-            await ping.unsubscribe()
             await self._drain()
             heartbeat.cancel()
-            await self._publish_heartbeat(leaving=True)
-            await nc.drain()
+            await asyncio.gather(heartbeat, return_exceptions=True)
+            with contextlib.suppress(nats.errors.Error):
+                await ping.unsubscribe()
+                await self._publish_heartbeat(WatchdogState.GONE)
+            await bus.close(nc)
             self._pool.shutdown(wait=True)
             log.info("watchdog %s: stopped", self.name)
 
@@ -111,7 +125,7 @@ class Watchdog:
 
     async def _serve(self, call: CallRequest) -> None:
         assert self._nc is not None
-        log.info("call %s (%s): start", call.call_id, call.function)
+        log.debug("call %s (%s): start", call.call_id, call.function)
         container_id: str | None = None
         try:
             await self._nc.publish(call.reply_to, pack(CallStarted(call.call_id, self.name)))
@@ -158,17 +172,25 @@ class Watchdog:
         if self.cleanups:
             await asyncio.wait(list(self.cleanups))
 
-    async def _heartbeats(self) -> None:
-        while True:
-            await self._publish_heartbeat()
-            await asyncio.sleep(self.settings.heartbeat_interval)
+    @property
+    def state(self) -> WatchdogState:
+        return WatchdogState.DRAINING if self.stopping.is_set() else WatchdogState.READY
 
-    async def _publish_heartbeat(self, leaving: bool = False) -> None:
+    async def _heartbeats(self) -> None:
+        """Beat every interval, and at once when stopping begins."""
+        while True:
+            await self._publish_heartbeat(self.state)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._beat_now.wait(), self.settings.heartbeat_interval)
+            self._beat_now.clear()
+
+    def _heartbeat(self, state: WatchdogState) -> bytes:
+        return pack(Heartbeat(self.name, self.settings.capacity, len(self.calls), state))
+
+    async def _publish_heartbeat(self, state: WatchdogState) -> None:
         assert self._nc is not None
-        beat = Heartbeat(self.name, self.settings.capacity, len(self.calls), leaving)
-        await self._nc.publish(bus.HEARTBEAT_SUBJECT, pack(beat))
+        await self._nc.publish(bus.HEARTBEAT_SUBJECT, self._heartbeat(state))
 
     async def _on_ping(self, msg: Msg) -> None:
-        if msg.reply:
-            beat = Heartbeat(self.name, self.settings.capacity, len(self.calls))
-            await self._nc.publish(msg.reply, pack(beat))  # type: ignore[union-attr]
+        if msg.reply and not self.stopping.is_set():
+            await self._nc.publish(msg.reply, self._heartbeat(self.state))  # type: ignore[union-attr]

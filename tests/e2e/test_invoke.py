@@ -295,3 +295,40 @@ def test_watchdog_removes_its_orphans_at_start(
         assert call_containers(docker_client, **{"faas.watchdog": "someone-else"})
     finally:
         other.remove(force=True)
+
+
+def test_queued_calls_fail_fast_when_the_last_watchdog_leaves(
+    parts: Parts, docker_client: docker.DockerClient
+) -> None:
+    nats = parts.nats()
+    gateway = parts.gateway(nats)
+    watchdog = parts.watchdog(nats, 1)
+    wait_for_watchdog(gateway)
+    with gateway.client() as http:
+        http.post(
+            "/system/functions",
+            json={
+                "service": "slow-echo",
+                "envProcess": "sh -c 'sleep 2; cat'",
+                "image": "faas/base-busybox:latest",
+            },
+        )
+    replies: list[httpx.Response] = []
+    caller = threading.Thread(
+        target=lambda: replies.extend(asyncio.run(_concurrent(gateway.url, "slow-echo", 3)))
+    )
+    caller.start()
+    deadline = time.monotonic() + 30
+    while not call_containers(docker_client, **{"faas.function": "slow-echo"}):
+        assert time.monotonic() < deadline, "the first call never started"
+        time.sleep(0.05)
+    assert stop(watchdog.proc) == 0
+    caller.join(60)
+    statuses = sorted(r.status_code for r in replies)
+    assert statuses == [200, 503, 503]
+    assert all("no watchdog is connected" in r.text for r in replies if r.status_code == 503)
+    parts.watchdog(nats, 1)  # a new watchdog must find nothing left of the withdrawn calls
+    wait_for_watchdog(gateway)
+    time.sleep(2)
+    started = call_containers(docker_client, **{"faas.function": "slow-echo"})
+    assert not started, "a call that was answered 503 ran anyway"

@@ -17,6 +17,7 @@ from faas.wire import (
     Outcome,
     Record,
     RunSpec,
+    WatchdogState,
     pack,
     unpack,
     unpack_any,
@@ -59,7 +60,7 @@ RESULT = CallResult(
     watchdog="w1",
     message="function hello timed out after 10s and was killed",
 )
-HEARTBEAT = Heartbeat(watchdog="w1", capacity=4, in_use=3, leaving=True)
+HEARTBEAT = Heartbeat(watchdog="w1", capacity=4, in_use=3, state=WatchdogState.DRAINING)
 RECORDS: list[Record] = [
     REQUEST,
     CallRequest(call_id="c2", function="f", run=RunSpec(image="f")),
