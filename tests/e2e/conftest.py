@@ -91,3 +91,13 @@ def platform(
         yield gateway
     finally:
         made.stop_all()
+
+
+def wait_for_containers(
+    client: docker.DockerClient, present: bool, timeout: float = 30, **labels: str
+) -> None:
+    """Until a per-call container with these labels exists (or none does)."""
+    deadline = time.monotonic() + timeout
+    while bool(call_containers(client, **labels)) != present:
+        assert time.monotonic() < deadline, f"containers {labels} never became present={present}"
+        time.sleep(0.05)

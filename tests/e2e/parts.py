@@ -125,3 +125,27 @@ def wait_for_watchdog(gateway: Gateway, timeout: float = 30) -> None:
                 return
             time.sleep(0.1)
     raise RuntimeError("no watchdog connected to the gateway in time")
+
+
+@dataclass
+class Cluster:
+    nats: Nats
+    gateway: Gateway
+    watchdog: Watchdog
+
+
+def cluster(parts: Parts, capacity: int, max_body: int = 8 * 2**20) -> Cluster:
+    """NATS, a gateway and a watchdog that the gateway has seen."""
+    nats = parts.nats(max_body)
+    gateway = parts.gateway(nats)
+    watchdog = parts.watchdog(nats, capacity)
+    wait_for_watchdog(gateway)
+    return Cluster(nats, gateway, watchdog)
+
+
+def deploy(
+    gateway: Gateway, name: str, command: str, image: str = "faas/base-busybox:latest"
+) -> None:
+    with gateway.client() as http:
+        body = {"service": name, "image": image, "envProcess": command}
+        assert http.post("/system/functions", json=body).status_code == 202

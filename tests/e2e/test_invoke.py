@@ -2,15 +2,10 @@
 
 from __future__ import annotations
 
-import asyncio
-import threading
-import time
-
 import docker
-import httpx
 
-from tests.e2e.conftest import call_containers
-from tests.e2e.parts import Gateway, Parts, stop, wait_for_watchdog
+from tests.e2e.conftest import wait_for_containers
+from tests.e2e.parts import Gateway, Parts
 
 MiB = 2**20
 
@@ -24,11 +19,7 @@ def test_hello_answers_from_a_container_removed_after_the_call(
     assert reply.text == "Hello, world!\n"
     assert reply.headers["content-type"].startswith("text/plain")
     assert reply.headers["x-exit-code"] == "0"
-    call_id = reply.headers["x-call-id"]
-    deadline = time.monotonic() + 10
-    while call_containers(docker_client, **{"faas.call": call_id}) and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert not call_containers(docker_client, **{"faas.call": call_id})
+    wait_for_containers(docker_client, False, **{"faas.call": reply.headers["x-call-id"]})
 
 
 def test_each_call_gets_a_fresh_container(platform: Gateway) -> None:
@@ -102,10 +93,7 @@ def test_timeout_is_504_and_the_container_is_gone(
         reply = http.post("/function/sleepy")
     assert reply.status_code == 504
     assert "timed out after 2s" in reply.text
-    deadline = time.monotonic() + 10
-    while call_containers(docker_client, **{"faas.function": "sleepy"}):
-        assert time.monotonic() < deadline, "the timed-out container was not removed"
-        time.sleep(0.1)
+    wait_for_containers(docker_client, False, **{"faas.function": "sleepy"})
 
 
 def test_large_body_round_trips_and_over_the_limit_is_413(platform: Gateway) -> None:
@@ -161,174 +149,3 @@ def test_no_watchdog_is_503(parts: Parts) -> None:
         reply = http.post("/function/echo", content=b"x", timeout=10)
     assert reply.status_code == 503
     assert "no watchdog" in reply.text
-
-
-def test_twenty_concurrent_calls_with_capacity_four(
-    parts: Parts, docker_client: docker.DockerClient
-) -> None:
-    nats = parts.nats()
-    gateway = parts.gateway(nats)
-    parts.watchdog(nats, 4)
-    wait_for_watchdog(gateway)
-    with gateway.client() as http:
-        http.post(
-            "/system/functions",
-            json={
-                "service": "slow-echo",
-                "envProcess": "sh -c 'sleep 0.5; cat'",
-                "image": "faas/base-busybox:latest",
-            },
-        )
-    running: list[int] = []
-    done = threading.Event()
-
-    def sample() -> None:
-        while not done.is_set():
-            running.append(
-                len(call_containers(docker_client, True, **{"faas.function": "slow-echo"}))
-            )
-            time.sleep(0.05)
-
-    sampler = threading.Thread(target=sample)
-    sampler.start()
-    try:
-        replies = asyncio.run(_concurrent(gateway.url, "slow-echo", 20))
-    finally:
-        done.set()
-        sampler.join()
-    assert [r.status_code for r in replies] == [200] * 20
-    assert [r.text for r in replies] == [f"call {i}" for i in range(20)]
-    assert 2 <= max(running) <= 4
-
-
-async def _concurrent(url: str, name: str, count: int) -> list[httpx.Response]:
-    async with httpx.AsyncClient(base_url=url, timeout=120) as http:
-        calls = [http.post(f"/function/{name}", content=f"call {i}".encode()) for i in range(count)]
-        return list(await asyncio.gather(*calls))
-
-
-def test_sigterm_mid_call_lets_the_call_finish(
-    parts: Parts, docker_client: docker.DockerClient
-) -> None:
-    nats = parts.nats()
-    gateway = parts.gateway(nats)
-    watchdog = parts.watchdog(nats, 1)
-    wait_for_watchdog(gateway)
-    with gateway.client() as http:
-        http.post(
-            "/system/functions",
-            json={
-                "service": "slow-echo",
-                "envProcess": "sh -c 'sleep 2; cat'",
-                "image": "faas/base-busybox:latest",
-            },
-        )
-    replies: list[httpx.Response] = []
-    caller = threading.Thread(
-        target=lambda: replies.append(
-            httpx.post(gateway.url + "/function/slow-echo", content=b"finish me", timeout=60)
-        )
-    )
-    caller.start()
-    deadline = time.monotonic() + 30
-    while not call_containers(docker_client, **{"faas.function": "slow-echo"}):
-        assert time.monotonic() < deadline, "the call never started"
-        time.sleep(0.05)
-    code = stop(watchdog.proc)
-    caller.join(60)
-    assert code == 0
-    assert replies and replies[0].status_code == 200
-    assert replies[0].text == "finish me"
-    assert not call_containers(docker_client, **{"faas.watchdog": watchdog.id})
-
-
-def test_queued_calls_wait_for_capacity(parts: Parts) -> None:
-    nats = parts.nats()
-    gateway = parts.gateway(nats)
-    parts.watchdog(nats, 1)
-    wait_for_watchdog(gateway)
-    with gateway.client() as http:
-        http.post(
-            "/system/functions",
-            json={
-                "service": "slow-echo",
-                "envProcess": "sh -c 'sleep 1; cat'",
-                "image": "faas/base-busybox:latest",
-            },
-        )
-    replies = asyncio.run(_concurrent(gateway.url, "slow-echo", 3))
-    assert [r.text for r in replies] == ["call 0", "call 1", "call 2"]
-
-
-def test_body_limit_follows_the_nats_server(parts: Parts) -> None:
-    nats = parts.nats(max_body=256 * 1024)  # the server carries 256 KiB + envelope room
-    gateway = parts.gateway(nats)
-    parts.watchdog(nats, 1)
-    wait_for_watchdog(gateway)
-    with gateway.client() as http:
-        http.post(
-            "/system/functions",
-            json={"service": "echo", "envProcess": "cat", "image": "faas/base-busybox:latest"},
-        )
-        fits = http.post("/function/echo", content=b"a" * 256 * 1024)
-        over = http.post("/function/echo", content=b"a" * (256 * 1024 + 1))
-    assert fits.status_code == 200
-    assert len(fits.content) == 256 * 1024
-    assert over.status_code == 413
-
-
-def test_watchdog_removes_its_orphans_at_start(
-    parts: Parts, docker_client: docker.DockerClient
-) -> None:
-    labels = {"faas.call": "orphan", "faas.function": "x", "faas.watchdog": "orphan-owner"}
-    docker_client.containers.create("faas/base-busybox:latest", "true", labels=labels)
-    other = docker_client.containers.create(
-        "faas/base-busybox:latest", "true", labels={**labels, "faas.watchdog": "someone-else"}
-    )
-    try:
-        nats = parts.nats()
-        parts.watchdog(nats, 1, wid="orphan-owner")
-        deadline = time.monotonic() + 30
-        while call_containers(docker_client, **{"faas.watchdog": "orphan-owner"}):
-            assert time.monotonic() < deadline, "the orphan was not removed"
-            time.sleep(0.1)
-        assert call_containers(docker_client, **{"faas.watchdog": "someone-else"})
-    finally:
-        other.remove(force=True)
-
-
-def test_queued_calls_fail_fast_when_the_last_watchdog_leaves(
-    parts: Parts, docker_client: docker.DockerClient
-) -> None:
-    nats = parts.nats()
-    gateway = parts.gateway(nats)
-    watchdog = parts.watchdog(nats, 1)
-    wait_for_watchdog(gateway)
-    with gateway.client() as http:
-        http.post(
-            "/system/functions",
-            json={
-                "service": "slow-echo",
-                "envProcess": "sh -c 'sleep 2; cat'",
-                "image": "faas/base-busybox:latest",
-            },
-        )
-    replies: list[httpx.Response] = []
-    caller = threading.Thread(
-        target=lambda: replies.extend(asyncio.run(_concurrent(gateway.url, "slow-echo", 3)))
-    )
-    caller.start()
-    deadline = time.monotonic() + 30
-    while not call_containers(docker_client, **{"faas.function": "slow-echo"}):
-        assert time.monotonic() < deadline, "the first call never started"
-        time.sleep(0.05)
-    assert stop(watchdog.proc) == 0
-    caller.join(60)
-    statuses = sorted(r.status_code for r in replies)
-    assert statuses == [200, 503, 503]
-    assert all("no watchdog is connected" in r.text for r in replies if r.status_code == 503)
-    parts.watchdog(nats, 1)  # a new watchdog must find nothing left of the withdrawn calls
-    wait_for_watchdog(gateway)
-    time.sleep(2)
-    started = call_containers(docker_client, **{"faas.function": "slow-echo"})
-    assert not started, "a call that was answered 503 ran anyway"

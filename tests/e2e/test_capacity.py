@@ -1,0 +1,129 @@
+"""Capacity, queueing and shutdown of watchdogs, each test with its own processes."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import time
+
+import docker
+import httpx
+
+from tests.e2e.conftest import call_containers, wait_for_containers
+from tests.e2e.parts import Parts, cluster, deploy, stop, wait_for_watchdog
+
+SLOW = {"faas.function": "slow-echo"}
+
+
+async def _concurrent(url: str, name: str, count: int) -> list[httpx.Response]:
+    async with httpx.AsyncClient(base_url=url, timeout=120) as http:
+        calls = [http.post(f"/function/{name}", content=f"call {i}".encode()) for i in range(count)]
+        return list(await asyncio.gather(*calls))
+
+
+def _in_background(url: str, count: int) -> tuple[threading.Thread, list[httpx.Response]]:
+    replies: list[httpx.Response] = []
+    caller = threading.Thread(
+        target=lambda: replies.extend(asyncio.run(_concurrent(url, "slow-echo", count)))
+    )
+    caller.start()
+    return caller, replies
+
+
+def test_no_watchdog_is_503(parts: Parts) -> None:
+    gateway = parts.gateway(parts.nats())
+    deploy(gateway, "echo", "cat")
+    with gateway.client() as http:
+        reply = http.post("/function/echo", content=b"x", timeout=10)
+    assert reply.status_code == 503
+    assert "no watchdog" in reply.text
+
+
+def test_twenty_concurrent_calls_with_capacity_four(
+    parts: Parts, docker_client: docker.DockerClient
+) -> None:
+    c = cluster(parts, 4)
+    deploy(c.gateway, "slow-echo", "sh -c 'sleep 0.5; cat'")
+    running: list[int] = []
+    done = threading.Event()
+
+    def sample() -> None:
+        while not done.is_set():
+            running.append(len(call_containers(docker_client, True, **SLOW)))
+            time.sleep(0.05)
+
+    sampler = threading.Thread(target=sample)
+    sampler.start()
+    try:
+        replies = asyncio.run(_concurrent(c.gateway.url, "slow-echo", 20))
+    finally:
+        done.set()
+        sampler.join()
+    assert [r.status_code for r in replies] == [200] * 20
+    assert [r.text for r in replies] == [f"call {i}" for i in range(20)]
+    assert 2 <= max(running) <= 4
+
+
+def test_queued_calls_wait_for_capacity(parts: Parts) -> None:
+    c = cluster(parts, 1)
+    deploy(c.gateway, "slow-echo", "sh -c 'sleep 1; cat'")
+    replies = asyncio.run(_concurrent(c.gateway.url, "slow-echo", 3))
+    assert [r.text for r in replies] == ["call 0", "call 1", "call 2"]
+
+
+def test_sigterm_mid_call_lets_the_call_finish(
+    parts: Parts, docker_client: docker.DockerClient
+) -> None:
+    c = cluster(parts, 1)
+    deploy(c.gateway, "slow-echo", "sh -c 'sleep 2; cat'")
+    caller, replies = _in_background(c.gateway.url, 1)
+    wait_for_containers(docker_client, True, **SLOW)
+    code = stop(c.watchdog.proc)
+    caller.join(60)
+    assert code == 0
+    assert [(r.status_code, r.text) for r in replies] == [(200, "call 0")]
+    assert not call_containers(docker_client, **{"faas.watchdog": c.watchdog.id})
+
+
+def test_queued_calls_fail_fast_when_the_last_watchdog_leaves(
+    parts: Parts, docker_client: docker.DockerClient
+) -> None:
+    c = cluster(parts, 1)
+    deploy(c.gateway, "slow-echo", "sh -c 'sleep 2; cat'")
+    caller, replies = _in_background(c.gateway.url, 3)
+    wait_for_containers(docker_client, True, **SLOW)
+    assert stop(c.watchdog.proc) == 0
+    caller.join(60)
+    assert sorted(r.status_code for r in replies) == [200, 503, 503]
+    assert all("no watchdog is connected" in r.text for r in replies if r.status_code == 503)
+    parts.watchdog(c.nats, 1)  # a new watchdog must find nothing left of the withdrawn calls
+    wait_for_watchdog(c.gateway)
+    time.sleep(2)
+    assert not call_containers(docker_client, **SLOW), "a call answered 503 ran anyway"
+
+
+def test_body_limit_follows_the_nats_server(parts: Parts) -> None:
+    c = cluster(parts, 1, max_body=256 * 1024)  # the server carries 256 KiB + envelope room
+    deploy(c.gateway, "echo", "cat")
+    with c.gateway.client() as http:
+        fits = http.post("/function/echo", content=b"a" * 256 * 1024)
+        over = http.post("/function/echo", content=b"a" * (256 * 1024 + 1))
+    assert fits.status_code == 200
+    assert len(fits.content) == 256 * 1024
+    assert over.status_code == 413
+
+
+def test_watchdog_removes_its_orphans_at_start(
+    parts: Parts, docker_client: docker.DockerClient
+) -> None:
+    labels = {"faas.call": "orphan", "faas.function": "x", "faas.watchdog": "orphan-owner"}
+    docker_client.containers.create("faas/base-busybox:latest", "true", labels=labels)
+    other = docker_client.containers.create(
+        "faas/base-busybox:latest", "true", labels={**labels, "faas.watchdog": "someone-else"}
+    )
+    try:
+        parts.watchdog(parts.nats(), 1, wid="orphan-owner")
+        wait_for_containers(docker_client, False, **{"faas.watchdog": "orphan-owner"})
+        assert call_containers(docker_client, **{"faas.watchdog": "someone-else"})
+    finally:
+        other.remove(force=True)
