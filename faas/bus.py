@@ -27,8 +27,18 @@ log = logging.getLogger(__name__)
 
 SYNC_STREAM = "FAAS_SYNC"
 SYNC_CONSUMER = "watchdogs"
+ASYNC_STREAM = "FAAS_ASYNC"
+ASYNC_CONSUMER = "watchdogs"
+CALLBACK_STREAM = "FAAS_CALLBACKS"
+CALLBACK_SUBJECT = "faas.callback"
+CALLBACK_CONSUMER = "deliverers"
 FUNCTIONS_BUCKET = "faas_functions"
 COUNTERS_BUCKET = "faas_counters"
+CALLS_BUCKET = "faas_calls"
+IDEMPOTENCY_BUCKET = "faas_idempotency"
+CANCEL_PREFIX = "faas.cancel"
+ASYNC_LEASE = 30.0  # an async call taken and not renewed for this long goes to another watchdog
+CALLBACK_ACK_WAIT = 60.0
 HEARTBEAT_SUBJECT = "faas.watchdog.heartbeat"
 PING_SUBJECT = "faas.watchdog.ping"
 ENVELOPE_ROOM = 64 * 1024  # room in a message for a call's envelope beside its body
@@ -38,6 +48,14 @@ SYNC_ACK_WAIT = 10.0  # a taken call is acked at once; this only covers a crash 
 
 def sync_subject(function: str) -> str:
     return f"faas.sync.{function}"
+
+
+def async_subject(function: str) -> str:
+    return f"faas.async.{function}"
+
+
+def cancel_subject(call_id: str) -> str:
+    return f"{CANCEL_PREFIX}.{call_id}"
 
 
 def reply_prefix(gateway_id: str) -> str:
@@ -86,37 +104,75 @@ async def _log_reconnected() -> None:
     log.info("NATS: reconnected")
 
 
-async def ensure_streams(js: JetStreamContext, max_msg_size: int) -> None:
-    """Create or update the sync call queue and its shared pull consumer (idempotent)."""
-    config = StreamConfig(
-        name=SYNC_STREAM,
-        subjects=["faas.sync.*"],
-        retention=RetentionPolicy.WORK_QUEUE,
-        storage=StorageType.MEMORY,
-        max_msg_size=max_msg_size,
-        max_age=3600.0,
+async def ensure_streams(
+    js: JetStreamContext, max_msg_size: int, dedup_window: float, lease: float = ASYNC_LEASE
+) -> None:
+    """Create or update the call queues and their shared pull consumers (idempotent)."""
+    await _stream(
+        js,
+        StreamConfig(
+            name=SYNC_STREAM,
+            subjects=["faas.sync.*"],
+            retention=RetentionPolicy.WORK_QUEUE,
+            storage=StorageType.MEMORY,
+            max_msg_size=max_msg_size,
+            max_age=3600.0,
+        ),
     )
+    await _consumer(js, SYNC_STREAM, SYNC_CONSUMER, SYNC_ACK_WAIT)
+    await _stream(
+        js,
+        StreamConfig(
+            name=ASYNC_STREAM,
+            subjects=["faas.async.*"],
+            retention=RetentionPolicy.WORK_QUEUE,
+            storage=StorageType.FILE,
+            max_msg_size=max_msg_size,
+            duplicate_window=dedup_window,
+        ),
+    )
+    await _consumer(js, ASYNC_STREAM, ASYNC_CONSUMER, lease)
+    await _stream(
+        js,
+        StreamConfig(
+            name=CALLBACK_STREAM,
+            subjects=[CALLBACK_SUBJECT],
+            retention=RetentionPolicy.WORK_QUEUE,
+            storage=StorageType.FILE,
+            max_msg_size=max_msg_size,
+            duplicate_window=dedup_window,
+        ),
+    )
+    await _consumer(js, CALLBACK_STREAM, CALLBACK_CONSUMER, CALLBACK_ACK_WAIT)
+
+
+async def _stream(js: JetStreamContext, config: StreamConfig) -> None:
     try:
-        await js.stream_info(SYNC_STREAM)
+        await js.stream_info(str(config.name))
         await js.update_stream(config)
     except NotFoundError:
         await js.add_stream(config)
+
+
+async def _consumer(js: JetStreamContext, stream: str, durable: str, ack_wait: float) -> None:
     await js.add_consumer(
-        SYNC_STREAM,
+        stream,
         ConsumerConfig(
-            durable_name=SYNC_CONSUMER,
+            durable_name=durable,
             ack_policy=AckPolicy.EXPLICIT,
-            ack_wait=SYNC_ACK_WAIT,
+            ack_wait=ack_wait,
+            max_deliver=-1,
             max_waiting=4096,
+            max_ack_pending=-1,
         ),
     )
 
 
-async def bucket(js: JetStreamContext, name: str) -> KeyValue:
+async def bucket(js: JetStreamContext, name: str, max_age: float | None = None) -> KeyValue:
     """Open a key-value bucket, creating it (file storage, one revision) if missing."""
     try:
         return await js.key_value(name)
     except NotFoundError:
         return await js.create_key_value(
-            KeyValueConfig(bucket=name, history=1, storage=StorageType.FILE)
+            KeyValueConfig(bucket=name, history=1, storage=StorageType.FILE, ttl=max_age)
         )

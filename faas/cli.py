@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
+import textwrap
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
@@ -111,13 +112,16 @@ def cmd_describe(args: argparse.Namespace) -> int:
         ("Read-only root", f.get("readOnlyRootFilesystem", False)),
         ("URL", f"{_client(args).base}/function/{f['name']}"),
     ]
-    print("\n".join(f"{k + ':':<16}{v}" for k, v in fields))
+    print(_fields(fields))
     return 0
 
 
 def cmd_invoke(args: argparse.Namespace) -> int:
     headers = dict(_header(h) for h in args.header)
+    _check_async_flags(args)
     body = sys.stdin.buffer.read() if not sys.stdin.isatty() else b""
+    if args.async_:
+        return _invoke_async(args, body, headers)
     reply = _client(args).invoke(args.name, body, args.method, headers, "&".join(args.query))
     sys.stdout.buffer.write(reply.body)
     sys.stdout.flush()
@@ -133,6 +137,99 @@ def cmd_remove(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_calls(args: argparse.Namespace) -> int:
+    calls = _client(args).calls(args.name, args.limit)
+    columns = ["Call", "Function", "State", "Attempts", "Status", "Created", "Duration"]
+    rows = [
+        [
+            c["callId"],
+            c["function"],
+            c["state"],
+            _attempts(c),
+            _text(c.get("status")),
+            _text(c.get("createdAt")),
+            _duration(c.get("durationSeconds")),
+        ]
+        for c in calls
+    ]
+    print(_table(columns, rows))
+    return 0
+
+
+def cmd_call(args: argparse.Namespace) -> int:
+    record = _client(args).call(args.id)
+    print(_fields(_call_fields(record)))
+    if record.get("stderr"):
+        print("Stderr:\n" + textwrap.indent(record["stderr"].rstrip("\n"), "    "))
+    if args.output:
+        _print_output(record)
+    return 0
+
+
+def cmd_cancel(args: argparse.Namespace) -> int:
+    _client(args).cancel(args.id)
+    print(f"cancelled {args.id}")
+    return 0
+
+
+def _check_async_flags(args: argparse.Namespace) -> None:
+    flags = {
+        "--callback": args.callback,
+        "--call-id": args.call_id,
+        "--idempotency-key": args.idempotency_key,
+    }
+    used = [flag for flag, value in flags.items() if value is not None]
+    if used and not args.async_:
+        raise Error(f"{used[0]} needs --async")
+
+
+def _invoke_async(args: argparse.Namespace, body: bytes, headers: dict[str, str]) -> int:
+    call_id = _client(args).invoke_async(
+        args.name,
+        body,
+        args.method,
+        headers,
+        "&".join(args.query),
+        callback=args.callback,
+        call_id=args.call_id,
+        idempotency_key=args.idempotency_key,
+    )
+    print(call_id)
+    return 0
+
+
+def _call_fields(c: dict[str, Any]) -> list[tuple[str, Any]]:
+    callback = c.get("callback") or {}
+    return [
+        ("Call", c["callId"]),
+        ("Function", c["function"]),
+        ("Kind", _text(c.get("kind"))),
+        ("State", c["state"]),
+        ("Attempts", _attempts(c)),
+        ("Exit code", _text(c.get("exitCode"))),
+        ("Status", _text(c.get("status"))),
+        ("Message", _text(c.get("message"))),
+        ("Created", _text(c.get("createdAt"))),
+        ("Started", _text(c.get("startedAt"))),
+        ("Finished", _text(c.get("finishedAt"))),
+        ("Duration", _duration(c.get("durationSeconds"))),
+        ("Watchdog", _text(c.get("watchdog"))),
+        ("Callback URL", _text(c.get("callbackUrl"))),
+        ("Callback state", _text(callback.get("state"))),
+        ("Callback attempts", _text(callback.get("attempts"))),
+        ("Callback status", _text(callback.get("status"))),
+        ("Callback error", _text(callback.get("error"))),
+    ]
+
+
+def _print_output(record: dict[str, Any]) -> None:
+    print()
+    sys.stdout.write(record.get("output") or "")
+    sys.stdout.flush()
+    if record.get("outputTruncated"):
+        print("faas: the output was truncated by the platform", file=sys.stderr)
+
+
 def _client(args: argparse.Namespace) -> Client:
     return Client(gateway_url(args.gateway))
 
@@ -144,8 +241,34 @@ def _header(text: str) -> tuple[str, str]:
     return name, value
 
 
+def _positive(text: str) -> int:
+    number = int(text)
+    if number < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, not {number}")
+    return number
+
+
 def _pairs(data: Any) -> str:
     return ", ".join(f"{k}={v}" for k, v in (data or {}).items()) or "-"
+
+
+def _text(value: Any) -> str:
+    """A field's value for display; `-` when it is missing or empty."""
+    return "-" if value is None or value == "" else str(value)
+
+
+def _attempts(record: dict[str, Any]) -> str:
+    return f"{_text(record.get('attempts'))}/{_text(record.get('maxAttempts'))}"
+
+
+def _duration(seconds: Any) -> str:
+    return "-" if seconds is None else f"{float(seconds):.2f}s"
+
+
+def _fields(fields: Sequence[tuple[str, Any]]) -> str:
+    """Aligned `key: value` lines."""
+    width = max(len(k) for k, _ in fields) + 2
+    return "\n".join(f"{k + ':':<{width}}{v}" for k, v in fields)
 
 
 def _table(columns: list[str], rows: list[list[str]]) -> str:
@@ -211,11 +334,28 @@ def parser() -> argparse.ArgumentParser:
     inv.add_argument("-m", "--method", default="POST")
     inv.add_argument("-H", "--header", action="append", default=[], help="NAME=VALUE")
     inv.add_argument("--query", action="append", default=[], help="KEY=VALUE")
+    inv.add_argument(
+        "--async", dest="async_", action="store_true", help="queue the call; print its call id"
+    )
+    inv.add_argument("--callback", help="URL the result is POSTed to (with --async)")
+    inv.add_argument("--call-id", help="call id to use instead of a generated one (with --async)")
+    inv.add_argument("--idempotency-key", help="queue at most one call per key (with --async)")
     inv.set_defaults(run=cmd_invoke)
     rm = sub.add_parser("remove", aliases=["rm"], help="remove a function")
     rm.add_argument("name")
     rm.set_defaults(run=cmd_remove)
-    for c in (ls, desc, inv, rm):
+    calls = sub.add_parser("calls", help="list recent calls, newest first")
+    calls.add_argument("name", nargs="?", help="only this function's calls")
+    calls.add_argument("--limit", type=_positive, default=20, help="how many calls (default 20)")
+    calls.set_defaults(run=cmd_calls)
+    call = sub.add_parser("call", help="show a call")
+    call.add_argument("id")
+    call.add_argument("--output", action="store_true", help="show the call's output too")
+    call.set_defaults(run=cmd_call)
+    cancel = sub.add_parser("cancel", help="cancel a queued or running call")
+    cancel.add_argument("id")
+    cancel.set_defaults(run=cmd_cancel)
+    for c in (ls, desc, inv, rm, calls, call, cancel):
         c.add_argument("-g", "--gateway", help="gateway URL (default $OPENFAAS_URL)")
     return p
 

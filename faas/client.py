@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import urllib.error
+import urllib.parse
 import urllib.request
 from dataclasses import dataclass, field
 from typing import Any
@@ -28,6 +29,11 @@ class Reply:
 
     def json(self) -> Any:
         return json.loads(self.body)
+
+    def header(self, name: str) -> str | None:
+        """A header's value, looked up regardless of case."""
+        wanted = name.lower()
+        return next((v for k, v in self.headers.items() if k.lower() == wanted), None)
 
 
 @dataclass
@@ -54,7 +60,7 @@ class Client:
         except urllib.error.URLError as exc:
             raise GatewayError(0, f"cannot reach the gateway at {self.base}: {exc.reason}") from exc
         if reply.status not in ok:
-            raise GatewayError(reply.status, reply.body.decode(errors="replace").strip())
+            raise GatewayError(reply.status, _one_line(reply.body))
         return reply
 
     def send_json(self, method: str, path: str, data: Any) -> Reply:
@@ -91,3 +97,48 @@ class Client:
     ) -> Reply:
         path = f"/function/{name}" + (f"?{query}" if query else "")
         return self.request(method, path, body, headers, ok=tuple(range(100, 600)))
+
+    def invoke_async(
+        self,
+        name: str,
+        body: bytes,
+        method: str = "POST",
+        headers: dict[str, str] | None = None,
+        query: str = "",
+        callback: str | None = None,
+        call_id: str | None = None,
+        idempotency_key: str | None = None,
+    ) -> str:
+        """Queue a call of the function and return its call id."""
+        extra = {
+            "X-Callback-Url": callback,
+            "X-Call-Id": call_id,
+            "X-Idempotency-Key": idempotency_key,
+        }
+        headers = {**(headers or {}), **{k: v for k, v in extra.items() if v is not None}}
+        path = f"/async-function/{_quote(name)}" + (f"?{query}" if query else "")
+        reply = self.request(method, path, body, headers, ok=(200, 202))
+        found = reply.header("X-Call-Id")
+        if not found:
+            raise GatewayError(reply.status, "the gateway queued the call but sent no X-Call-Id")
+        return found
+
+    def call(self, call_id: str) -> dict[str, Any]:
+        return self.request("GET", f"/system/calls/{_quote(call_id)}").json()  # type: ignore[no-any-return]
+
+    def calls(self, function: str | None = None, limit: int = 20) -> list[dict[str, Any]]:
+        """The latest calls, newest first; only the function's when one is named."""
+        params = ({"function": function} if function else {}) | {"limit": str(limit)}
+        path = "/system/calls?" + urllib.parse.urlencode(params)
+        return self.request("GET", path).json()  # type: ignore[no-any-return]
+
+    def cancel(self, call_id: str) -> dict[str, Any]:
+        return self.request("DELETE", f"/system/calls/{_quote(call_id)}").json()  # type: ignore[no-any-return]
+
+
+def _quote(segment: str) -> str:
+    return urllib.parse.quote(segment, safe="")
+
+
+def _one_line(body: bytes) -> str:
+    return " ".join(body.decode(errors="replace").split())

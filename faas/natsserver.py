@@ -33,7 +33,8 @@ def write_config(data_dir: Path, host: str, port: int, max_body: int) -> Path:
     config.write_text(
         f"listen: {host}:{port}\n"
         f"max_payload: {max_body + ENVELOPE_ROOM}\n"
-        f'jetstream {{\n  store_dir: "{store}"\n}}\n'
+        # an accepted async call is on disk before the gateway answers 202
+        f'jetstream {{\n  store_dir: "{store}"\n  sync_interval: always\n}}\n'
     )
     return config
 

@@ -10,6 +10,9 @@ from pathlib import Path
 
 DEFAULT_NATS_URL = "nats://127.0.0.1:4222"
 DEFAULT_MAX_BODY = 8 * 2**20
+DEFAULT_RETENTION = 7 * 24 * 3600.0  # call records are kept this long
+DEFAULT_DEDUP_WINDOW = 600.0  # a repeated call id or idempotency key within this runs once
+DEFAULT_LEASE = 30.0  # an async call whose watchdog falls silent this long runs elsewhere
 
 
 def _env_int(name: str, default: int) -> int:
@@ -32,6 +35,9 @@ class GatewaySettings:
     max_body: int = DEFAULT_MAX_BODY  # lowered at start to what the NATS server accepts
     gateway_id: str = field(default_factory=lambda: uuid.uuid4().hex[:12])
     heartbeat_timeout: float = 2.5  # a watchdog unheard of this long is gone
+    retention: float = DEFAULT_RETENTION
+    dedup_window: float = DEFAULT_DEDUP_WINDOW
+    lease: float = DEFAULT_LEASE
 
     @classmethod
     def from_env(cls) -> GatewaySettings:
@@ -40,6 +46,9 @@ class GatewaySettings:
             host=os.environ.get("FAAS_GATEWAY_HOST", "127.0.0.1"),
             port=_env_int("FAAS_GATEWAY_PORT", 8080),
             max_body=_env_int("FAAS_MAX_BODY", DEFAULT_MAX_BODY),
+            retention=_env_float("FAAS_RETENTION", DEFAULT_RETENTION),
+            dedup_window=_env_float("FAAS_DEDUP_WINDOW", DEFAULT_DEDUP_WINDOW),
+            lease=_env_float("FAAS_LEASE", DEFAULT_LEASE),
         )
 
 
@@ -53,6 +62,10 @@ class WatchdogSettings:
     grace: float = 30.0  # seconds running calls get to finish on SIGTERM
     heartbeat_interval: float = 1.0
     docker_url: str | None = None  # None: DOCKER_HOST or the local socket
+    retention: float = DEFAULT_RETENTION
+    dedup_window: float = DEFAULT_DEDUP_WINDOW
+    lease: float = DEFAULT_LEASE
+    deliverers: int = 8  # callbacks delivered at once
 
     @classmethod
     def from_env(cls) -> WatchdogSettings:
@@ -62,6 +75,9 @@ class WatchdogSettings:
             capacity=_env_int("FAAS_CAPACITY", os.cpu_count() or 1),
             grace=_env_float("FAAS_GRACE", 30.0),
             docker_url=os.environ.get("DOCKER_HOST"),
+            retention=_env_float("FAAS_RETENTION", DEFAULT_RETENTION),
+            dedup_window=_env_float("FAAS_DEDUP_WINDOW", DEFAULT_DEDUP_WINDOW),
+            lease=_env_float("FAAS_LEASE", DEFAULT_LEASE),
         )
 
 

@@ -15,6 +15,7 @@ import msgpack
 from faas.errors import WireError
 
 VERSION = 1
+TEMPFAIL = 75  # EX_TEMPFAIL: a function asks to be tried again later
 
 
 class Outcome(StrEnum):
@@ -77,6 +78,12 @@ class CallRequest:
     body: bytes = b""
     reply_to: str = ""
     start_by: float = 0.0  # wall-clock seconds; not started by then, it is dropped
+    kind: str = "sync"  # or "async"
+    callback_url: str = ""
+    max_attempts: int = 1
+    retry_codes: list[int] = field(default_factory=list)
+    retry_min_wait: float = 1.0
+    retry_max_wait: float = 30.0
 
 
 @dataclass
@@ -101,6 +108,27 @@ class CallResult:
     watchdog: str = ""
     message: str = ""
 
+    @property
+    def status(self) -> int:
+        """The HTTP status a caller gets; exit code 75 (EX_TEMPFAIL) means 'try later': 429."""
+        if self.outcome is Outcome.FAILED and self.exit_code == TEMPFAIL:
+            return 429
+        return self.outcome.http_status
+
+
+@dataclass
+class CallbackJob:
+    """A finished async call's result, queued for delivery to its callback URL."""
+
+    call_id: str
+    function: str
+    url: str
+    status: int
+    body: bytes = b""
+    content_type: str = ""
+    duration: float = 0.0
+    exit_code: int | None = None
+
 
 class WatchdogState(StrEnum):
     READY = "ready"  # taking calls
@@ -118,10 +146,10 @@ class Heartbeat:
     state: WatchdogState = WatchdogState.READY
 
 
-Record = CallRequest | CallStarted | CallResult | Heartbeat
-R = TypeVar("R", CallRequest, CallStarted, CallResult, Heartbeat)
+Record = CallRequest | CallStarted | CallResult | Heartbeat | CallbackJob
+R = TypeVar("R", CallRequest, CallStarted, CallResult, Heartbeat, CallbackJob)
 _TYPES: dict[str, type[Any]] = {
-    t.__name__: t for t in (CallRequest, CallStarted, CallResult, Heartbeat)
+    t.__name__: t for t in (CallRequest, CallStarted, CallResult, Heartbeat, CallbackJob)
 }
 
 

@@ -10,8 +10,9 @@ from starlette.applications import Starlette
 from starlette.routing import Route
 
 from faas import bus
+from faas.records import RecordStore
 from faas.settings import GatewaySettings
-from gateway import invoke, system
+from gateway import asyncinvoke, calls, invoke, system
 from gateway.counters import Counters
 from gateway.errors import HANDLERS
 from gateway.invoker import Invoker
@@ -29,6 +30,11 @@ def routes() -> list[Route]:
     return [
         Route("/function/{name}", invoke.invoke, methods=ANY),
         Route("/function/{name}/{path:path}", invoke.invoke, methods=ANY),
+        Route("/async-function/{name}", asyncinvoke.invoke_async, methods=["POST"]),
+        Route("/async-function/{name}/{path:path}", asyncinvoke.invoke_async, methods=["POST"]),
+        Route("/system/calls", calls.list_calls, methods=["GET"]),
+        Route("/system/calls/{call_id}", calls.get_call, methods=["GET"]),
+        Route("/system/calls/{call_id}", calls.cancel_call, methods=["DELETE"]),
         Route("/system/functions", system.list_functions, methods=["GET"]),
         Route("/system/functions", system.deploy_function, methods=["POST"]),
         Route("/system/functions", system.update_function, methods=["PUT"]),
@@ -55,9 +61,11 @@ async def gateway_state(settings: GatewaySettings) -> AsyncIterator[Gateway]:
     nc = await bus.connect(settings.nats_url, f"gateway {settings.gateway_id}")
     try:
         js = nc.jetstream()
-        await bus.ensure_streams(js, nc.max_payload)
+        await bus.ensure_streams(js, nc.max_payload, settings.dedup_window, settings.lease)
         functions = BucketCache(await bus.bucket(js, bus.FUNCTIONS_BUCKET))
         counts = BucketCache(await bus.bucket(js, bus.COUNTERS_BUCKET))
+        records = RecordStore(await bus.bucket(js, bus.CALLS_BUCKET, settings.retention))
+        keys = await bus.bucket(js, bus.IDEMPOTENCY_BUCKET, settings.dedup_window)
         await functions.start()
         await counts.start()
         presence = Presence(nc, settings.heartbeat_timeout)
@@ -67,7 +75,9 @@ async def gateway_state(settings: GatewaySettings) -> AsyncIterator[Gateway]:
         counters = Counters(counts, settings.gateway_id)
         counters.start()
         try:
-            yield Gateway(settings, nc, Registry(functions), counters, presence, invoker)
+            yield Gateway(
+                settings, nc, Registry(functions), counters, presence, invoker, js, records, keys
+            )
         finally:
             await counters.stop()
             await functions.stop()

@@ -6,6 +6,7 @@ from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 
 from faas.errors import Error, SpecError
+from faas.records import CallNotFound
 
 
 class FunctionNotFound(Error, LookupError):
@@ -34,10 +35,16 @@ class BadRequest(Error, ValueError):
     """A request the gateway cannot read."""
 
 
+class Conflict(Error):
+    """The request does not fit the current state (e.g. cancelling a finished call)."""
+
+
 _STATUS: dict[type[Error], int] = {
     SpecError: 400,
     BadRequest: 400,
     FunctionNotFound: 404,
+    CallNotFound: 404,
+    Conflict: 409,
     BodyTooLarge: 413,
     NoWatchdog: 503,
     BusUnavailable: 503,

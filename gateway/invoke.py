@@ -76,4 +76,4 @@ def respond(result: CallResult, spec: FunctionSpec) -> Response:
     text = result.message.encode() + b"\n"
     if result.stderr:
         text += b"stderr:\n" + result.stderr
-    return Response(text, result.outcome.http_status, headers, media_type="text/plain")
+    return Response(text, result.status, headers, media_type="text/plain")

@@ -5,8 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from nats.aio.client import Client
+from nats.js import JetStreamContext
+from nats.js.kv import KeyValue
 
 from faas.bus import ENVELOPE_ROOM
+from faas.records import RecordStore
 from faas.settings import GatewaySettings
 from gateway.counters import Counters
 from gateway.invoker import Invoker
@@ -22,6 +25,9 @@ class Gateway:
     counters: Counters
     presence: Presence
     invoker: Invoker
+    js: JetStreamContext
+    records: RecordStore
+    idempotency: KeyValue
 
     @property
     def max_body(self) -> int:

@@ -5,33 +5,29 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import threading
 import time
+from collections.abc import Coroutine
 from concurrent.futures import ThreadPoolExecutor
+from typing import Any
 
 import nats.errors
 from nats.aio.client import Client
 from nats.aio.msg import Msg
-from nats.errors import TimeoutError as NatsTimeoutError
 from nats.js import JetStreamContext
 
 from faas import bus
 from faas.errors import WireError
+from faas.records import RecordStore
 from faas.settings import WatchdogSettings
-from faas.wire import (
-    CallRequest,
-    CallResult,
-    CallStarted,
-    Heartbeat,
-    WatchdogState,
-    pack,
-    unpack,
-)
+from faas.wire import CallRequest, Heartbeat, WatchdogState, pack, unpack
+from watchdog.calls import Executor
+from watchdog.deliver import Deliverer
 from watchdog.runner import Runner
+from watchdog.taker import Source, Taker
 
 log = logging.getLogger(__name__)
 
-FETCH_WAIT = 1.0  # a pull request lingers this long; also bounds how fast shutdown is seen
+SYNC, ASYNC = "sync", "async"
 
 
 class Watchdog:
@@ -42,18 +38,26 @@ class Watchdog:
         self.runner = runner
         self.stopping = asyncio.Event()
         self.calls: dict[str, asyncio.Task[None]] = {}
-        self.cleanups: set[asyncio.Future[None]] = set()
-        self.aborted = threading.Event()
         self._slot_free = asyncio.Event()
         self._beat_now = asyncio.Event()
         self._nc: Client | None = None
+        self._executor: Executor | None = None
         self._pool = ThreadPoolExecutor(
-            max_workers=settings.capacity * 2 + 2, thread_name_prefix="container"
+            max_workers=settings.capacity * 2 + settings.deliverers + 2,
+            thread_name_prefix="container",
         )
+
+    @property
+    def name(self) -> str:
+        return self.settings.watchdog_id
 
     @property
     def free(self) -> int:
         return self.settings.capacity - len(self.calls)
+
+    @property
+    def state(self) -> WatchdogState:
+        return WatchdogState.DRAINING if self.stopping.is_set() else WatchdogState.READY
 
     def stop(self) -> None:
         """Ask the watchdog to stop taking calls; safe to call from a signal handler."""
@@ -69,112 +73,105 @@ class Watchdog:
             log.info("removed %d orphaned container(s) of watchdog %s", removed, self.name)
         self._nc = nc = await bus.connect(self.settings.nats_url, f"watchdog {self.name}")
         js = nc.jetstream()
-        await bus.ensure_streams(js, nc.max_payload)
-        ping = await nc.subscribe(bus.PING_SUBJECT, cb=self._on_ping)
-        heartbeat = asyncio.create_task(self._heartbeats())
+        await bus.ensure_streams(
+            js, nc.max_payload, self.settings.dedup_window, self.settings.lease
+        )
+        records = RecordStore(await bus.bucket(js, bus.CALLS_BUCKET, self.settings.retention))
+        self._executor = Executor(
+            self.name, nc, js, records, self.runner, self._pool, self.settings.lease
+        )
+        deliverer = Deliverer(js, records, self._pool, self.settings.deliverers)
+        subs = [
+            await nc.subscribe(bus.PING_SUBJECT, cb=self._on_ping),
+            await nc.subscribe(f"{bus.CANCEL_PREFIX}.*", cb=self._on_cancel),
+        ]
+        background = [
+            asyncio.create_task(self._heartbeats()),
+            asyncio.create_task(deliverer.run(self.stopping)),
+        ]
         log.info("watchdog %s: capacity %d, taking calls", self.name, self.settings.capacity)
         try:
             await self._take(js)
         finally:
             await self._drain()
-            heartbeat.cancel()
-            await asyncio.gather(heartbeat, return_exceptions=True)
+            background[0].cancel()
+            await asyncio.gather(*background, return_exceptions=True)
             with contextlib.suppress(nats.errors.Error):
-                await ping.unsubscribe()
+                for sub in subs:
+                    await sub.unsubscribe()
                 await self._publish_heartbeat(WatchdogState.GONE)
             await bus.close(nc)
             self._pool.shutdown(wait=True)
             log.info("watchdog %s: stopped", self.name)
 
-    @property
-    def name(self) -> str:
-        return self.settings.watchdog_id
-
     async def _take(self, js: JetStreamContext) -> None:
-        sub = await js.pull_subscribe_bind(bus.SYNC_CONSUMER, bus.SYNC_STREAM)
+        """Sync calls first, then async ones, and never more than the free capacity."""
+        taker = Taker(
+            [
+                Source(SYNC, await js.pull_subscribe_bind(bus.SYNC_CONSUMER, bus.SYNC_STREAM), 0),
+                Source(
+                    ASYNC, await js.pull_subscribe_bind(bus.ASYNC_CONSUMER, bus.ASYNC_STREAM), 1
+                ),
+            ]
+        )
         try:
             while not self.stopping.is_set():
                 if self.free <= 0:
                     self._slot_free.clear()
                     await self._slot_free.wait()
                     continue
-                try:
-                    msgs = await sub.fetch(1, timeout=FETCH_WAIT)
-                except (TimeoutError, NatsTimeoutError):
-                    continue
-                for msg in msgs:
-                    await self._accept(msg)
+                for source, msg in await taker.take():
+                    await self._accept(source, msg)
         finally:
-            await sub.unsubscribe()
+            for _, msg in await taker.close():
+                await msg.nak()  # another watchdog takes it at once
+            for source in taker.sources:
+                await source.sub.unsubscribe()
 
-    async def _accept(self, msg: Msg) -> None:
-        if self.stopping.is_set():
-            await msg.nak()  # another watchdog takes it at once
+    async def _accept(self, source: Source, msg: Msg) -> None:
+        if self.stopping.is_set() or self.free <= 0:
+            await msg.nak()
             return
-        await msg.ack()  # sync calls run at most once: acked before the container starts
+        if source.name == SYNC:
+            await msg.ack()  # sync calls run at most once: acked before the container starts
         try:
             call = unpack(msg.data, CallRequest)
         except WireError as exc:
             log.error("dropping undecodable call: %s", exc)
+            await msg.term()
             return
-        if time.time() > call.start_by:
-            log.info("call %s (%s): expired in the queue, dropped", call.call_id, call.function)
-            return
-        task = asyncio.create_task(self._serve(call))
-        self.calls[call.call_id] = task
+        assert self._executor is not None
+        if source.name == SYNC:
+            if time.time() > call.start_by:
+                log.info("call %s (%s): expired in the queue", call.call_id, call.function)
+                return
+            self._start(call.call_id, self._executor.serve_sync(call))
+        else:
+            self._start(call.call_id, self._executor.serve_async(call, msg))
 
-    async def _serve(self, call: CallRequest) -> None:
-        assert self._nc is not None
-        log.debug("call %s (%s): start", call.call_id, call.function)
-        container_id: str | None = None
-        try:
-            await self._nc.publish(call.reply_to, pack(CallStarted(call.call_id, self.name)))
-            loop = asyncio.get_running_loop()
-            result, container_id = await asyncio.shield(
-                loop.run_in_executor(self._pool, self.runner.run, call, self.aborted)
-            )
-            await asyncio.shield(self._reply(call, result))
-            log.info(
-                "call %s (%s): %s in %.3fs",
-                call.call_id,
-                call.function,
-                result.outcome,
-                result.duration,
-            )
-        finally:
-            self.calls.pop(call.call_id, None)
-            self._slot_free.set()
-            if container_id:
-                self._remove_later(container_id)
+    def _start(self, call_id: str, work: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.create_task(work)
+        self.calls[call_id] = task
+        task.add_done_callback(lambda t: self._done(call_id, t))
 
-    async def _reply(self, call: CallRequest, result: CallResult) -> None:
-        assert self._nc is not None
-        await self._nc.publish(call.reply_to, pack(result))
-
-    def _remove_later(self, container_id: str) -> None:
-        """Remove the container off the reply's critical path."""
-        loop = asyncio.get_running_loop()
-        task = asyncio.ensure_future(
-            loop.run_in_executor(self._pool, self.runner.remove, container_id)
-        )
-        self.cleanups.add(task)
-        task.add_done_callback(self.cleanups.discard)
+    def _done(self, call_id: str, task: asyncio.Task[None]) -> None:
+        if self.calls.get(call_id) is task:
+            del self.calls[call_id]
+        self._slot_free.set()
+        if not task.cancelled() and task.exception():
+            log.error("call %s failed in the watchdog", call_id, exc_info=task.exception())
 
     async def _drain(self) -> None:
         """Let running calls finish within the grace period, then stop their containers."""
+        assert self._executor is not None
         if self.calls:
             log.info("waiting up to %gs for %d call(s)", self.settings.grace, len(self.calls))
             _, late = await asyncio.wait(list(self.calls.values()), timeout=self.settings.grace)
             if late:
                 log.warning("grace period over: stopping %d call(s)", len(late))
-                self.aborted.set()
+                self._executor.abort_all()
                 await asyncio.wait(late)
-        if self.cleanups:
-            await asyncio.wait(list(self.cleanups))
-
-    @property
-    def state(self) -> WatchdogState:
-        return WatchdogState.DRAINING if self.stopping.is_set() else WatchdogState.READY
+        await self._executor.wait_cleanups()
 
     async def _heartbeats(self) -> None:
         """Beat every interval, and at once when stopping begins."""
@@ -194,3 +191,7 @@ class Watchdog:
     async def _on_ping(self, msg: Msg) -> None:
         if msg.reply and not self.stopping.is_set():
             await self._nc.publish(msg.reply, self._heartbeat(self.state))  # type: ignore[union-attr]
+
+    async def _on_cancel(self, msg: Msg) -> None:
+        if self._executor is not None:
+            self._executor.cancel(msg.subject.rsplit(".", 1)[-1])

@@ -14,6 +14,7 @@ from faas.build import build_stack
 from faas.stack import load_stack
 from tests.e2e.functions import BASE_IMAGES, TEST_FUNCTIONS
 from tests.e2e.parts import ROOT, Gateway, Parts, wait_for_watchdog
+from tests.e2e.receiver import Receiver
 
 CALL_LABEL = "faas.call"
 
@@ -101,3 +102,11 @@ def wait_for_containers(
     while bool(call_containers(client, **labels)) != present:
         assert time.monotonic() < deadline, f"containers {labels} never became present={present}"
         time.sleep(0.05)
+
+
+@pytest.fixture
+def receiver() -> Iterator[Receiver]:
+    made = Receiver()
+    made.start()
+    yield made
+    made.stop()

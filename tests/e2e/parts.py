@@ -42,6 +42,9 @@ def stop(proc: subprocess.Popen[bytes], timeout: float = 40) -> int:
 class Nats:
     url: str
     proc: subprocess.Popen[bytes]
+    data: Path
+    port: int
+    max_body: int
 
 
 @dataclass
@@ -65,6 +68,7 @@ class Parts:
 
     tmp: Path
     procs: list[subprocess.Popen[bytes]] = field(default_factory=list)
+    env: dict[str, str] = field(default_factory=dict)  # for every gateway and watchdog
 
     def nats(self, max_body: int = 8 * 2**20) -> Nats:
         port = free_port()
@@ -72,7 +76,13 @@ class Parts:
         data.mkdir()
         proc = natsserver.start(data, "127.0.0.1", port, max_body)
         self.procs.append(proc)
-        return Nats(f"nats://127.0.0.1:{port}", proc)
+        return Nats(f"nats://127.0.0.1:{port}", proc, data, port, max_body)
+
+    def restart_nats(self, nats: Nats) -> None:
+        """Stop the server and start it again on the same port and store."""
+        stop(nats.proc)
+        nats.proc = natsserver.start(nats.data, "127.0.0.1", nats.port, nats.max_body)
+        self.procs.append(nats.proc)
 
     def gateway(self, nats: Nats, *args: str) -> Gateway:
         port = free_port()
@@ -90,7 +100,7 @@ class Parts:
 
     def _spawn(self, *args: str) -> subprocess.Popen[bytes]:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "faas.cli", *args], cwd=ROOT, env=os.environ.copy()
+            [sys.executable, "-m", "faas.cli", *args], cwd=ROOT, env={**os.environ, **self.env}
         )
         self.procs.append(proc)
         return proc

@@ -1,0 +1,281 @@
+"""A call's life on a watchdog: record it, run its container, report, retry or finish."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import threading
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
+
+from nats.aio.client import Client
+from nats.aio.msg import Msg
+from nats.js import JetStreamContext
+
+from faas import bus
+from faas.records import CallbackState, CallNotFound, CallRecord, CallState, RecordStore, clip, now
+from faas.retry import RetryPolicy
+from faas.wire import CallbackJob, CallRequest, CallResult, CallStarted, Outcome, pack
+from watchdog.runner import Runner
+
+log = logging.getLogger(__name__)
+
+
+class Executor:
+    """Runs calls on this watchdog; one instance per watchdog."""
+
+    def __init__(
+        self,
+        name: str,
+        nc: Client,
+        js: JetStreamContext,
+        records: RecordStore,
+        runner: Runner,
+        pool: ThreadPoolExecutor,
+        lease: float,
+    ) -> None:
+        self.name = name
+        self.nc = nc
+        self.js = js
+        self.records = records
+        self.runner = runner
+        self.pool = pool
+        self.lease = lease
+        self.aborts: dict[str, threading.Event] = {}
+        self.cancelled: set[str] = set()
+        self.cleanups: set[asyncio.Future[None]] = set()
+
+    def cancel(self, call_id: str) -> None:
+        """Stop a call's container if it runs here."""
+        if call_id in self.aborts:
+            self.cancelled.add(call_id)
+            self.aborts[call_id].set()
+
+    def abort_all(self) -> None:
+        for event in self.aborts.values():
+            event.set()
+
+    async def serve_sync(self, call: CallRequest) -> None:
+        await self.nc.publish(call.reply_to, pack(CallStarted(call.call_id, self.name)))
+        started = now()
+        result = await self._run(call)
+        await asyncio.shield(self.nc.publish(call.reply_to, pack(result)))
+        log.info(
+            "call %s (%s): %s in %.3fs",
+            call.call_id,
+            call.function,
+            result.outcome,
+            result.duration,
+        )
+        record = CallRecord(
+            call.call_id,
+            call.function,
+            kind="sync",
+            attempts=1,
+            startedAt=started,
+            createdAt=started,
+        )
+        await self._store(finish(record, result, RetryPolicy(attempts=1), cancelled=False))
+
+    async def serve_async(self, call: CallRequest, msg: Msg) -> None:
+        record = await self._begin(call)
+        if record is None:
+            await msg.ack()  # cancelled while queued
+            return
+        renewal = asyncio.create_task(_keep_lease(msg, self.lease / 3))
+        try:
+            result = await self._run(call)
+        finally:
+            renewal.cancel()
+            await asyncio.gather(renewal, return_exceptions=True)
+        await asyncio.shield(self._conclude(call, msg, result, record.attempts))
+
+    async def _begin(self, call: CallRequest) -> CallRecord | None:
+        def start(r: CallRecord) -> CallRecord:
+            if r.state is CallState.CANCELLED:
+                return r
+            return replace(
+                r,
+                state=CallState.RUNNING,
+                attempts=r.attempts + 1,
+                startedAt=now(),
+                watchdog=self.name,
+            )
+
+        try:
+            record = await self.records.update(call.function, call.call_id, start)
+        except CallNotFound:  # expired from the records, or written by an older gateway
+            record = start(_new_record(call))
+            await self.records.put(record)
+        return None if record.state is CallState.CANCELLED else record
+
+    async def _conclude(
+        self, call: CallRequest, msg: Msg, result: CallResult, attempt: int
+    ) -> None:
+        policy = policy_of(call)
+        cancelled = call.call_id in self.cancelled
+        self.cancelled.discard(call.call_id)
+        if not cancelled and policy.retries(result.status, attempt):
+            delay = policy.backoff(attempt)
+            await self._update(call, lambda r: retrying(r, result, delay))
+            log.info(
+                "call %s (%s): %s, retry in %.1fs",
+                call.call_id,
+                call.function,
+                result.outcome,
+                delay,
+            )
+            await msg.nak(delay=delay)
+            return
+        record = await self._update(call, lambda r: finish(r, result, policy, cancelled))
+        log.info(
+            "call %s (%s): %s after %d attempt(s)",
+            call.call_id,
+            call.function,
+            record.state,
+            record.attempts,
+        )
+        if call.callback_url and record.state is not CallState.CANCELLED:
+            await self._queue_callback(call, result, record.attempts)
+        await msg.ack()
+
+    async def _update(
+        self, call: CallRequest, change: Callable[[CallRecord], CallRecord]
+    ) -> CallRecord:
+        try:
+            return await self.records.update(call.function, call.call_id, change)
+        except CallNotFound:
+            record = change(_new_record(call))
+            await self.records.put(record)
+            return record
+
+    async def _queue_callback(self, call: CallRequest, result: CallResult, attempt: int) -> None:
+        job = CallbackJob(
+            call_id=call.call_id,
+            function=call.function,
+            url=call.callback_url,
+            status=result.status,
+            body=result.body if result.outcome is Outcome.OK else response_text(result),
+            content_type=result.content_type or "text/plain",
+            duration=result.duration,
+            exit_code=result.exit_code,
+        )
+        headers = {"Nats-Msg-Id": f"{call.call_id}.{attempt}"}
+        await self.js.publish(bus.CALLBACK_SUBJECT, pack(job), headers=headers)
+
+    async def _run(self, call: CallRequest) -> CallResult:
+        """Run the container in a thread; its removal happens after, off the reply's path."""
+        aborted = self.aborts[call.call_id] = threading.Event()
+        loop = asyncio.get_running_loop()
+        try:
+            result, container_id = await asyncio.shield(
+                loop.run_in_executor(self.pool, self.runner.run, call, aborted)
+            )
+        finally:
+            del self.aborts[call.call_id]
+        if container_id:
+            self._remove_later(container_id)
+        return result
+
+    async def _store(self, record: CallRecord) -> None:
+        try:
+            await self.records.put(record)
+        except Exception:
+            log.exception("cannot record call %s", record.callId)
+
+    def _remove_later(self, container_id: str) -> None:
+        loop = asyncio.get_running_loop()
+        task = asyncio.ensure_future(
+            loop.run_in_executor(self.pool, self.runner.remove, container_id)
+        )
+        self.cleanups.add(task)
+        task.add_done_callback(self.cleanups.discard)
+
+    async def wait_cleanups(self) -> None:
+        if self.cleanups:
+            await asyncio.wait(list(self.cleanups))
+
+
+async def _keep_lease(msg: Msg, every: float) -> None:
+    """Tell JetStream the call is alive, so it is not handed to another watchdog."""
+    while True:
+        await asyncio.sleep(every)
+        with contextlib.suppress(Exception):
+            await msg.in_progress()
+
+
+def policy_of(call: CallRequest) -> RetryPolicy:
+    if call.kind != "async":
+        return RetryPolicy(attempts=1)
+    return RetryPolicy(
+        attempts=call.max_attempts,
+        codes=frozenset(call.retry_codes),
+        min_wait=call.retry_min_wait,
+        max_wait=call.retry_max_wait,
+    )
+
+
+def _new_record(call: CallRequest) -> CallRecord:
+    return CallRecord(
+        call.call_id,
+        call.function,
+        kind=call.kind,
+        maxAttempts=call.max_attempts,
+        callbackUrl=call.callback_url or None,
+    )
+
+
+def response_text(result: CallResult) -> bytes:
+    """The body a caller gets when the call did not succeed: the reason, then stderr."""
+    text = result.message.encode() + b"\n"
+    if result.stderr:
+        text += b"stderr:\n" + result.stderr
+    return text
+
+
+def _with_result(record: CallRecord, result: CallResult) -> CallRecord:
+    output, cut = clip(result.body)
+    stderr, _ = clip(result.stderr)
+    return replace(
+        record,
+        exitCode=result.exit_code,
+        status=result.status,
+        message=result.message,
+        durationSeconds=round(result.duration, 6),
+        output=output,
+        outputTruncated=cut,
+        stderr=stderr,
+        watchdog=result.watchdog or record.watchdog,
+    )
+
+
+def retrying(record: CallRecord, result: CallResult, delay: float) -> CallRecord:
+    record = _with_result(record, result)
+    note = f"attempt {record.attempts} answered {result.status}; next in {delay:.1f}s"
+    return replace(record, state=CallState.QUEUED, message=f"{result.message} ({note})".strip())
+
+
+def finish(
+    record: CallRecord, result: CallResult, policy: RetryPolicy, cancelled: bool
+) -> CallRecord:
+    record = _with_result(record, result)
+    if cancelled:
+        state, message = CallState.CANCELLED, "cancelled while running"
+    else:
+        state, message = final_state(result, record.attempts, policy), record.message
+    callback = record.callback
+    if record.callbackUrl and state is not CallState.CANCELLED:
+        callback = replace(callback, state=CallbackState.PENDING)
+    return replace(record, state=state, message=message, finishedAt=now(), callback=callback)
+
+
+def final_state(result: CallResult, attempts: int, policy: RetryPolicy) -> CallState:
+    if result.outcome is Outcome.OK:
+        return CallState.SUCCEEDED
+    if attempts > 1 and result.status in policy.codes:
+        return CallState.GIVEN_UP
+    if result.outcome is Outcome.TIMEOUT:
+        return CallState.TIMED_OUT
+    return CallState.FAILED

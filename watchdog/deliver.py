@@ -1,0 +1,118 @@
+"""Deliver queued callbacks, retrying failed ones with backoff; record every outcome."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
+
+from nats.aio.msg import Msg
+from nats.js import JetStreamContext
+
+from faas import bus
+from faas.callback import Delivery, post
+from faas.errors import WireError
+from faas.records import CallbackRecord, CallbackState, CallNotFound, CallRecord, RecordStore, now
+from faas.retry import exponential_backoff
+from faas.wire import CallbackJob, unpack
+from watchdog.taker import FETCH_WAIT
+
+log = logging.getLogger(__name__)
+
+MAX_ATTEMPTS = 8
+MIN_WAIT, MAX_WAIT = 1.0, 60.0
+
+
+def callback_headers(job: CallbackJob) -> dict[str, str]:
+    headers = {
+        "Content-Type": job.content_type,
+        "X-Call-Id": job.call_id,
+        "X-Function-Name": job.function,
+        "X-Function-Status": str(job.status),
+        "X-Duration-Seconds": f"{job.duration:.6f}",
+    }
+    if job.exit_code is not None:
+        headers["X-Exit-Code"] = str(job.exit_code)
+    return headers
+
+
+class Deliverer:
+    """Takes callback jobs from their stream, a few at a time, independent of call capacity."""
+
+    def __init__(
+        self, js: JetStreamContext, records: RecordStore, pool: ThreadPoolExecutor, at_once: int
+    ) -> None:
+        self.js = js
+        self.records = records
+        self.pool = pool
+        self.at_once = at_once
+        self.active: set[asyncio.Task[None]] = set()
+
+    async def run(self, stopping: asyncio.Event) -> None:
+        sub = await self.js.pull_subscribe_bind(bus.CALLBACK_CONSUMER, bus.CALLBACK_STREAM)
+        try:
+            while not stopping.is_set():
+                if len(self.active) >= self.at_once:
+                    await asyncio.wait(self.active, return_when=asyncio.FIRST_COMPLETED)
+                    continue
+                try:
+                    msgs = await sub.fetch(1, timeout=FETCH_WAIT)
+                except TimeoutError:
+                    continue
+                for msg in msgs:
+                    task = asyncio.create_task(self.deliver(msg))
+                    self.active.add(task)
+                    task.add_done_callback(self.active.discard)
+        finally:
+            if self.active:
+                await asyncio.wait(self.active)
+            await sub.unsubscribe()
+
+    async def deliver(self, msg: Msg) -> None:
+        try:
+            job = unpack(msg.data, CallbackJob)
+        except WireError as exc:
+            log.error("dropping undecodable callback: %s", exc)
+            await msg.term()
+            return
+        attempt = msg.metadata.num_delivered or 1
+        loop = asyncio.get_running_loop()
+        delivery = await loop.run_in_executor(
+            self.pool, post, job.url, job.body, callback_headers(job)
+        )
+        if not delivery.ok and delivery.retry and attempt < MAX_ATTEMPTS:
+            delay = exponential_backoff(attempt, MIN_WAIT, MAX_WAIT)
+            await self._note(job, lambda c: _attempted(c, attempt, delivery, CallbackState.PENDING))
+            log.info("callback %s: %s, retry in %.1fs", job.call_id, delivery.error, delay)
+            await msg.nak(delay=delay)
+            return
+        state = CallbackState.DELIVERED if delivery.ok else CallbackState.FAILED
+        await self._note(job, lambda c: _attempted(c, attempt, delivery, state))
+        log.info("callback %s: %s after %d attempt(s)", job.call_id, state, attempt)
+        await msg.ack()
+
+    async def _note(
+        self, job: CallbackJob, change: Callable[[CallbackRecord], CallbackRecord]
+    ) -> None:
+        def apply(record: CallRecord) -> CallRecord:
+            return replace(record, callback=change(record.callback))
+
+        try:
+            await self.records.update(job.function, job.call_id, apply)
+        except CallNotFound:
+            log.warning("callback %s: its call record has expired", job.call_id)
+
+
+def _attempted(
+    callback: CallbackRecord, attempt: int, delivery: Delivery, state: CallbackState
+) -> CallbackRecord:
+    return replace(
+        callback,
+        state=state,
+        attempts=attempt,
+        status=delivery.status,
+        error=delivery.error,
+        deliveredAt=now() if state is CallbackState.DELIVERED else callback.deliveredAt,
+    )

@@ -1,0 +1,63 @@
+"""Pull from several JetStream consumers at once, one message per consumer at a time."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+
+from nats.aio.msg import Msg
+from nats.errors import TimeoutError as NatsTimeoutError
+from nats.js import JetStreamContext
+
+FETCH_WAIT = 1.0  # a pull request lingers this long; also bounds how fast shutdown is seen
+
+
+@dataclass(frozen=True)
+class Source:
+    """A pull consumer; sources with a lower priority number are served first."""
+
+    name: str
+    sub: JetStreamContext.PullSubscription
+    priority: int
+
+
+class Taker:
+    """Keeps one lingering pull per source and hands over whatever arrives, by priority.
+
+    A pull that has not answered is left running for the next round rather than cancelled,
+    so no message is ever caught by a request nobody waits for.
+    """
+
+    def __init__(self, sources: list[Source]) -> None:
+        self.sources = sorted(sources, key=lambda s: s.priority)
+        self.pending: dict[str, asyncio.Task[list[Msg]]] = {}
+
+    async def take(self) -> list[tuple[Source, Msg]]:
+        """Wait until at least one source answers (or its pull expires)."""
+        for source in self.sources:
+            if source.name not in self.pending:
+                self.pending[source.name] = asyncio.create_task(_fetch(source.sub))
+        await asyncio.wait(self.pending.values(), return_when=asyncio.FIRST_COMPLETED)
+        return self._collect(done_only=True)
+
+    async def close(self) -> list[tuple[Source, Msg]]:
+        """Wait for the pulls still out; return what they caught, to be handed back."""
+        if self.pending:
+            await asyncio.wait(self.pending.values())
+        return self._collect(done_only=False)
+
+    def _collect(self, done_only: bool) -> list[tuple[Source, Msg]]:
+        got: list[tuple[Source, Msg]] = []
+        for source in self.sources:
+            task = self.pending.get(source.name)
+            if task is not None and (task.done() or not done_only):
+                del self.pending[source.name]
+                got += [(source, msg) for msg in task.result()]
+        return got
+
+
+async def _fetch(sub: JetStreamContext.PullSubscription) -> list[Msg]:
+    try:
+        return await sub.fetch(1, timeout=FETCH_WAIT)
+    except (TimeoutError, NatsTimeoutError):
+        return []
