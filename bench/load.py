@@ -52,15 +52,21 @@ class DockerRun:
 
 def _docker_error(done: subprocess.CompletedProcess[bytes], expected: bytes) -> str | None:
     if done.returncode != 0:
-        return f"exit {done.returncode}: {_first_line(done.stderr)}"
+        return f"exit {done.returncode}: {first_line(done.stderr)}"
     if done.stdout != expected:
         return f"unexpected output {done.stdout[:60]!r}"
     return None
 
 
-def _first_line(text: bytes) -> str:
+def first_line(text: bytes) -> str:
     lines = text.decode(errors="replace").strip().splitlines()
     return lines[0][:120] if lines else ""
+
+
+def http_client(base_url: str) -> httpx.AsyncClient:
+    """A client of one caller: a single keep-alive connection."""
+    limits = httpx.Limits(max_connections=1, max_keepalive_connections=1)
+    return httpx.AsyncClient(base_url=base_url, timeout=CALL_TIMEOUT, limits=limits)
 
 
 @dataclass(frozen=True)
@@ -88,16 +94,12 @@ class HttpCall:
         Each caller has its own client and connection, opened before the clock starts: one
         shared httpx pool hands connections out unfairly and adds outliers of its own.
         """
-        clients = [self._client() for _ in range(concurrency)]
+        clients = [http_client(self.base_url) for _ in range(concurrency)]
         try:
             await asyncio.gather(*(c.get("/healthz") for c in clients))
             return await self._timed(Series(name, concurrency), calls, clients, meter)
         finally:
             await asyncio.gather(*(c.aclose() for c in clients))
-
-    def _client(self) -> httpx.AsyncClient:
-        limits = httpx.Limits(max_connections=1, max_keepalive_connections=1)
-        return httpx.AsyncClient(base_url=self.base_url, timeout=CALL_TIMEOUT, limits=limits)
 
     async def _timed(
         self, series: Series, calls: int, clients: list[httpx.AsyncClient], meter: CpuMeter
@@ -119,7 +121,7 @@ class HttpCall:
 
 def _http_error(reply: httpx.Response, expected: bytes) -> str | None:
     if reply.status_code != 200:
-        return f"HTTP {reply.status_code}: {_first_line(reply.content)}"
+        return f"HTTP {reply.status_code}: {first_line(reply.content)}"
     if reply.content != expected:
         return f"unexpected body {reply.content[:60]!r}"
     return None

@@ -24,6 +24,9 @@ class Series:
 
     name: str
     concurrency: int
+    # what a sample's latency is: "answer" (the caller's wait for it), "202" (the wait for an
+    # async call's 202), "callback" (from an async call's 202 to the arrival of its callback)
+    latency: str = "answer"
     samples: list[Sample] = field(default_factory=list)
     wall: float = 0.0
     cpu: dict[str, float] = field(default_factory=dict)  # CPU seconds used, by process
@@ -62,6 +65,7 @@ class Summary:
 
     name: str
     concurrency: int
+    latency: str  # as Series.latency
     calls: int
     errors: int
     wall_s: float
@@ -84,6 +88,7 @@ class Summary:
         return cls(
             name=series.name,
             concurrency=series.concurrency,
+            latency=series.latency,
             calls=calls,
             errors=sum(kinds.values()),
             wall_s=round(series.wall, 3),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from typing import Any
 
@@ -28,7 +29,8 @@ log = logging.getLogger(__name__)
 SYNC_STREAM = "FAAS_SYNC"
 SYNC_CONSUMER = "watchdogs"
 ASYNC_STREAM = "FAAS_ASYNC"
-ASYNC_CONSUMER = "watchdogs"
+ASYNC_CONSUMER = "watchdogs"  # every function without a concurrency cap
+CAPPED_PREFIX = "cap-"  # then the function's name: one consumer per capped function
 CALLBACK_STREAM = "FAAS_CALLBACKS"
 CALLBACK_SUBJECT = "faas.callback"
 CALLBACK_CONSUMER = "deliverers"
@@ -50,8 +52,13 @@ def sync_subject(function: str) -> str:
     return f"faas.sync.{function}"
 
 
-def async_subject(function: str) -> str:
-    return f"faas.async.{function}"
+def async_subject(function: str, capped: bool = False) -> str:
+    """Capped functions' calls go where only their own consumer, of limited width, reads."""
+    return f"faas.async.{'cap' if capped else 'run'}.{function}"
+
+
+def capped_consumer(function: str) -> str:
+    return f"{CAPPED_PREFIX}{function}"
 
 
 def cancel_subject(call_id: str) -> str:
@@ -124,14 +131,14 @@ async def ensure_streams(
         js,
         StreamConfig(
             name=ASYNC_STREAM,
-            subjects=["faas.async.*"],
+            subjects=["faas.async.>"],
             retention=RetentionPolicy.WORK_QUEUE,
             storage=StorageType.FILE,
             max_msg_size=max_msg_size,
             duplicate_window=dedup_window,
         ),
     )
-    await _consumer(js, ASYNC_STREAM, ASYNC_CONSUMER, lease)
+    await _consumer(js, ASYNC_STREAM, ASYNC_CONSUMER, lease, "faas.async.run.*")
     await _stream(
         js,
         StreamConfig(
@@ -154,7 +161,15 @@ async def _stream(js: JetStreamContext, config: StreamConfig) -> None:
         await js.add_stream(config)
 
 
-async def _consumer(js: JetStreamContext, stream: str, durable: str, ack_wait: float) -> None:
+async def _consumer(
+    js: JetStreamContext,
+    stream: str,
+    durable: str,
+    ack_wait: float,
+    subject: str | None = None,
+    width: int = -1,
+) -> None:
+    """A shared pull consumer; `width` caps the messages out at once (-1: no cap)."""
     await js.add_consumer(
         stream,
         ConsumerConfig(
@@ -163,9 +178,33 @@ async def _consumer(js: JetStreamContext, stream: str, durable: str, ack_wait: f
             ack_wait=ack_wait,
             max_deliver=-1,
             max_waiting=4096,
-            max_ack_pending=-1,
+            max_ack_pending=width,
+            filter_subject=subject,
         ),
     )
+
+
+async def cap_function(
+    js: JetStreamContext, function: str, width: int | None, lease: float = ASYNC_LEASE
+) -> None:
+    """Create, resize or drop the consumer that caps a function's concurrent async calls."""
+    name = capped_consumer(function)
+    if width:
+        with contextlib.suppress(NotFoundError):
+            info = await js.consumer_info(ASYNC_STREAM, name)
+            if info.config.max_ack_pending == width:
+                return
+            await js.delete_consumer(ASYNC_STREAM, name)
+        await _consumer(js, ASYNC_STREAM, name, lease, async_subject(function, True), width)
+    else:
+        with contextlib.suppress(NotFoundError):
+            await js.delete_consumer(ASYNC_STREAM, name)
+
+
+async def capped_functions(js: JetStreamContext) -> list[str]:
+    """Names of the consumers of capped functions."""
+    infos = await js.consumers_info(ASYNC_STREAM)
+    return sorted(i.name for i in infos if i.name.startswith(CAPPED_PREFIX))
 
 
 async def bucket(js: JetStreamContext, name: str, max_age: float | None = None) -> KeyValue:

@@ -20,6 +20,7 @@ DEFAULT_CONTENT_TYPE = "text/plain; charset=utf-8"
 # Annotations of ours; OpenFaaS names (exec_timeout, content_type) are read from envVars.
 PIDS_ANNOTATION = "com.faas.pids"
 NETWORK_ANNOTATION = "com.faas.network"
+CONCURRENCY_ANNOTATION = "com.faas.max-concurrency"  # async calls at once, cluster-wide
 NETWORKS = ("bridge", "none")
 
 _NAME = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
@@ -206,7 +207,7 @@ class FunctionSpec:
 
     def check_runtime(self) -> None:
         """Raise SpecError if a setting read at run time does not parse."""
-        _ = self.timeout, self.pids, self.network
+        _ = self.timeout, self.pids, self.network, self.max_concurrency
 
     def with_created_at(self, created_at: str | None = None) -> FunctionSpec:
         stamp = created_at or datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
@@ -241,6 +242,15 @@ class FunctionSpec:
             return DEFAULT_PIDS
         if not re.fullmatch(r"[0-9]+", raw) or int(raw) < 1:
             raise SpecError(f"invalid {PIDS_ANNOTATION} {raw!r}: a whole number above zero")
+        return int(raw)
+
+    @property
+    def max_concurrency(self) -> int | None:
+        raw = self.annotations.get(CONCURRENCY_ANNOTATION)
+        if raw is None:
+            return None
+        if not re.fullmatch(r"[0-9]+", raw) or not 1 <= int(raw) <= 10000:
+            raise SpecError(f"invalid {CONCURRENCY_ANNOTATION} {raw!r}: a whole number, 1 to 10000")
         return int(raw)
 
     @property

@@ -39,7 +39,7 @@ async def invoke_async(request: Request) -> Response:
     if key:
         call.call_id = await claim(gw, f"{spec.name}\0{key}", call.call_id)
     try:
-        await accept(gw, call)
+        await accept(gw, call, spec.max_concurrency is not None)
     except (nats.errors.Error, nats.js.errors.Error) as exc:
         raise BusUnavailable(exc) from exc
     return Response(status_code=202, headers={"X-Call-Id": call.call_id})
@@ -56,7 +56,7 @@ async def claim(gw: Gateway, key: str, call_id: str) -> str:
         return (entry.value or call_id.encode()).decode()
 
 
-async def accept(gw: Gateway, call: CallRequest) -> None:
+async def accept(gw: Gateway, call: CallRequest, capped: bool) -> None:
     """Record the call, then queue it; 202 follows only once JetStream has it on disk.
 
     A repeated call id is not queued again, unless its first submission may have been cut
@@ -74,4 +74,5 @@ async def accept(gw: Gateway, call: CallRequest) -> None:
     if existing and not (existing.state is CallState.QUEUED and existing.attempts == 0):
         return
     headers = {"Nats-Msg-Id": call.call_id}
-    await gw.js.publish(bus.async_subject(call.function), pack(call), headers=headers)
+    subject = bus.async_subject(call.function, capped)
+    await gw.js.publish(subject, pack(call), headers=headers)

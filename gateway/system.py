@@ -9,7 +9,7 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from faas import __version__
+from faas import __version__, bus
 from faas.spec import FunctionSpec, split_namespace
 from gateway.errors import BadRequest
 from gateway.state import Gateway
@@ -45,14 +45,19 @@ async def get_function(request: Request) -> Response:
 
 
 async def deploy_function(request: Request) -> Response:
+    gw = _gateway(request)
     spec = FunctionSpec.from_deployment(await _json(request))
-    await _gateway(request).registry.deploy(spec)
+    await bus.cap_function(gw.js, spec.name, spec.max_concurrency, gw.settings.lease)
+    await gw.registry.deploy(spec)
     return Response(status_code=202)
 
 
 async def update_function(request: Request) -> Response:
+    gw = _gateway(request)
     spec = FunctionSpec.from_deployment(await _json(request))
-    await _gateway(request).registry.update(spec)
+    gw.registry.get(spec.name)
+    await bus.cap_function(gw.js, spec.name, spec.max_concurrency, gw.settings.lease)
+    await gw.registry.update(spec)
     return Response(status_code=202)
 
 
@@ -65,6 +70,7 @@ async def delete_function(request: Request) -> Response:
     name = split_namespace(name)
     await gw.registry.remove(name)
     await gw.counters.forget(name)
+    await bus.cap_function(gw.js, name, None)
     return Response(status_code=200)
 
 

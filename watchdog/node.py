@@ -28,6 +28,7 @@ from watchdog.taker import Source, Taker
 log = logging.getLogger(__name__)
 
 SYNC, ASYNC = "sync", "async"
+CAPPED_REFRESH = 2.0  # seconds between looks for functions with a concurrency cap
 
 
 class Watchdog:
@@ -106,19 +107,23 @@ class Watchdog:
 
     async def _take(self, js: JetStreamContext) -> None:
         """Sync calls first, then async ones, and never more than the free capacity."""
-        taker = Taker(
-            [
-                Source(SYNC, await js.pull_subscribe_bind(bus.SYNC_CONSUMER, bus.SYNC_STREAM), 0),
-                Source(
-                    ASYNC, await js.pull_subscribe_bind(bus.ASYNC_CONSUMER, bus.ASYNC_STREAM), 1
-                ),
-            ]
-        )
+        base = [
+            Source(SYNC, await js.pull_subscribe_bind(bus.SYNC_CONSUMER, bus.SYNC_STREAM), 0),
+            Source(ASYNC, await js.pull_subscribe_bind(bus.ASYNC_CONSUMER, bus.ASYNC_STREAM), 1),
+        ]
+        taker = Taker(base)
+        refreshed = 0.0
         try:
             while not self.stopping.is_set():
+                if time.monotonic() - refreshed > CAPPED_REFRESH:
+                    await self._follow_capped(js, taker, base)
+                    refreshed = time.monotonic()
+                for _, msg in taker.stale():
+                    await msg.nak()
                 if self.free <= 0:
                     self._slot_free.clear()
-                    await self._slot_free.wait()
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(self._slot_free.wait(), CAPPED_REFRESH)
                     continue
                 for source, msg in await taker.take():
                     await self._accept(source, msg)
@@ -127,6 +132,22 @@ class Watchdog:
                 await msg.nak()  # another watchdog takes it at once
             for source in taker.sources:
                 await source.sub.unsubscribe()
+
+    async def _follow_capped(self, js: JetStreamContext, taker: Taker, base: list[Source]) -> None:
+        """Pull from one consumer per function with a concurrency cap, as they come and go."""
+        try:
+            names = await bus.capped_functions(js)
+        except nats.errors.Error as exc:
+            log.warning("cannot list capped functions: %s", exc)
+            return
+        current = {s.name: s for s in taker.sources}
+        sources = [*base]
+        for name in names:
+            sub = current[name].sub if name in current else None
+            sub = sub or await js.pull_subscribe_bind(name, bus.ASYNC_STREAM)
+            sources.append(Source(name, sub, 2))
+        for gone in taker.set_sources(sources):
+            await gone.sub.unsubscribe()
 
     async def _accept(self, source: Source, msg: Msg) -> None:
         if self.stopping.is_set() or self.free <= 0:
@@ -142,7 +163,7 @@ class Watchdog:
             return
         assert self._executor is not None
         if source.name == SYNC:
-            if time.time() > call.start_by:
+            if time.time() > call.start_by:  # the caller has been answered already
                 log.info("call %s (%s): expired in the queue", call.call_id, call.function)
                 return
             self._start(call.call_id, self._executor.serve_sync(call))

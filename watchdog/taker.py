@@ -31,6 +31,26 @@ class Taker:
     def __init__(self, sources: list[Source]) -> None:
         self.sources = sorted(sources, key=lambda s: s.priority)
         self.pending: dict[str, asyncio.Task[list[Msg]]] = {}
+        self.dropped: dict[str, tuple[Source, asyncio.Task[list[Msg]]]] = {}
+
+    def set_sources(self, sources: list[Source]) -> list[Source]:
+        """Change the sources; return the ones no longer used (their pulls finish first)."""
+        names = {s.name for s in sources}
+        gone = [s for s in self.sources if s.name not in names]
+        for source in gone:
+            if source.name in self.pending:
+                self.dropped[source.name] = source, self.pending.pop(source.name)
+        self.sources = sorted(sources, key=lambda s: s.priority)
+        return gone
+
+    def stale(self) -> list[tuple[Source, Msg]]:
+        """Messages caught by pulls of dropped sources: to be handed back."""
+        got = []
+        for name, (source, task) in list(self.dropped.items()):
+            if task.done():
+                del self.dropped[name]
+                got += [(source, msg) for msg in _result(task)]
+        return got
 
     async def take(self) -> list[tuple[Source, Msg]]:
         """Wait until at least one source answers (or its pull expires)."""
@@ -42,9 +62,10 @@ class Taker:
 
     async def close(self) -> list[tuple[Source, Msg]]:
         """Wait for the pulls still out; return what they caught, to be handed back."""
-        if self.pending:
-            await asyncio.wait(self.pending.values())
-        return self._collect(done_only=False)
+        tasks = [*self.pending.values(), *(t for _, t in self.dropped.values())]
+        if tasks:
+            await asyncio.wait(tasks)
+        return self._collect(done_only=False) + self.stale()
 
     def _collect(self, done_only: bool) -> list[tuple[Source, Msg]]:
         got: list[tuple[Source, Msg]] = []
@@ -52,7 +73,7 @@ class Taker:
             task = self.pending.get(source.name)
             if task is not None and (task.done() or not done_only):
                 del self.pending[source.name]
-                got += [(source, msg) for msg in task.result()]
+                got += [(source, msg) for msg in _result(task)]
         return got
 
 
@@ -61,3 +82,8 @@ async def _fetch(sub: JetStreamContext.PullSubscription) -> list[Msg]:
         return await sub.fetch(1, timeout=FETCH_WAIT)
     except (TimeoutError, NatsTimeoutError):
         return []
+
+
+def _result(task: asyncio.Task[list[Msg]]) -> list[Msg]:
+    """A finished pull's messages; none if it failed (its subscription was closed)."""
+    return [] if task.cancelled() or task.exception() else task.result()

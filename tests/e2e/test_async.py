@@ -199,3 +199,38 @@ def test_cli_async_calls_and_cancel(parts: Parts) -> None:
     late = faas("cancel", call_id, *url)
     assert late.returncode == 1
     assert b"already finished" in late.stderr
+
+
+def test_concurrency_cap_holds_across_watchdogs_and_spares_others(
+    parts: Parts, receiver: Receiver, docker_client: docker.DockerClient
+) -> None:
+    nats = parts.nats()
+    gateway = parts.gateway(nats)
+    parts.watchdog(nats, 3)
+    parts.watchdog(nats, 3)
+    wait_for_watchdog(gateway)
+    with gateway.client() as http:
+        capped = {
+            "service": "capped",
+            "image": "faas/base-busybox:latest",
+            "envProcess": "sh -c 'sleep 1.5; cat'",
+            "annotations": {"com.faas.max-concurrency": "2"},
+        }
+        assert http.post("/system/functions", json=capped).status_code == 202
+    deploy(gateway, "quick", "cat")
+    time.sleep(2.5)  # the watchdogs look for capped functions every 2 s
+    hook = {"X-Callback-Url": receiver.url}
+    for i in range(8):
+        submit(gateway, "capped", f"c{i}".encode(), **hook)
+    for i in range(4):
+        submit(gateway, "quick", f"q{i}".encode(), **hook)
+    running: list[int] = []
+    deadline = time.monotonic() + 120
+    while len(receiver.got) < 12:
+        assert time.monotonic() < deadline, f"{len(receiver.got)} of 12 callbacks arrived"
+        running.append(len(call_containers(docker_client, True, **{"faas.function": "capped"})))
+        time.sleep(0.05)
+    assert max(running) == 2
+    order = [cb.headers["X-Function-Name"] for cb in receiver.got]
+    last_quick = max(i for i, name in enumerate(order) if name == "quick")
+    assert last_quick < len(order) - 3, f"quick calls waited behind the capped ones: {order}"
