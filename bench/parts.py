@@ -135,3 +135,7 @@ def wait_healthy(url: str, process: Process, timeout: float = READY_TIMEOUT) -> 
             pass
         time.sleep(0.1)
     raise BenchError(f"gateway {url} not healthy within {timeout:g}s; see {process.log}")
+
+
+def progress(text: str) -> None:
+    print(f"bench {time.strftime('%H:%M:%S')}: {text}", file=sys.stderr, flush=True)

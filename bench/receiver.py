@@ -31,6 +31,7 @@ class CallbackReceiver:
     def __init__(self) -> None:
         self.arrivals: dict[str, list[Arrival]] = {}  # by X-Call-Id
         self.changed = threading.Condition()
+        self.closed = False  # ends every wait, so none outlives the receiver
         self.server = _Server(("127.0.0.1", 0), _handler(self))
         self.thread = threading.Thread(target=self.server.serve_forever, name="callbacks")
 
@@ -48,6 +49,9 @@ class CallbackReceiver:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
+        with self.changed:
+            self.closed = True
+            self.changed.notify_all()
         self.server.shutdown()
         self.thread.join()
         self.server.server_close()
@@ -67,14 +71,14 @@ class CallbackReceiver:
             return {k: len(v) for k, v in self.arrivals.items() if k not in known}
 
     def wait(self, call_ids: Iterable[str], stall: float) -> set[str]:
-        """Until every one of the calls has a callback, or none came for `stall` seconds;
-        blocking. Returns the calls still without one."""
+        """Until every one of the calls has a callback, none came for `stall` seconds, or the
+        receiver closes; blocking. Returns the calls still without one."""
         missing = set(call_ids)
         with self.changed:
             deadline = time.monotonic() + stall
             while missing := {c for c in missing if c not in self.arrivals}:
                 left = deadline - time.monotonic()
-                if left <= 0:
+                if left <= 0 or self.closed:
                     break
                 if self.changed.wait(left):
                     deadline = time.monotonic() + stall

@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+from bench.callrecords import PHASES, Phases
 from bench.stats import Summary
 
 COLUMNS = (
@@ -32,9 +33,11 @@ def ratio(value: float | None, base: float | None) -> float | None:
 
 
 def ratios(summary: Summary, base: Summary) -> dict[str, float | None]:
-    """The series' median and throughput as multiples of the base's (`docker run`'s)."""
+    """The series' median and throughput as multiples of the base's (`docker run`'s); no
+    median ratio for the wait for a 202, which runs no container."""
+    median = None if summary.latency == "202" else summary.median_ms
     return {
-        "median_vs_docker": ratio(summary.median_ms, base.median_ms),
+        "median_vs_docker": ratio(median, base.median_ms),
         "throughput_vs_docker": ratio(summary.calls_per_s, base.calls_per_s),
     }
 
@@ -73,11 +76,7 @@ def _line(cells: list[str], widths: list[int]) -> str:
 def table(summaries: list[Summary]) -> str:
     """Latencies in ms; ratios against the first series, `docker run`."""
     base = summaries[0]
-    rows = [list(COLUMNS), *(_row(s, base) for s in summaries)]
-    widths = [max(len(r[i]) for r in rows) for i in range(len(COLUMNS))]
-    lines = [_line(r, widths) for r in rows]
-    lines.insert(1, "-" * len(lines[0]))
-    return "\n".join(lines)
+    return _grid([list(COLUMNS), *(_row(s, base) for s in summaries)])
 
 
 CPU_ROLES = ("client", "gateway", "watchdog", "nats-server")
@@ -90,13 +89,39 @@ def _cpu_row(summary: Summary) -> list[str]:
 
 
 def cpu_table(summaries: list[Summary]) -> str:
-    """CPU ms per call by process; for `docker run` the client is the `docker` CLI."""
+    """CPU ms per call by process; for `docker run` the client is the `docker` CLI. Series
+    without CPU figures ((d), whose window is only the submissions) are left out."""
     columns = ["CPU ms per call", "conc", *CPU_ROLES, "total"]
-    rows = [columns, *(_cpu_row(s) for s in summaries)]
-    widths = [max(len(r[i]) for r in rows) for i in range(len(columns))]
+    return _grid([columns, *(_cpu_row(s) for s in summaries if s.cpu_ms_per_call)])
+
+
+def _grid(rows: list[list[str]]) -> str:
+    """Rows of cells in aligned columns, a rule under the first."""
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
     lines = [_line(r, widths) for r in rows]
     lines.insert(1, "-" * len(lines[0]))
     return "\n".join(lines)
+
+
+def _phases_row(phases: Phases) -> list[str]:
+    cells = [
+        _num(phases.spreads[phase][key]) for phase in PHASES for key in ("median_ms", "p90_ms")
+    ]
+    return [phases.name, str(phases.calls), *cells, str(sum(phases.odd.values()))]
+
+
+def phases_table(records: list[Phases]) -> str:
+    """Median and p90 in ms of each phase of the async calls measured, from their records."""
+    columns = ["async call records", "calls"]
+    columns += [f"{phase} {key}" for phase in PHASES for key in ("median", "p90")]
+    return _grid([[*columns, "not ok"], *(_phases_row(p) for p in records)])
+
+
+def odd_records(records: list[Phases]) -> str:
+    """One line per kind of async call record that did not end well; empty when none."""
+    return "\n".join(
+        f"{p.name}: {count} x {kind}" for p in records for kind, count in p.odd.items()
+    )
 
 
 def errors(summaries: list[Summary]) -> str:

@@ -4,7 +4,8 @@
 
 (a) `docker run -i --rm` one after another; (b) the gateway, NATS and a Docker watchdog end to
 end, at concurrency 1 and 8; (c) the gateway and NATS alone, with a watchdog that runs no
-container. Prints a table, writes bench/results/latest.json; see bench/README.md.
+container; (d), (e), (f) async calls on both stacks: their 202s, the drain of a burst, the time
+from 202 to callback. Prints tables, writes bench/results/latest.json; see bench/README.md.
 """
 
 from __future__ import annotations
@@ -17,17 +18,18 @@ import shutil
 import signal
 import sys
 import tempfile
-import time
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from bench import containers, report
+from bench import callrecords, containers, report
+from bench.asyncload import AsyncPlan, measure_async
+from bench.callrecords import Phases
 from bench.cpu import CpuMeter
 from bench.load import DockerRun, HttpCall
-from bench.parts import ROOT, BenchError, Launcher
+from bench.parts import ROOT, BenchError, Launcher, progress
 from bench.stack import (
     FUNCTION,
     Stack,
@@ -61,6 +63,9 @@ class Options:
     echo_capacity: int = 64
     warmup: int = 3  # uncounted calls before each series of (a) and (b)
     echo_warmup: int = 100  # uncounted calls before each series of (c)
+    async_calls: int = 200  # (d) and (e): a burst at --concurrency, on each stack
+    async_latency_calls: int = 25  # (f) one at a time, each waiting for its callback
+    no_async: bool = False
 
 
 QUICK = Options(
@@ -70,6 +75,8 @@ QUICK = Options(
     echo_concurrent_calls=400,
     warmup=1,
     echo_warmup=20,
+    async_calls=16,
+    async_latency_calls=3,
 )
 
 
@@ -110,13 +117,26 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--capacity", type=int, help="Docker watchdog's capacity (default: CPU count)")
     p.add_argument("--echo-capacity", type=int, default=d.echo_capacity, help="(default 64)")
     p.add_argument(
-        "--warmup", type=int, help=f"uncounted calls before (a) and (b) series (default {d.warmup})"
+        "--warmup",
+        type=int,
+        help=f"uncounted calls before (a), (b) and the async series (default {d.warmup})",
     )
     p.add_argument(
         "--echo-warmup",
         type=int,
         help=f"uncounted calls before (c) series (default {d.echo_warmup})",
     )
+    p.add_argument(
+        "--async-calls",
+        type=int,
+        help=f"(d) and (e): async calls at --concurrency (default {d.async_calls})",
+    )
+    p.add_argument(
+        "--async-latency-calls",
+        type=int,
+        help=f"(f): async calls one at a time (default {d.async_latency_calls})",
+    )
+    p.add_argument("--no-async", action="store_true", help="skip (d), (e) and (f)")
     p.add_argument("--quick", action="store_true", help="small counts, for a smoke run")
     return p
 
@@ -129,7 +149,9 @@ def options(argv: Sequence[str] | None) -> Options:
         k: v for k, v in vars(args).items() if v is not None and k in Options.__dataclass_fields__
     }
     opts = replace(chosen, **given)
-    counts = (opts.calls, opts.concurrent_calls, opts.echo_calls, opts.echo_concurrent_calls)
+    counts = [opts.calls, opts.concurrent_calls, opts.echo_calls, opts.echo_concurrent_calls]
+    if not opts.no_async:
+        counts += [opts.async_calls, opts.async_latency_calls]
     if min(*counts, opts.concurrency, opts.capacity, opts.echo_capacity, opts.warmup) < 1:
         p.error("counts, concurrency, capacities and --warmup must be at least 1")
     return opts
@@ -161,15 +183,54 @@ async def measure_steps(stack: Stack, steps: list[Step]) -> list[Series]:
     return measured
 
 
-def measure_stack(
-    launcher: Launcher, name: str, kind: WatchdogKind, steps: list[Step], opts: Options
-) -> tuple[list[Series], str]:
+@dataclass
+class Measured:
+    """What the stacks gave: sync series, async series, the async calls' records."""
+
+    sync: list[Series] = field(default_factory=list)
+    async_series: list[Series] = field(default_factory=list)
+    records: list[Phases] = field(default_factory=list)
+
+    def add(self, other: Measured) -> None:
+        self.sync += other.sync
+        self.async_series += other.async_series
+        self.records += other.records
+
+    def summaries(self) -> list[Summary]:
+        """The sync series in the order run, then (d), (e), (f), each for both stacks."""
+        ordered = self.sync + sorted(self.async_series, key=lambda s: s.name)
+        return [s.summary() for s in ordered]
+
+
+async def measure_on(stack: Stack, steps: list[Step], plan: AsyncPlan | None) -> Measured:
+    """The sync steps, then the async part, if any."""
+    measured = Measured(sync=await measure_steps(stack, steps))
+    if plan is not None:
+        series, call_ids = await measure_async(stack.gateway_url, FUNCTION, plan, stack.pids)
+        measured.async_series = series
+        name = plan.name("async")
+        measured.records = [await callrecords.phases(stack.gateway_url, name, call_ids)]
+    return measured
+
+
+@dataclass(frozen=True)
+class StackPlan:
+    """One stack to start and what to measure on it."""
+
+    name: str
+    kind: WatchdogKind
+    steps: list[Step]
+    async_plan: AsyncPlan | None
+
+
+def measure_stack(launcher: Launcher, plan: StackPlan, opts: Options) -> tuple[Measured, str]:
     """Start a stack, deploy the function, run the steps, stop the stack."""
-    progress(f"{name}: starting NATS, a gateway and a watchdog")
-    stack = start_stack(launcher, name, kind)
+    progress(f"{plan.name}: starting NATS, a gateway and a watchdog")
+    stack = start_stack(launcher, plan.name, plan.kind)
     try:
         deploy(stack, opts.image, opts.network)
-        return asyncio.run(measure_steps(stack, steps)), stack.watchdog_id
+        measured = asyncio.run(measure_on(stack, plan.steps, plan.async_plan))
+        return measured, stack.watchdog_id
     finally:
         launcher.stop(stack.processes)  # before the next stack, so they do not share the CPUs
 
@@ -193,10 +254,24 @@ def healthz_steps(counts: tuple[int, int], warmup: int, concurrency: int) -> lis
     ]
 
 
-def stacks(
-    opts: Options, body: bytes, expected: bytes
-) -> list[tuple[str, WatchdogKind, list[Step]]]:
-    """(b) with the Docker watchdog; (c) and the /healthz reference with the echo watchdog."""
+def async_plan(opts: Options, label: str, body: bytes, expected: bytes) -> AsyncPlan | None:
+    """(d), (e) and (f) on one stack, unless --no-async."""
+    if opts.no_async:
+        return None
+    return AsyncPlan(
+        label,
+        body,
+        expected,
+        opts.async_calls,
+        opts.concurrency,
+        opts.async_latency_calls,
+        opts.warmup,
+    )
+
+
+def stacks(opts: Options, body: bytes, expected: bytes) -> list[StackPlan]:
+    """(b) with the Docker watchdog; (c) and the /healthz reference with the echo watchdog;
+    the async part on both."""
     concurrency = opts.concurrency
     docker_counts = (opts.calls, opts.concurrent_calls)
     echo_counts = (opts.echo_calls, opts.echo_concurrent_calls)
@@ -204,26 +279,34 @@ def stacks(
     echo_steps = invoke_steps(ECHO, body, body, echo_counts, opts.echo_warmup, concurrency)
     echo_steps += healthz_steps(echo_counts, opts.echo_warmup, concurrency)
     return [
-        ("docker", docker_watchdog(opts.capacity), platform_steps),
-        ("echo", echo_watchdog(opts.echo_capacity), echo_steps),
+        StackPlan(
+            "docker",
+            docker_watchdog(opts.capacity),
+            platform_steps,
+            async_plan(opts, "docker", body, expected),
+        ),
+        StackPlan(
+            "echo",
+            echo_watchdog(opts.echo_capacity),
+            echo_steps,
+            async_plan(opts, "echo", body, body),
+        ),
     ]
 
 
-def measure(opts: Options, launcher: Launcher, watchdogs: list[str]) -> list[Summary]:
+def measure(
+    opts: Options, launcher: Launcher, watchdogs: list[str]
+) -> tuple[list[Summary], list[Phases]]:
     body = opts.body.encode()
     run = DockerRun(opts.image, opts.network, body)
     progress(f"{DOCKER}: {opts.warmup} warm-up + {opts.calls} calls")
     expected = expected_output(run, opts.warmup)
-    measured = [run.series(DOCKER, opts.calls, expected)]
-    for name, kind, steps in stacks(opts, body, expected):
-        series, watchdog_id = measure_stack(launcher, name, kind, steps, opts)
+    measured = Measured(sync=[run.series(DOCKER, opts.calls, expected)])
+    for plan in stacks(opts, body, expected):
+        on_stack, watchdog_id = measure_stack(launcher, plan, opts)
         watchdogs.append(watchdog_id)
-        measured += series
-    return [s.summary() for s in measured]
-
-
-def progress(text: str) -> None:
-    print(f"bench {time.strftime('%H:%M:%S')}: {text}", file=sys.stderr, flush=True)
+        measured.add(on_stack)
+    return measured.summaries(), measured.records
 
 
 def leftovers(before: set[str], watchdogs: list[str]) -> list[containers.CallContainer]:
@@ -265,7 +348,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         with tempfile.TemporaryDirectory(prefix="faas-bench-") as tmp:
             launcher = Launcher(Path(tmp), logs)
             try:
-                summaries = measure(opts, launcher, watchdogs)
+                summaries, records = measure(opts, launcher, watchdogs)
             finally:
                 progress("stopping every process started")
                 launcher.stop_all()
@@ -282,8 +365,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         options=asdict(opts),
         leftover_containers=[c.to_json() for c in left],
         logs=str(logs.relative_to(ROOT)),
+        async_records=[r.to_json() for r in records],
     )
-    return publish(summaries, data, ok=not left)
+    return publish(summaries, records, data, ok=not left)
 
 
 def print_leftovers(left: list[containers.CallContainer]) -> None:
@@ -293,20 +377,26 @@ def print_leftovers(left: list[containers.CallContainer]) -> None:
         print(f"  {c.id} {c.status} watchdog={c.watchdog} call={c.call}", file=sys.stderr)
 
 
-def publish(summaries: list[Summary], data: dict[str, Any], ok: bool) -> int:
-    """Print the table and the errors, write the JSON; 1 if any call failed or a container
-    was left."""
+def publish(summaries: list[Summary], records: list[Phases], data: dict[str, Any], ok: bool) -> int:
+    """Print the tables and the errors, write the JSON; 1 if any call failed, a record did
+    not end well or a container was left."""
     print(report.table(summaries))
+    if records:
+        print("(d): latency is the wait for the 202; (e), (f): from the 202 to the callback")
+        print()
+        print(report.phases_table(records))
     print()
     print(report.cpu_table(summaries))
     if errors := report.errors(summaries):
         print("\nerrors:\n" + errors)
+    if odd := report.odd_records(records):
+        print("\nasync call records not 'succeeded, callback delivered':\n" + odd)
     path = RESULTS / "latest.json"
     report.write_json(path, data)
     left = len(data["leftover_containers"])
     print(f"\ncontainers labelled faas.call left behind: {left or 'none'}")
     print(f"JSON: {path.relative_to(ROOT)}   logs: {data['logs']}/")
-    failed = any(s.errors for s in summaries)
+    failed = any(s.errors for s in summaries) or any(r.odd for r in records)
     return 0 if ok and not failed else 1
 
 

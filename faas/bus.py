@@ -37,6 +37,7 @@ CALLBACK_CONSUMER = "deliverers"
 FUNCTIONS_BUCKET = "faas_functions"
 COUNTERS_BUCKET = "faas_counters"
 CALLS_BUCKET = "faas_calls"
+CALL_INDEX_BUCKET = "faas_call_index"  # call id -> record key
 IDEMPOTENCY_BUCKET = "faas_idempotency"
 CANCEL_PREFIX = "faas.cancel"
 ASYNC_LEASE = 30.0  # an async call taken and not renewed for this long goes to another watchdog
@@ -114,42 +115,28 @@ async def _log_reconnected() -> None:
 async def ensure_streams(
     js: JetStreamContext, max_msg_size: int, dedup_window: float, lease: float = ASYNC_LEASE
 ) -> None:
-    """Create or update the call queues and their shared pull consumers (idempotent)."""
-    await _stream(
-        js,
-        StreamConfig(
-            name=SYNC_STREAM,
-            subjects=["faas.sync.*"],
+    """Create or update the work queues and their shared pull consumers (idempotent).
+
+    Sync calls live in memory (a caller waits on each); async calls and callbacks on disk.
+    """
+    queues = [
+        (SYNC_STREAM, "faas.sync.*", StorageType.MEMORY, 3600.0, 0.0),
+        (ASYNC_STREAM, "faas.async.>", StorageType.FILE, None, dedup_window),
+        (CALLBACK_STREAM, CALLBACK_SUBJECT, StorageType.FILE, None, dedup_window),
+    ]
+    for name, subject, storage, max_age, window in queues:
+        config = StreamConfig(
+            name=name,
+            subjects=[subject],
             retention=RetentionPolicy.WORK_QUEUE,
-            storage=StorageType.MEMORY,
+            storage=storage,
             max_msg_size=max_msg_size,
-            max_age=3600.0,
-        ),
-    )
+            max_age=max_age,
+            duplicate_window=window,
+        )
+        await _stream(js, config)
     await _consumer(js, SYNC_STREAM, SYNC_CONSUMER, SYNC_ACK_WAIT)
-    await _stream(
-        js,
-        StreamConfig(
-            name=ASYNC_STREAM,
-            subjects=["faas.async.>"],
-            retention=RetentionPolicy.WORK_QUEUE,
-            storage=StorageType.FILE,
-            max_msg_size=max_msg_size,
-            duplicate_window=dedup_window,
-        ),
-    )
     await _consumer(js, ASYNC_STREAM, ASYNC_CONSUMER, lease, "faas.async.run.*")
-    await _stream(
-        js,
-        StreamConfig(
-            name=CALLBACK_STREAM,
-            subjects=[CALLBACK_SUBJECT],
-            retention=RetentionPolicy.WORK_QUEUE,
-            storage=StorageType.FILE,
-            max_msg_size=max_msg_size,
-            duplicate_window=dedup_window,
-        ),
-    )
     await _consumer(js, CALLBACK_STREAM, CALLBACK_CONSUMER, CALLBACK_ACK_WAIT)
 
 

@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
 
+from nats.js import JetStreamContext
 from nats.js.errors import KeyNotFoundError, KeyWrongLastSequenceError
 from nats.js.kv import KeyValue
 
+from faas import bus
 from faas.errors import Error
 
 MAX_TEXT = 64 * 1024  # output and stderr kept in a record
@@ -45,7 +48,7 @@ class CallbackState(StrEnum):
 
 
 def now() -> str:
-    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    return datetime.now(UTC).isoformat(timespec="microseconds").replace("+00:00", "Z")
 
 
 def clip(data: bytes) -> tuple[str, bool]:
@@ -88,7 +91,7 @@ class CallRecord:
 
     @property
     def key(self) -> str:
-        return record_key(self.function, self.callId)
+        return record_key(self.function, self.createdAt, self.callId)
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -106,68 +109,80 @@ class CallRecord:
         return cls(**data)
 
 
-def record_key(function: str, call_id: str) -> str:
-    return f"{function}.{call_id}"
+def record_key(function: str, created_at: str, call_id: str) -> str:
+    """`<function>.<creation time in microseconds>.<call id>`: listings sort by key."""
+    stamp = datetime.fromisoformat(created_at.replace("Z", "+00:00"))
+    return f"{function}.{int(stamp.timestamp() * 1_000_000):017d}.{call_id}"
 
 
 class RecordStore:
-    """Records keyed `<function>.<call id>`, so a function's calls list by key prefix."""
+    """Records under time-ordered keys, and an index from call id to key.
 
-    def __init__(self, kv: KeyValue) -> None:
+    The index is written first, with create (atomic): a call id is taken once, whichever
+    gateway sees it first; repeats find the first call through it.
+    """
+
+    def __init__(self, js: JetStreamContext, kv: KeyValue, index: KeyValue, bucket: str) -> None:
+        self.js = js
         self.kv = kv
+        self.index = index
+        self.bucket = bucket
 
-    async def create(self, record: CallRecord) -> CallRecord | None:
-        """Store a new record; if the call id is taken, return the record there instead."""
+    @classmethod
+    async def open(cls, js: JetStreamContext, retention: float) -> RecordStore:
+        kv = await bus.bucket(js, bus.CALLS_BUCKET, retention)
+        index = await bus.bucket(js, bus.CALL_INDEX_BUCKET, retention)
+        return cls(js, kv, index, bus.CALLS_BUCKET)
+
+    async def create(self, record: CallRecord) -> tuple[CallRecord, bool]:
+        """Store a new record; if its call id is taken, return that call's record and False."""
         try:
-            await self.kv.create(record.key, record.dumps())
+            await self.index.create(record.callId, record.key.encode())
         except KeyWrongLastSequenceError:
-            return await self.get_key(record.key)
-        return None
+            key = await self._find(record.callId)
+            try:
+                return await self.get_key(key), False
+            except CallNotFound:  # its first submission stopped between index and record
+                record = replace(record, createdAt=_created_at(key))
+        await self.kv.put(record.key, record.dumps())
+        return record, True
 
     async def put(self, record: CallRecord) -> None:
+        """Store a record, indexing its call id unless another call holds it."""
+        with contextlib.suppress(KeyWrongLastSequenceError):
+            await self.index.create(record.callId, record.key.encode())
         await self.kv.put(record.key, record.dumps())
 
     async def get_key(self, key: str) -> CallRecord:
         try:
             entry = await self.kv.get(key)
         except KeyNotFoundError:
-            raise CallNotFound(key.split(".", 1)[-1]) from None
+            raise CallNotFound(key.rsplit(".", 1)[-1]) from None
         if entry.value is None:
-            raise CallNotFound(key.split(".", 1)[-1])
+            raise CallNotFound(key.rsplit(".", 1)[-1])
         return CallRecord.loads(entry.value)
 
     async def get(self, call_id: str) -> CallRecord:
         return await self.get_key(await self._find(call_id))
 
     async def _find(self, call_id: str) -> str:
-        keys = await self._keys(f"*.{call_id}")
-        if not keys:
-            raise CallNotFound(call_id)
-        return keys[0]
-
-    async def _keys(self, pattern: str) -> list[str]:
-        """Keys matching a subject pattern, filtered by the server, in order of last write."""
-        watcher = await self.kv.watch(pattern, ignore_deletes=True, meta_only=True)
-        keys = []
         try:
-            while (entry := await watcher.updates(timeout=10)) is not None:  # type: ignore[no-untyped-call]
-                keys.append(entry.key)
-        finally:
-            await watcher.stop()  # type: ignore[no-untyped-call]
-        return keys
+            entry = await self.index.get(call_id)
+        except KeyNotFoundError:
+            raise CallNotFound(call_id) from None
+        if not entry.value:
+            raise CallNotFound(call_id)
+        return entry.value.decode()
 
-    async def update(
-        self, function: str, call_id: str, change: Callable[[CallRecord], CallRecord]
-    ) -> CallRecord:
+    async def update(self, key: str, change: Callable[[CallRecord], CallRecord]) -> CallRecord:
         """Apply `change` to the stored record, retrying on a concurrent write."""
-        key = record_key(function, call_id)
         while True:
             try:
                 entry = await self.kv.get(key)
             except KeyNotFoundError:
                 entry = None
             if entry is None or entry.value is None:
-                raise CallNotFound(call_id)
+                raise CallNotFound(key.rsplit(".", 1)[-1])
             record = change(CallRecord.loads(entry.value))
             try:
                 await self.kv.update(key, record.dumps(), last=entry.revision)
@@ -176,13 +191,21 @@ class RecordStore:
                 continue
 
     async def recent(self, function: str | None, limit: int) -> list[CallRecord]:
-        """Newest first."""
-        keys = await self._keys(f"{function}.*" if function else ">")
+        """Newest first, by the time in the keys."""
+        prefix = f"$KV.{self.bucket}."  # the subjects of the bucket's stream
+        info = await self.js.stream_info(
+            f"KV_{self.bucket}", subjects_filter=f"{prefix}{function or '*'}.*.*"
+        )
+        keys = [subject[len(prefix) :] for subject in (info.state.subjects or {})]
+        keys.sort(key=lambda k: k.split(".")[1], reverse=True)
         records = []
-        for key in keys[-limit * 4 :]:  # keys come in order of last write: a call's end
-            try:
+        for key in keys[:limit]:
+            with contextlib.suppress(CallNotFound):  # expired meanwhile
                 records.append(await self.get_key(key))
-            except CallNotFound:
-                continue  # expired meanwhile
-        records.sort(key=lambda r: r.createdAt, reverse=True)
-        return records[:limit]
+        return records
+
+
+def _created_at(key: str) -> str:
+    micros = int(key.split(".")[1])
+    stamp = datetime.fromtimestamp(micros / 1_000_000, UTC)
+    return stamp.isoformat(timespec="microseconds").replace("+00:00", "Z")

@@ -79,6 +79,7 @@ class CallRequest:
     reply_to: str = ""
     start_by: float = 0.0  # wall-clock seconds; not started by then, it is dropped
     kind: str = "sync"  # or "async"
+    created_at: str = ""  # when the gateway accepted it; part of its record's key
     callback_url: str = ""
     max_attempts: int = 1
     retry_codes: list[int] = field(default_factory=list)
@@ -108,6 +109,13 @@ class CallResult:
     watchdog: str = ""
     message: str = ""
 
+    def failure_text(self) -> bytes:
+        """What a caller gets when the call did not succeed: the reason, then stderr."""
+        text = self.message.encode() + b"\n"
+        if self.stderr:
+            text += b"stderr:\n" + self.stderr
+        return text
+
     @property
     def status(self) -> int:
         """The HTTP status a caller gets; exit code 75 (EX_TEMPFAIL) means 'try later': 429."""
@@ -124,6 +132,7 @@ class CallbackJob:
     function: str
     url: str
     status: int
+    record_key: str = ""
     body: bytes = b""
     content_type: str = ""
     duration: float = 0.0

@@ -70,9 +70,10 @@ async def accept(gw: Gateway, call: CallRequest, capped: bool) -> None:
         maxAttempts=call.max_attempts,
         callbackUrl=call.callback_url or None,
     )
-    existing = await gw.records.create(record)
-    if existing and not (existing.state is CallState.QUEUED and existing.attempts == 0):
+    stored, new = await gw.records.create(record)
+    if not new and not (stored.state is CallState.QUEUED and stored.attempts == 0):
         return
+    call.created_at = stored.createdAt
     headers = {"Nats-Msg-Id": call.call_id}
     subject = bus.async_subject(call.function, capped)
     await gw.js.publish(subject, pack(call), headers=headers)

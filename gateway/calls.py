@@ -46,7 +46,7 @@ async def cancel_call(request: Request) -> Response:
             return record
         return replace(record, state=CallState.CANCELLED, finishedAt=now(), message="cancelled")
 
-    record = await gw.records.update(found.function, found.callId, cancel)
+    record = await gw.records.update(found.key, cancel)
     if record.state is not CallState.CANCELLED or found.state.final:
         raise Conflict(f"call {found.callId} already finished ({found.state})")
     await gw.nc.publish(bus.cancel_subject(record.callId), b"")

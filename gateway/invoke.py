@@ -73,7 +73,4 @@ def respond(result: CallResult, spec: FunctionSpec) -> Response:
         headers["X-Exit-Code"] = str(result.exit_code)
     if result.outcome is Outcome.OK:
         return Response(result.body, 200, headers, media_type=spec.content_type)
-    text = result.message.encode() + b"\n"
-    if result.stderr:
-        text += b"stderr:\n" + result.stderr
-    return Response(text, result.status, headers, media_type="text/plain")
+    return Response(result.failure_text(), result.status, headers, media_type="text/plain")

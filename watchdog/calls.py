@@ -15,7 +15,16 @@ from nats.aio.msg import Msg
 from nats.js import JetStreamContext
 
 from faas import bus
-from faas.records import CallbackState, CallNotFound, CallRecord, CallState, RecordStore, clip, now
+from faas.records import (
+    CallbackState,
+    CallNotFound,
+    CallRecord,
+    CallState,
+    RecordStore,
+    clip,
+    now,
+    record_key,
+)
 from faas.retry import RetryPolicy
 from faas.wire import CallbackJob, CallRequest, CallResult, CallStarted, Outcome, pack
 from watchdog.runner import Runner
@@ -105,7 +114,7 @@ class Executor:
             )
 
         try:
-            record = await self.records.update(call.function, call.call_id, start)
+            record = await self.records.update(_key(call), start)
         except CallNotFound:  # expired from the records, or written by an older gateway
             record = start(_new_record(call))
             await self.records.put(record)
@@ -138,31 +147,34 @@ class Executor:
             record.attempts,
         )
         if call.callback_url and record.state is not CallState.CANCELLED:
-            await self._queue_callback(call, result, record.attempts)
+            await self._queue_callback(call, result, record)
         await msg.ack()
 
     async def _update(
         self, call: CallRequest, change: Callable[[CallRecord], CallRecord]
     ) -> CallRecord:
         try:
-            return await self.records.update(call.function, call.call_id, change)
+            return await self.records.update(_key(call), change)
         except CallNotFound:
             record = change(_new_record(call))
             await self.records.put(record)
             return record
 
-    async def _queue_callback(self, call: CallRequest, result: CallResult, attempt: int) -> None:
+    async def _queue_callback(
+        self, call: CallRequest, result: CallResult, record: CallRecord
+    ) -> None:
         job = CallbackJob(
             call_id=call.call_id,
             function=call.function,
             url=call.callback_url,
             status=result.status,
-            body=result.body if result.outcome is Outcome.OK else response_text(result),
+            record_key=record.key,
+            body=result.body if result.outcome is Outcome.OK else result.failure_text(),
             content_type=result.content_type or "text/plain",
             duration=result.duration,
             exit_code=result.exit_code,
         )
-        headers = {"Nats-Msg-Id": f"{call.call_id}.{attempt}"}
+        headers = {"Nats-Msg-Id": f"{call.call_id}.{record.attempts}"}
         await self.js.publish(bus.CALLBACK_SUBJECT, pack(job), headers=headers)
 
     async def _run(self, call: CallRequest) -> CallResult:
@@ -217,22 +229,21 @@ def policy_of(call: CallRequest) -> RetryPolicy:
     )
 
 
+def _key(call: CallRequest) -> str:
+    if not call.created_at:  # from a gateway that wrote no record
+        raise CallNotFound(call.call_id)
+    return record_key(call.function, call.created_at, call.call_id)
+
+
 def _new_record(call: CallRequest) -> CallRecord:
     return CallRecord(
         call.call_id,
         call.function,
+        createdAt=call.created_at or now(),
         kind=call.kind,
         maxAttempts=call.max_attempts,
         callbackUrl=call.callback_url or None,
     )
-
-
-def response_text(result: CallResult) -> bytes:
-    """The body a caller gets when the call did not succeed: the reason, then stderr."""
-    text = result.message.encode() + b"\n"
-    if result.stderr:
-        text += b"stderr:\n" + result.stderr
-    return text
 
 
 def _with_result(record: CallRecord, result: CallResult) -> CallRecord:

@@ -100,7 +100,7 @@ class Deliverer:
             return replace(record, callback=change(record.callback))
 
         try:
-            await self.records.update(job.function, job.call_id, apply)
+            await self.records.update(job.record_key, apply)
         except CallNotFound:
             log.warning("callback %s: its call record has expired", job.call_id)
 

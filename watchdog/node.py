@@ -77,7 +77,7 @@ class Watchdog:
         await bus.ensure_streams(
             js, nc.max_payload, self.settings.dedup_window, self.settings.lease
         )
-        records = RecordStore(await bus.bucket(js, bus.CALLS_BUCKET, self.settings.retention))
+        records = await RecordStore.open(js, self.settings.retention)
         self._executor = Executor(
             self.name, nc, js, records, self.runner, self._pool, self.settings.lease
         )

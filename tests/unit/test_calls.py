@@ -1,0 +1,294 @@
+"""Unit tests of watchdog.calls: how a call's result becomes its record."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import UTC, datetime
+
+import pytest
+
+from faas.records import MAX_TEXT, CallbackRecord, CallbackState, CallRecord, CallState
+from faas.retry import RetryPolicy
+from faas.wire import CallRequest, CallResult, Outcome, RunSpec
+from watchdog.calls import (
+    _with_result,
+    final_state,
+    finish,
+    policy_of,
+    retrying,
+)
+
+POLICY = RetryPolicy(attempts=3, codes=frozenset({429, 500, 502, 503, 504}))
+HOOK = "http://example.test/hook"
+
+RUNNING = CallRecord(
+    "c1",
+    "hello",
+    kind="async",
+    state=CallState.RUNNING,
+    attempts=1,
+    maxAttempts=3,
+    createdAt="2024-05-01T10:00:00.000Z",
+    startedAt="2024-05-01T10:00:01.000Z",
+    watchdog="w-record",
+)
+OK = CallResult(
+    "c1",
+    Outcome.OK,
+    exit_code=0,
+    body=b"hi\n",
+    content_type="text/plain",
+    duration=0.1234567891,
+    watchdog="w1",
+)
+FAILED = CallResult(
+    "c1",
+    Outcome.FAILED,
+    exit_code=1,
+    body=b"partial",
+    stderr=b"Traceback\n",
+    duration=0.5,
+    watchdog="w1",
+    message="function hello exited with code 1",
+)
+TEMPFAILED = replace(FAILED, exit_code=75, message="function hello exited with code 75")
+TIMED_OUT = CallResult(
+    "c1",
+    Outcome.TIMEOUT,
+    exit_code=137,
+    duration=10.0,
+    watchdog="w1",
+    message="function hello timed out after 10s and was killed",
+)
+
+
+def is_now(stamp: str) -> bool:
+    """Whether `stamp` is this moment in UTC, written with a trailing Z."""
+    if not stamp.endswith("Z"):
+        return False
+    when = datetime.fromisoformat(stamp.removesuffix("Z") + "+00:00")
+    return abs((datetime.now(UTC) - when).total_seconds()) < 60
+
+
+def attempt(n: int, callback_url: str | None = None) -> CallRecord:
+    return replace(RUNNING, attempts=n, callbackUrl=callback_url)
+
+
+# finish
+
+
+def test_finish_ok() -> None:
+    record = finish(RUNNING, OK, POLICY, cancelled=False)
+    assert record.state is CallState.SUCCEEDED
+    assert (record.exitCode, record.status, record.message) == (0, 200, "")
+    assert (record.output, record.outputTruncated, record.stderr) == ("hi\n", False, "")
+    assert record.durationSeconds == 0.123457
+    assert record.watchdog == "w1"
+    assert record.finishedAt is not None
+    assert is_now(record.finishedAt)
+    # what the result does not say is kept
+    assert (record.callId, record.function, record.kind) == ("c1", "hello", "async")
+    assert (record.attempts, record.maxAttempts) == (1, 3)
+    assert record.startedAt == "2024-05-01T10:00:01.000Z"
+    assert record.createdAt == "2024-05-01T10:00:00.000Z"
+
+
+def test_finish_does_not_change_the_record_it_is_given() -> None:
+    finish(attempt(1, HOOK), FAILED, POLICY, cancelled=False)
+    assert RUNNING.state is CallState.RUNNING
+    assert RUNNING.finishedAt is None
+    assert RUNNING.callback == CallbackRecord()
+
+
+def test_finish_failed_on_the_first_attempt() -> None:
+    record = finish(RUNNING, FAILED, POLICY, cancelled=False)
+    assert record.state is CallState.FAILED
+    assert (record.exitCode, record.status) == (1, 500)
+    assert record.message == "function hello exited with code 1"
+    assert (record.output, record.stderr) == ("partial", "Traceback\n")
+
+
+def test_finish_timed_out_on_the_first_attempt() -> None:
+    record = finish(RUNNING, TIMED_OUT, POLICY, cancelled=False)
+    assert record.state is CallState.TIMED_OUT
+    assert (record.exitCode, record.status) == (137, 504)
+    assert record.message == "function hello timed out after 10s and was killed"
+
+
+def test_finish_after_the_last_retry_is_given_up() -> None:
+    record = finish(attempt(3), FAILED, POLICY, cancelled=False)
+    assert record.state is CallState.GIVEN_UP
+    assert record.status == 500
+    assert record.message == "function hello exited with code 1"
+
+
+def test_finish_of_a_timeout_after_retries_is_given_up() -> None:
+    assert finish(attempt(3), TIMED_OUT, POLICY, cancelled=False).state is CallState.GIVEN_UP
+
+
+def test_finish_of_a_tempfail_after_retries_is_given_up_with_429() -> None:
+    record = finish(attempt(2), TEMPFAILED, POLICY, cancelled=False)
+    assert record.state is CallState.GIVEN_UP
+    assert (record.exitCode, record.status) == (75, 429)
+
+
+def test_finish_cancelled() -> None:
+    record = finish(attempt(1, HOOK), TIMED_OUT, POLICY, cancelled=True)
+    assert record.state is CallState.CANCELLED
+    assert record.message == "cancelled while running"
+    assert (record.exitCode, record.status) == (137, 504)
+    assert record.finishedAt is not None
+
+
+def test_finish_cancelled_wins_over_success_and_given_up() -> None:
+    assert finish(RUNNING, OK, POLICY, cancelled=True).state is CallState.CANCELLED
+    assert finish(attempt(3), FAILED, POLICY, cancelled=True).state is CallState.CANCELLED
+
+
+@pytest.mark.parametrize("result", [OK, FAILED, TIMED_OUT], ids=lambda r: r.outcome.value)
+def test_finish_with_a_callback_url_makes_the_callback_pending(result: CallResult) -> None:
+    record = finish(attempt(1, HOOK), result, POLICY, cancelled=False)
+    assert record.callback.state is CallbackState.PENDING
+    assert record.callback.attempts == 0
+
+
+def test_finish_without_a_callback_url_leaves_the_callback_alone() -> None:
+    record = finish(attempt(1), OK, POLICY, cancelled=False)
+    assert record.callback == CallbackRecord()
+    assert record.callback.state is CallbackState.NONE
+
+
+def test_finish_cancelled_does_not_queue_the_callback() -> None:
+    record = finish(attempt(1, HOOK), OK, POLICY, cancelled=True)
+    assert record.callback.state is CallbackState.NONE
+
+
+def test_finish_clips_long_output_and_says_so() -> None:
+    result = replace(OK, body=b"o" * (MAX_TEXT + 10), stderr=b"e" * (MAX_TEXT + 1))
+    record = finish(RUNNING, result, POLICY, cancelled=False)
+    assert record.output == "o" * MAX_TEXT
+    assert record.outputTruncated is True
+    assert record.stderr == "e" * MAX_TEXT
+
+
+def test_finish_output_at_the_limit_is_not_truncated() -> None:
+    record = finish(RUNNING, replace(OK, body=b"o" * MAX_TEXT), POLICY, cancelled=False)
+    assert len(record.output) == MAX_TEXT
+    assert record.outputTruncated is False
+
+
+# final_state
+
+
+@pytest.mark.parametrize(
+    ("result", "attempts", "state"),
+    [
+        (OK, 1, CallState.SUCCEEDED),
+        (OK, 3, CallState.SUCCEEDED),
+        (FAILED, 1, CallState.FAILED),
+        (FAILED, 3, CallState.GIVEN_UP),
+        (TIMED_OUT, 1, CallState.TIMED_OUT),
+        (TIMED_OUT, 2, CallState.GIVEN_UP),
+        (TEMPFAILED, 1, CallState.FAILED),
+        (TEMPFAILED, 3, CallState.GIVEN_UP),
+        (CallResult("c", Outcome.ERROR, message="no image"), 1, CallState.FAILED),
+        (CallResult("c", Outcome.OUT_OF_MEMORY, exit_code=137), 1, CallState.FAILED),
+    ],
+)
+def test_final_state(result: CallResult, attempts: int, state: CallState) -> None:
+    assert final_state(result, attempts, POLICY) is state
+
+
+def test_final_state_after_retries_with_a_status_not_retried_is_failed() -> None:
+    policy = RetryPolicy(attempts=3, codes=frozenset({429}))
+    assert final_state(FAILED, 2, policy) is CallState.FAILED
+    assert final_state(TIMED_OUT, 2, policy) is CallState.TIMED_OUT
+    assert final_state(TEMPFAILED, 2, policy) is CallState.GIVEN_UP
+
+
+# retrying
+
+
+def test_retrying_queues_the_call_again_with_the_result_and_the_wait() -> None:
+    record = retrying(attempt(1, HOOK), FAILED, 2.345)
+    assert record.state is CallState.QUEUED
+    assert record.message == (
+        "function hello exited with code 1 (attempt 1 answered 500; next in 2.3s)"
+    )
+    assert (record.exitCode, record.status, record.output) == (1, 500, "partial")
+    assert record.finishedAt is None
+    assert record.callback == CallbackRecord()  # no callback until the call is over
+    assert record.attempts == 1
+
+
+def test_retrying_of_a_tempfail_says_429() -> None:
+    record = retrying(attempt(2), TEMPFAILED, 4.0)
+    assert record.message == (
+        "function hello exited with code 75 (attempt 2 answered 429; next in 4.0s)"
+    )
+
+
+def test_retrying_without_a_message_has_only_the_note() -> None:
+    record = retrying(RUNNING, replace(FAILED, message=""), 1.0)
+    assert record.message == "(attempt 1 answered 500; next in 1.0s)"
+
+
+# policy_of
+
+
+def call(**fields: object) -> CallRequest:
+    return CallRequest("c1", "hello", RunSpec(image="hello"), **fields)  # type: ignore[arg-type]
+
+
+def test_policy_of_a_sync_call_is_one_attempt() -> None:
+    policy = policy_of(call(kind="sync", max_attempts=5, retry_codes=[500]))
+    assert policy == RetryPolicy(attempts=1)
+    assert not policy.retries(500, 1)
+
+
+def test_policy_of_an_async_call_comes_from_the_call() -> None:
+    policy = policy_of(
+        call(
+            kind="async",
+            max_attempts=4,
+            retry_codes=[429, 503],
+            retry_min_wait=0.5,
+            retry_max_wait=8.0,
+        )
+    )
+    assert policy == RetryPolicy(
+        attempts=4, codes=frozenset({429, 503}), min_wait=0.5, max_wait=8.0
+    )
+    assert policy.retries(503, 3)
+    assert not policy.retries(500, 1)
+
+
+def test_policy_of_an_async_call_without_retries() -> None:
+    policy = policy_of(call(kind="async"))
+    assert policy.attempts == 1
+    assert policy.codes == frozenset()
+
+
+# _with_result
+
+
+def test_with_result_keeps_the_record_watchdog_when_the_result_has_none() -> None:
+    record = _with_result(RUNNING, replace(OK, watchdog=""))
+    assert record.watchdog == "w-record"
+    assert _with_result(RUNNING, OK).watchdog == "w1"
+
+
+def test_with_result_copies_the_result_and_leaves_the_state() -> None:
+    record = _with_result(RUNNING, TIMED_OUT)
+    assert record.state is CallState.RUNNING
+    assert record.finishedAt is None
+    assert (record.exitCode, record.status, record.durationSeconds) == (137, 504, 10.0)
+    assert record.message == TIMED_OUT.message
+    assert (record.output, record.outputTruncated, record.stderr) == ("", False, "")
+
+
+def test_with_result_without_an_exit_code() -> None:
+    result = CallResult("c1", Outcome.ERROR, message="image missing")
+    record = _with_result(replace(RUNNING, exitCode=3), result)
+    assert record.exitCode is None
+    assert record.status == 502

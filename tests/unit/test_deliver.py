@@ -1,0 +1,117 @@
+"""Unit tests of watchdog.deliver: a callback's headers and how an attempt is recorded."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from faas.callback import Delivery
+from faas.records import CallbackRecord, CallbackState
+from faas.wire import CallbackJob
+from watchdog.deliver import _attempted, callback_headers
+
+EARLIER = "2024-05-01T10:00:00.000Z"
+
+JOB = CallbackJob(
+    call_id="c1",
+    function="hello",
+    url="http://example.test/hook",
+    status=500,
+    body=b"function hello exited with code 3\n",
+    content_type="text/plain",
+    duration=1.5,
+    exit_code=3,
+)
+
+
+# callback_headers
+
+
+def is_now(stamp: str) -> bool:
+    """Whether `stamp` is this moment in UTC, written with a trailing Z."""
+    if not stamp.endswith("Z"):
+        return False
+    when = datetime.fromisoformat(stamp.removesuffix("Z") + "+00:00")
+    return abs((datetime.now(UTC) - when).total_seconds()) < 60
+
+
+def test_callback_headers_of_a_finished_call() -> None:
+    assert callback_headers(JOB) == {
+        "Content-Type": "text/plain",
+        "X-Call-Id": "c1",
+        "X-Function-Name": "hello",
+        "X-Function-Status": "500",
+        "X-Duration-Seconds": "1.500000",
+        "X-Exit-Code": "3",
+    }
+
+
+def test_callback_headers_without_an_exit_code() -> None:
+    job = CallbackJob(
+        "c2", "hello", "http://example.test/hook", 502, content_type="text/plain", duration=0.25
+    )
+    headers = callback_headers(job)
+    assert "X-Exit-Code" not in headers
+    assert headers == {
+        "Content-Type": "text/plain",
+        "X-Call-Id": "c2",
+        "X-Function-Name": "hello",
+        "X-Function-Status": "502",
+        "X-Duration-Seconds": "0.250000",
+    }
+
+
+def test_callback_headers_with_exit_code_zero() -> None:
+    job = CallbackJob("c3", "f", "http://h/", 200, content_type="application/json", exit_code=0)
+    headers = callback_headers(job)
+    assert headers["X-Exit-Code"] == "0"
+    assert headers["Content-Type"] == "application/json"
+    assert headers["X-Duration-Seconds"] == "0.000000"
+
+
+def test_callback_headers_duration_is_rounded_to_microseconds() -> None:
+    job = CallbackJob("c4", "f", "http://h/", 200, duration=2.0000004999)
+    assert callback_headers(job)["X-Duration-Seconds"] == "2.000000"
+
+
+# _attempted
+
+
+def test_attempted_delivered_stamps_delivered_at() -> None:
+    before = CallbackRecord(state=CallbackState.PENDING, attempts=1, status=503, error="503")
+    delivery = Delivery(ok=True, status=204, error="", retry=False)
+    after = _attempted(before, 2, delivery, CallbackState.DELIVERED)
+    assert after.state is CallbackState.DELIVERED
+    assert (after.attempts, after.status, after.error) == (2, 204, "")
+    assert after.deliveredAt is not None
+    assert is_now(after.deliveredAt)
+    assert before.deliveredAt is None  # the record given is not changed
+
+
+def test_attempted_failed_keeps_the_old_delivered_at() -> None:
+    before = CallbackRecord(state=CallbackState.PENDING, deliveredAt=EARLIER)
+    delivery = Delivery(ok=False, status=None, error="connection refused", retry=False)
+    after = _attempted(before, 8, delivery, CallbackState.FAILED)
+    assert after == CallbackRecord(
+        state=CallbackState.FAILED,
+        attempts=8,
+        status=None,
+        error="connection refused",
+        deliveredAt=EARLIER,
+    )
+
+
+def test_attempted_failed_without_an_earlier_delivery() -> None:
+    delivery = Delivery(ok=False, status=404, error="HTTP 404", retry=False)
+    after = _attempted(CallbackRecord(), 1, delivery, CallbackState.FAILED)
+    assert (after.state, after.status, after.error) == (CallbackState.FAILED, 404, "HTTP 404")
+    assert after.deliveredAt is None
+
+
+def test_attempted_still_pending_records_the_attempt() -> None:
+    delivery = Delivery(ok=False, status=503, error="HTTP 503", retry=True)
+    after = _attempted(
+        CallbackRecord(state=CallbackState.PENDING), 3, delivery, CallbackState.PENDING
+    )
+    assert after == CallbackRecord(
+        state=CallbackState.PENDING, attempts=3, status=503, error="HTTP 503", deliveredAt=None
+    )
