@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
 
-from nats.js import JetStreamContext
+from nats.aio.client import Client
 from nats.js.errors import KeyNotFoundError, KeyWrongLastSequenceError
 from nats.js.kv import KeyValue
 
@@ -122,17 +122,18 @@ class RecordStore:
     gateway sees it first; repeats find the first call through it.
     """
 
-    def __init__(self, js: JetStreamContext, kv: KeyValue, index: KeyValue, bucket: str) -> None:
-        self.js = js
+    def __init__(self, nc: Client, kv: KeyValue, index: KeyValue, bucket: str) -> None:
+        self.nc = nc
         self.kv = kv
         self.index = index
         self.bucket = bucket
 
     @classmethod
-    async def open(cls, js: JetStreamContext, retention: float) -> RecordStore:
+    async def open(cls, nc: Client, retention: float) -> RecordStore:
+        js = nc.jetstream()
         kv = await bus.bucket(js, bus.CALLS_BUCKET, retention)
         index = await bus.bucket(js, bus.CALL_INDEX_BUCKET, retention)
-        return cls(js, kv, index, bus.CALLS_BUCKET)
+        return cls(nc, kv, index, bus.CALLS_BUCKET)
 
     async def create(self, record: CallRecord) -> tuple[CallRecord, bool]:
         """Store a new record; if its call id is taken, return that call's record and False."""
@@ -192,17 +193,28 @@ class RecordStore:
 
     async def recent(self, function: str | None, limit: int) -> list[CallRecord]:
         """Newest first, by the time in the keys."""
-        prefix = f"$KV.{self.bucket}."  # the subjects of the bucket's stream
-        info = await self.js.stream_info(
-            f"KV_{self.bucket}", subjects_filter=f"{prefix}{function or '*'}.*.*"
-        )
-        keys = [subject[len(prefix) :] for subject in (info.state.subjects or {})]
+        keys = await self._keys(function or "*")
         keys.sort(key=lambda k: k.split(".")[1], reverse=True)
         records = []
         for key in keys[:limit]:
             with contextlib.suppress(CallNotFound):  # expired meanwhile
                 records.append(await self.get_key(key))
         return records
+
+    async def _keys(self, function: str) -> list[str]:
+        """Every key of a function (or `*`), asked of the server page by page."""
+        prefix = f"$KV.{self.bucket}."  # the subjects of the bucket's stream
+        keys: list[str] = []
+        while True:
+            query = {"subjects_filter": f"{prefix}{function}.*.*", "offset": len(keys)}
+            reply = await self.nc.request(
+                f"$JS.API.STREAM.INFO.KV_{self.bucket}", json.dumps(query).encode(), timeout=10
+            )
+            info = json.loads(reply.data)
+            page = (info.get("state") or {}).get("subjects") or {}
+            keys += [subject[len(prefix) :] for subject in page]
+            if not page or len(keys) >= info.get("total", 0):
+                return keys
 
 
 def _created_at(key: str) -> str:

@@ -64,7 +64,7 @@ async def gateway_state(settings: GatewaySettings) -> AsyncIterator[Gateway]:
         await bus.ensure_streams(js, nc.max_payload, settings.dedup_window, settings.lease)
         functions = BucketCache(await bus.bucket(js, bus.FUNCTIONS_BUCKET))
         counts = BucketCache(await bus.bucket(js, bus.COUNTERS_BUCKET))
-        records = await RecordStore.open(js, settings.retention)
+        records = await RecordStore.open(nc, settings.retention)
         keys = await bus.bucket(js, bus.IDEMPOTENCY_BUCKET, settings.dedup_window)
         await functions.start()
         await counts.start()

@@ -77,7 +77,7 @@ class Watchdog:
         await bus.ensure_streams(
             js, nc.max_payload, self.settings.dedup_window, self.settings.lease
         )
-        records = await RecordStore.open(js, self.settings.retention)
+        records = await RecordStore.open(nc, self.settings.retention)
         self._executor = Executor(
             self.name, nc, js, records, self.runner, self._pool, self.settings.lease
         )
@@ -118,7 +118,7 @@ class Watchdog:
                 if time.monotonic() - refreshed > CAPPED_REFRESH:
                     await self._follow_capped(js, taker, base)
                     refreshed = time.monotonic()
-                for _, msg in taker.stale():
+                for _, msg in await taker.stale():
                     await msg.nak()
                 if self.free <= 0:
                     self._slot_free.clear()
@@ -146,8 +146,8 @@ class Watchdog:
             sub = current[name].sub if name in current else None
             sub = sub or await js.pull_subscribe_bind(name, bus.ASYNC_STREAM)
             sources.append(Source(name, sub, 2))
-        for gone in taker.set_sources(sources):
-            await gone.sub.unsubscribe()
+        for idle in taker.set_sources(sources):
+            await idle.sub.unsubscribe()
 
     async def _accept(self, source: Source, msg: Msg) -> None:
         if self.stopping.is_set() or self.free <= 0:

@@ -31,26 +31,32 @@ class Taker:
     def __init__(self, sources: list[Source]) -> None:
         self.sources = sorted(sources, key=lambda s: s.priority)
         self.pending: dict[str, asyncio.Task[list[Msg]]] = {}
-        self.dropped: dict[str, tuple[Source, asyncio.Task[list[Msg]]]] = {}
+        self.dropped: list[tuple[Source, asyncio.Task[list[Msg]]]] = []
 
     def set_sources(self, sources: list[Source]) -> list[Source]:
-        """Change the sources; return the ones no longer used (their pulls finish first)."""
-        names = {s.name for s in sources}
-        gone = [s for s in self.sources if s.name not in names]
-        for source in gone:
-            if source.name in self.pending:
-                self.dropped[source.name] = source, self.pending.pop(source.name)
-        self.sources = sorted(sources, key=lambda s: s.priority)
-        return gone
+        """Change the sources; return those dropped with no pull out, to unsubscribe now.
 
-    def stale(self) -> list[tuple[Source, Msg]]:
-        """Messages caught by pulls of dropped sources: to be handed back."""
-        got = []
-        for name, (source, task) in list(self.dropped.items()):
-            if task.done():
-                del self.dropped[name]
-                got += [(source, msg) for msg in _result(task)]
-        return got
+        A dropped source whose pull is still out is closed by `stale()` once it answers.
+        """
+        names = {s.name for s in sources}
+        idle = []
+        for source in self.sources:
+            if source.name in names:
+                continue
+            if source.name in self.pending:
+                self.dropped.append((source, self.pending.pop(source.name)))
+            else:
+                idle.append(source)
+        self.sources = sorted(sources, key=lambda s: s.priority)
+        return idle
+
+    async def stale(self) -> list[tuple[Source, Msg]]:
+        """Messages caught by pulls of dropped sources, to hand back; closes those sources."""
+        done = [(source, task) for source, task in self.dropped if task.done()]
+        self.dropped = [(source, task) for source, task in self.dropped if not task.done()]
+        for source, _ in done:
+            await source.sub.unsubscribe()
+        return [(source, msg) for source, task in done for msg in _result(task)]
 
     async def take(self) -> list[tuple[Source, Msg]]:
         """Wait until at least one source answers (or its pull expires)."""
@@ -62,10 +68,10 @@ class Taker:
 
     async def close(self) -> list[tuple[Source, Msg]]:
         """Wait for the pulls still out; return what they caught, to be handed back."""
-        tasks = [*self.pending.values(), *(t for _, t in self.dropped.values())]
+        tasks = [*self.pending.values(), *(task for _, task in self.dropped)]
         if tasks:
             await asyncio.wait(tasks)
-        return self._collect(done_only=False) + self.stale()
+        return self._collect(done_only=False) + await self.stale()
 
     def _collect(self, done_only: bool) -> list[tuple[Source, Msg]]:
         got: list[tuple[Source, Msg]] = []

@@ -7,10 +7,19 @@ from datetime import UTC, datetime
 
 import pytest
 
-from faas.records import MAX_TEXT, CallbackRecord, CallbackState, CallRecord, CallState
+from faas.records import (
+    MAX_TEXT,
+    CallbackRecord,
+    CallbackState,
+    CallNotFound,
+    CallRecord,
+    CallState,
+)
 from faas.retry import RetryPolicy
 from faas.wire import CallRequest, CallResult, Outcome, RunSpec
 from watchdog.calls import (
+    _key,
+    _new_record,
     _with_result,
     final_state,
     finish,
@@ -292,3 +301,42 @@ def test_with_result_without_an_exit_code() -> None:
     record = _with_result(replace(RUNNING, exitCode=3), result)
     assert record.exitCode is None
     assert record.status == 502
+
+
+# the record of a call
+
+
+def test_key_of_a_call_is_its_record_key() -> None:
+    accepted = call(kind="async", created_at="2024-05-01T10:00:00.000000Z")
+    assert _key(accepted) == "hello.01714557600000000.c1"
+    assert _key(accepted) == _new_record(accepted).key
+
+
+def test_key_of_a_call_without_a_creation_time_is_not_found() -> None:
+    with pytest.raises(CallNotFound) as caught:
+        _key(call(kind="async"))
+    assert caught.value.call_id == "c1"
+
+
+def test_new_record_of_a_call() -> None:
+    accepted = call(
+        kind="async",
+        created_at="2024-05-01T10:00:00.000000Z",
+        callback_url=HOOK,
+        max_attempts=4,
+    )
+    assert _new_record(accepted) == CallRecord(
+        "c1",
+        "hello",
+        kind="async",
+        createdAt="2024-05-01T10:00:00.000000Z",
+        maxAttempts=4,
+        callbackUrl=HOOK,
+    )
+
+
+def test_new_record_of_a_call_without_a_creation_time_or_callback() -> None:
+    record = _new_record(call(kind="sync"))
+    assert is_now(record.createdAt)
+    assert record.callbackUrl is None
+    assert (record.state, record.attempts, record.maxAttempts) == (CallState.QUEUED, 0, 1)

@@ -33,6 +33,7 @@ class FakeSub:
         self.queue: asyncio.Queue[FakeMsg] = asyncio.Queue()
         self.fetches: list[tuple[int, float]] = []
         self.cancelled = 0
+        self.answered = asyncio.Event()  # set when a fetch has returned or raised
         self.unsubscribed = False
 
     def put(self, *data: bytes) -> list[FakeMsg]:
@@ -44,16 +45,18 @@ class FakeSub:
     # the signature of nats-py's PullSubscription.fetch
     async def fetch(self, batch: int, timeout: float) -> list[FakeMsg]:  # noqa: ASYNC109
         self.fetches.append((batch, timeout))
-        if self.error is not None:
-            await asyncio.sleep(self.wait)
-            raise self.error
         try:
+            if self.error is not None:
+                await asyncio.sleep(self.wait)
+                raise self.error
             return [await asyncio.wait_for(self.queue.get(), self.wait)]
         except asyncio.CancelledError:
             self.cancelled += 1
             raise
         except TimeoutError:
             raise nats.errors.TimeoutError from None
+        finally:
+            self.answered.set()
 
     async def unsubscribe(self) -> None:
         self.unsubscribed = True
@@ -67,11 +70,9 @@ def run(body: Callable[[], Coroutine[Any, Any, None]]) -> None:
     asyncio.run(body())
 
 
-async def settle(taker: Taker, name: str) -> None:
-    """Wait until the dropped pull of `name` has answered."""
-    _, task = taker.dropped[name]
-    await asyncio.wait([task], timeout=LONG * 4)
-    assert task.done()
+async def settle(sub: FakeSub) -> None:
+    """Wait until a pull of `sub` has answered; its task is done by the time this returns."""
+    await asyncio.wait_for(sub.answered.wait(), LONG * 4)
 
 
 def taker_sub(sub: FakeSub) -> Any:
@@ -170,19 +171,20 @@ def test_set_sources_returns_the_dropped_and_moves_their_pulls_to_stale() -> Non
         keep.put(b"k1")
         taker = Taker([source("keep", 0, keep), source("cap-f", 2, gone)])
         assert names(await taker.take()) == [("keep", b"k1")]
-        dropped = taker.set_sources([source("keep", 0, keep)])
-        assert [s.name for s in dropped] == ["cap-f"]
-        assert dropped[0].sub is taker_sub(gone)
+        idle = taker.set_sources([source("keep", 0, keep)])
+        assert idle == []  # its pull is still out: stale() closes it later
         assert [s.name for s in taker.sources] == ["keep"]
         assert "cap-f" not in taker.pending
-        assert taker.stale() == []  # its pull has not answered yet
+        assert await taker.stale() == []  # its pull has not answered yet
+        assert not gone.unsubscribed
         (msg,) = gone.put(b"g1")
-        await settle(taker, "cap-f")
-        stale = taker.stale()
+        await settle(gone)
+        stale = await taker.stale()
         assert names(stale) == [("cap-f", b"g1")]
         assert stale[0][1] is taker_msg(msg)
-        assert taker.stale() == []  # handed over once
-        assert taker.dropped == {}
+        assert gone.unsubscribed
+        assert await taker.stale() == []  # handed over once
+        assert not taker.dropped
         assert gone.cancelled == 0
         assert len(gone.fetches) == 1  # no new pull on a dropped source
         assert await taker.close() == []
@@ -197,9 +199,9 @@ def test_a_dropped_source_that_caught_nothing_leaves_no_stale() -> None:
         taker = Taker([source("keep", 0, keep), source("gone", 1, gone)])
         await taker.take()
         taker.set_sources([source("keep", 0, keep)])
-        await settle(taker, "gone")
-        assert taker.stale() == []
-        assert taker.dropped == {}
+        await settle(gone)
+        assert await taker.stale() == []
+        assert not taker.dropped
         await taker.close()
 
     run(body)
@@ -275,7 +277,7 @@ def test_close_returns_the_catch_of_dropped_pulls_too() -> None:
         keep.put(b"k1")
         got = await taker.close()
         assert sorted(names(got)) == [("gone", b"g1"), ("keep", b"k1")]
-        assert taker.dropped == {}
+        assert not taker.dropped
         assert taker.pending == {}
 
     run(body)
@@ -327,21 +329,14 @@ def test_a_dropped_pull_that_failed_yields_no_stale() -> None:
         taker = Taker([source("keep", 0, keep), source("broken", 1, broken)])
         assert names(await taker.take()) == [("keep", b"k1")]
         taker.set_sources([source("keep", 0, keep)])
-        await settle(taker, "broken")
-        assert taker.stale() == []
-        assert taker.dropped == {}
+        await settle(broken)
+        assert await taker.stale() == []
+        assert not taker.dropped
         assert await taker.close() == []
 
     run(body)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "Taker.set_sources overwrites taker.dropped[name] when a source is dropped again "
-        "before its first dropped pull answered; that pull's message is then never handed back"
-    ),
-)
 def test_a_source_dropped_twice_keeps_both_dropped_pulls() -> None:
     async def body() -> None:
         base, flap = FakeSub(), FakeSub(wait=LONG)
@@ -357,5 +352,17 @@ def test_a_source_dropped_twice_keeps_both_dropped_pulls() -> None:
         flap.put(b"f1", b"f2")  # one message for each outstanding pull
         got = await taker.close()
         assert sorted(names(got)) == [("cap-f", b"f1"), ("cap-f", b"f2")]
+
+    run(body)
+
+
+def test_a_dropped_source_with_no_pull_out_is_returned_to_close_now() -> None:
+    async def body() -> None:
+        keep, gone = FakeSub(), FakeSub()
+        taker = Taker([source("keep", 0, keep), source("gone", 1, gone)])
+        idle = taker.set_sources([source("keep", 0, keep)])  # before any pull went out
+        assert [s.name for s in idle] == ["gone"]
+        assert not taker.dropped
+        await taker.close()
 
     run(body)

@@ -82,6 +82,7 @@ JOB = CallbackJob(
     function="hello",
     url="https://example.test/hook?x=1",
     status=429,
+    record_key="hello.01714557600000000.c1",
     body=b"\x00\xff try later\n",
     content_type="text/plain",
     duration=3.25,
@@ -101,7 +102,7 @@ def test_callback_job_with_defaults_round_trip() -> None:
     back = unpack(pack(job), CallbackJob)
     assert back == job
     assert back.exit_code is None
-    assert (back.body, back.content_type, back.duration) == (b"", "", 0.0)
+    assert (back.record_key, back.body, back.content_type, back.duration) == ("", b"", "", 0.0)
 
 
 def test_callback_job_is_tagged_on_the_wire() -> None:
