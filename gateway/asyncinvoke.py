@@ -36,9 +36,9 @@ async def invoke_async(request: Request) -> Response:
     call.max_attempts, call.retry_codes = policy.attempts, sorted(policy.codes)
     call.retry_min_wait, call.retry_max_wait = policy.min_wait, policy.max_wait
     key = request.headers.get("x-idempotency-key")
-    if key:
-        call.call_id = await claim(gw, f"{spec.name}\0{key}", call.call_id)
     try:
+        if key:
+            call.call_id = await claim(gw, f"{spec.name}\0{key}", call.call_id)
         await accept(gw, call, spec.max_concurrency is not None)
     except (nats.errors.Error, nats.js.errors.Error) as exc:
         raise BusUnavailable(exc) from exc

@@ -10,6 +10,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from faas import __version__, bus
+from faas.retry import RetryPolicy
 from faas.spec import FunctionSpec, split_namespace
 from gateway.errors import BadRequest
 from gateway.state import Gateway
@@ -44,9 +45,15 @@ async def get_function(request: Request) -> Response:
     return JSONResponse(_status(gw, spec))
 
 
+async def _spec(request: Request) -> FunctionSpec:
+    spec = FunctionSpec.from_deployment(await _json(request))
+    RetryPolicy.from_annotations(spec.annotations)  # refuse a bad policy now, not per call
+    return spec
+
+
 async def deploy_function(request: Request) -> Response:
     gw = _gateway(request)
-    spec = FunctionSpec.from_deployment(await _json(request))
+    spec = await _spec(request)
     await bus.cap_function(gw.js, spec.name, spec.max_concurrency, gw.settings.lease)
     await gw.registry.deploy(spec)
     return Response(status_code=202)
@@ -54,7 +61,7 @@ async def deploy_function(request: Request) -> Response:
 
 async def update_function(request: Request) -> Response:
     gw = _gateway(request)
-    spec = FunctionSpec.from_deployment(await _json(request))
+    spec = await _spec(request)
     gw.registry.get(spec.name)
     await bus.cap_function(gw.js, spec.name, spec.max_concurrency, gw.settings.lease)
     await gw.registry.update(spec)

@@ -75,6 +75,21 @@ def test_management_errors(parts: Parts) -> None:
         assert bad_memory.status_code == 400
         assert "lots" in bad_memory.text
         assert http.post("/system/functions", content=b"{not json").status_code == 400
+        bad_retry = http.post(
+            "/system/functions",
+            json={
+                "service": "x",
+                "image": "i",
+                "annotations": {"com.openfaas.retry.attempts": "0"},
+            },
+        )
+        assert bad_retry.status_code == 400
+        assert "com.openfaas.retry.attempts" in bad_retry.text
+        bad_cap = http.post(
+            "/system/functions",
+            json={"service": "x", "image": "i", "annotations": {"com.faas.max-concurrency": "x"}},
+        )
+        assert bad_cap.status_code == 400
         # faas-cli sends deploy bodies without a Content-Type
         raw = b'{"service": "plain", "image": "i"}'
         assert http.post("/system/functions", content=raw).status_code == 202
