@@ -72,6 +72,13 @@ def reply_prefix(gateway_id: str) -> str:
 
 async def connect(url: str, name: str, **options: Any) -> Client:
     """Connect, then reconnect forever if the server goes away."""
+    made: list[Client] = []
+
+    async def disconnected() -> None:
+        if made and (made[0].is_closed or made[0].is_draining):
+            return  # our own close
+        log.warning("NATS: disconnected, reconnecting")
+
     connecting = nats.connect(
         url,
         name=name,
@@ -80,15 +87,16 @@ async def connect(url: str, name: str, **options: Any) -> Client:
         max_reconnect_attempts=-1,
         reconnect_time_wait=0.5,
         error_cb=_log_error,
-        disconnected_cb=_log_disconnected,
+        disconnected_cb=disconnected,
         reconnected_cb=_log_reconnected,
         **options,
     )
     try:
-        return await asyncio.wait_for(connecting, FIRST_CONNECT_WAIT)
+        made.append(await asyncio.wait_for(connecting, FIRST_CONNECT_WAIT))
     except (nats.errors.NoServersError, OSError, TimeoutError) as exc:
         reason = str(exc) or f"no connection within {FIRST_CONNECT_WAIT:g}s"
         raise Error(f"cannot connect to NATS at {url}: {reason}") from exc
+    return made[0]
 
 
 async def close(nc: Client) -> None:
@@ -102,10 +110,6 @@ async def close(nc: Client) -> None:
 
 async def _log_error(exc: Exception) -> None:
     log.warning("NATS: %s", exc or type(exc).__name__)
-
-
-async def _log_disconnected() -> None:
-    log.warning("NATS: disconnected, reconnecting")
 
 
 async def _log_reconnected() -> None:
