@@ -6,6 +6,7 @@ Every record is a dataclass; `pack` writes it with its type tag and the wire ver
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any, TypeVar
@@ -108,6 +109,7 @@ class CallResult:
     duration: float = 0.0
     watchdog: str = ""
     message: str = ""
+    start_seconds: float = 0.0  # container create to started; 0 when it never started
 
     def failure_text(self) -> bytes:
         """What a caller gets when the call did not succeed: the reason, then stderr."""
@@ -183,7 +185,7 @@ def unpack_any(data: bytes) -> Record:
         raise WireError(f"unknown record type {kind!r}")
     try:
         return _build(cls, fields)  # type: ignore[no-any-return]
-    except (TypeError, ValueError, KeyError) as exc:
+    except (TypeError, ValueError, KeyError, AttributeError) as exc:
         raise WireError(f"bad {kind}: {exc}") from exc
 
 
@@ -195,11 +197,18 @@ def unpack(data: bytes, cls: type[R]) -> R:
 
 
 def _build(cls: type[Any], fields: dict[str, Any]) -> Any:
+    fields = _known(cls, fields)
     if cls is CallRequest:
-        fields = {**fields, "run": RunSpec(**fields["run"])}
+        fields["run"] = RunSpec(**_known(RunSpec, fields["run"]))
         fields["headers"] = [(str(k), str(v)) for k, v in fields.get("headers", [])]
     if cls is CallResult:
-        fields = {**fields, "outcome": Outcome(fields["outcome"])}
+        fields["outcome"] = Outcome(fields["outcome"])
     if cls is Heartbeat:
-        fields = {**fields, "state": WatchdogState(fields.get("state", "ready"))}
+        fields["state"] = WatchdogState(fields.get("state", "ready"))
     return cls(**fields)
+
+
+def _known(cls: type[Any], fields: dict[str, Any]) -> dict[str, Any]:
+    """The fields this version knows: a newer peer may send more (same wire version)."""
+    names = {f.name for f in dataclasses.fields(cls)}
+    return {k: v for k, v in fields.items() if k in names}
