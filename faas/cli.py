@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import getpass
 import logging
 import sys
 import textwrap
@@ -12,9 +13,10 @@ from typing import Any
 
 import uvloop
 
-from faas import __version__
-from faas.client import Client, gateway_url
-from faas.errors import Error
+from faas import __version__, credentials
+from faas.basicauth import DEFAULT_USER, BasicAuth
+from faas.client import Client, client_for, gateway_url
+from faas.errors import Error, Unauthorized
 from faas.settings import GatewaySettings, UpSettings, WatchdogSettings
 from faas.stack import load_stack
 
@@ -37,6 +39,7 @@ def cmd_up(args: argparse.Namespace) -> int:
         settings.capacity = args.capacity
     if args.max_body:
         settings.max_body = args.max_body
+    settings.invoke_auth = settings.invoke_auth or args.invoke_auth
     return up(settings)
 
 
@@ -47,6 +50,9 @@ def cmd_gateway(args: argparse.Namespace) -> int:
     settings.nats_url, settings.host, settings.port = args.nats, args.host, args.port
     if args.max_body:
         settings.max_body = args.max_body
+    if args.auth_dir:
+        settings.use_secrets(Path(args.auth_dir))
+    settings.invoke_auth = settings.invoke_auth or args.invoke_auth
     uvloop.run(serve(settings))
     return 0
 
@@ -76,7 +82,7 @@ def cmd_build(args: argparse.Namespace) -> int:
 
 def cmd_deploy(args: argparse.Namespace) -> int:
     stack = load_stack(args.file)
-    client = Client(gateway_url(args.gateway, stack.gateway))
+    client = client_for(gateway_url(args.gateway, stack.gateway))
     for fn in stack.functions.values():
         if args.filter and fn.name not in args.filter:
             continue
@@ -97,7 +103,8 @@ def cmd_list(args: argparse.Namespace) -> int:
 
 
 def cmd_describe(args: argparse.Namespace) -> int:
-    f = _client(args).describe(args.name)
+    client = _client(args)
+    f = client.describe(args.name)
     fields = [
         ("Name", f["name"]),
         ("Status", "Ready" if f.get("availableReplicas") else "Not Ready (no watchdog)"),
@@ -110,7 +117,7 @@ def cmd_describe(args: argparse.Namespace) -> int:
         ("Annotations", _pairs(f.get("annotations"))),
         ("Limits", _pairs(f.get("limits"))),
         ("Read-only root", f.get("readOnlyRootFilesystem", False)),
-        ("URL", f"{_client(args).base}/function/{f['name']}"),
+        ("URL", f"{client.base}/function/{f['name']}"),
     ]
     print(_fields(fields))
     return 0
@@ -129,6 +136,42 @@ def cmd_invoke(args: argparse.Namespace) -> int:
         print(f"faas: {args.name} answered {reply.status}", file=sys.stderr)
         return 1
     return 0
+
+
+def cmd_login(args: argparse.Namespace) -> int:
+    url = gateway_url(args.gateway)
+    if not args.username:
+        raise Error("the user name is empty")
+    auth = BasicAuth(args.username, _password(args))
+    try:
+        Client(url, auth=auth).request("GET", "/system/functions", ok=(200,))
+    except Unauthorized:
+        raise Error(f"the gateway at {url} refused user {auth.user!r} with that password") from None
+    path = credentials.save(url, auth)
+    print(f"credentials for {auth.user} at {url} saved in {path}")
+    return 0
+
+
+def cmd_logout(args: argparse.Namespace) -> int:
+    url = gateway_url(args.gateway)
+    if not credentials.remove(url):
+        raise Error(f"no credentials stored for {url}")
+    print(f"credentials for {url} removed")
+    return 0
+
+
+def _password(args: argparse.Namespace) -> str:
+    if args.password_stdin:
+        password = sys.stdin.read().strip()
+    elif args.password is not None:
+        password = args.password
+    elif sys.stdin.isatty():
+        password = getpass.getpass("Password: ")
+    else:
+        raise Error("give the password with --password-stdin (or --password)")
+    if not password:
+        raise Error("the password is empty")
+    return password
 
 
 def cmd_remove(args: argparse.Namespace) -> int:
@@ -231,7 +274,7 @@ def _print_output(record: dict[str, Any]) -> None:
 
 
 def _client(args: argparse.Namespace) -> Client:
-    return Client(gateway_url(args.gateway))
+    return client_for(gateway_url(args.gateway))
 
 
 def _header(text: str) -> tuple[str, str]:
@@ -296,6 +339,9 @@ def parser() -> argparse.ArgumentParser:
     up.add_argument("--no-watchdog", action="store_true", help="start no watchdog here")
     up.add_argument("--capacity", type=int, help="calls the watchdog runs at once (default: CPUs)")
     up.add_argument("--max-body", type=int, help="largest request body in bytes (default 8 MiB)")
+    up.add_argument(
+        "--invoke-auth", action="store_true", help="require credentials to call functions too"
+    )
     up.set_defaults(run=cmd_up)
 
     gw = sub.add_parser("gateway", help="run a gateway")
@@ -303,6 +349,15 @@ def parser() -> argparse.ArgumentParser:
     gw.add_argument("--host", default="127.0.0.1")
     gw.add_argument("--port", type=int, default=8080)
     gw.add_argument("--max-body", type=int, help="largest request body in bytes (default 8 MiB)")
+    gw.add_argument(
+        "--auth-dir",
+        metavar="DIR",
+        help="require HTTP Basic auth on /system/: the user and password are read from the "
+        "files basic-auth-user and basic-auth-password in DIR",
+    )
+    gw.add_argument(
+        "--invoke-auth", action="store_true", help="require the credentials to call functions too"
+    )
     gw.set_defaults(run=cmd_gateway)
 
     wd = sub.add_parser("watchdog", help="run a watchdog (executor node)")
@@ -355,7 +410,19 @@ def parser() -> argparse.ArgumentParser:
     cancel = sub.add_parser("cancel", help="cancel a queued or running call")
     cancel.add_argument("id")
     cancel.set_defaults(run=cmd_cancel)
-    for c in (ls, desc, inv, rm, calls, call, cancel):
+    login = sub.add_parser("login", help="check and store credentials for a gateway")
+    login.add_argument(
+        "-u", "--username", default=DEFAULT_USER, help=f"user name (default {DEFAULT_USER})"
+    )
+    given = login.add_mutually_exclusive_group()
+    given.add_argument("-p", "--password", help="the password (others may see it: prefer -s)")
+    given.add_argument(
+        "-s", "--password-stdin", action="store_true", help="read the password from stdin"
+    )
+    login.set_defaults(run=cmd_login)
+    logout = sub.add_parser("logout", help="forget the stored credentials for a gateway")
+    logout.set_defaults(run=cmd_logout)
+    for c in (ls, desc, inv, rm, calls, call, cancel, login, logout):
         c.add_argument("-g", "--gateway", help="gateway URL (default $OPENFAAS_URL)")
     return p
 

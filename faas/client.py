@@ -10,7 +10,9 @@ import urllib.request
 from dataclasses import dataclass, field
 from typing import Any
 
-from faas.errors import GatewayError
+from faas import credentials
+from faas.basicauth import BasicAuth
+from faas.errors import GatewayError, Unauthorized
 
 DEFAULT_GATEWAY = "http://127.0.0.1:8080"
 
@@ -19,6 +21,11 @@ def gateway_url(flag: str | None, stack_gateway: str | None = None) -> str:
     """--gateway, else OPENFAAS_URL, else the stack's provider.gateway, else the default."""
     url = flag or os.environ.get("OPENFAAS_URL") or stack_gateway or DEFAULT_GATEWAY
     return url.rstrip("/")
+
+
+def client_for(url: str) -> Client:
+    """A client of the gateway that sends the credentials `faas login` stored for it."""
+    return Client(url, auth=credentials.load(url))
 
 
 @dataclass
@@ -40,6 +47,7 @@ class Reply:
 class Client:
     base: str
     timeout: float = 300.0
+    auth: BasicAuth | None = None
 
     def request(
         self,
@@ -50,6 +58,8 @@ class Client:
         ok: tuple[int, ...] = (200, 201, 202, 204),
     ) -> Reply:
         req = urllib.request.Request(self.base + path, data=body, method=method)
+        if self.auth:
+            req.add_header("Authorization", self.auth.header())
         for name, value in (headers or {}).items():
             req.add_header(name, value)
         try:
@@ -59,6 +69,8 @@ class Client:
             reply = Reply(exc.code, exc.read(), dict(exc.headers.items()))
         except urllib.error.URLError as exc:
             raise GatewayError(0, f"cannot reach the gateway at {self.base}: {exc.reason}") from exc
+        if reply.status == 401:  # only the gateway answers 401: functions cannot
+            raise Unauthorized(self.base)
         if reply.status not in ok:
             raise GatewayError(reply.status, _one_line(reply.body))
         return reply

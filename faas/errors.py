@@ -33,3 +33,14 @@ class GatewayError(Error):
         self.status = status
         self.message = message
         super().__init__(f"{status}: {message}" if message else f"HTTP {status}")
+
+
+class Unauthorized(GatewayError):
+    """The gateway wants credentials the CLI did not send, or refused the ones it sent."""
+
+    def __init__(self, gateway: str) -> None:
+        self.gateway = gateway
+        super().__init__(401, f"unauthorized: run faas login --gateway {gateway}")
+
+    def __str__(self) -> str:
+        return self.message

@@ -8,6 +8,9 @@ import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from faas.basicauth import BasicAuth, read_secrets
+from faas.errors import Error
+
 DEFAULT_NATS_URL = "nats://127.0.0.1:4222"
 DEFAULT_MAX_BODY = 8 * 2**20
 DEFAULT_RETENTION = 7 * 24 * 3600.0  # call records are kept this long
@@ -25,6 +28,23 @@ def _env_float(name: str, default: float) -> float:
     return float(raw) if raw else default
 
 
+def _env_bool(name: str) -> bool:
+    raw = os.environ.get(name, "").strip().lower()
+    if raw not in ("", "0", "false", "no", "off", "1", "true", "yes", "on"):
+        raise Error(f"{name} must be true or false, not {raw!r}")
+    return raw in ("1", "true", "yes", "on")
+
+
+def _env_auth() -> tuple[str | None, str | None]:
+    """As OpenFaaS: files in FAAS_SECRET_MOUNT_PATH when set, else FAAS_BASIC_AUTH_* vars."""
+    folder = os.environ.get("FAAS_SECRET_MOUNT_PATH")
+    if folder:
+        auth = read_secrets(Path(folder))
+        return auth.user, auth.password
+    user = os.environ.get("FAAS_BASIC_AUTH_USER") or None
+    return user, os.environ.get("FAAS_BASIC_AUTH_PASSWORD") or None
+
+
 @dataclass
 class GatewaySettings:
     """The HTTP gateway."""
@@ -38,9 +58,28 @@ class GatewaySettings:
     retention: float = DEFAULT_RETENTION
     dedup_window: float = DEFAULT_DEDUP_WINDOW
     lease: float = DEFAULT_LEASE
+    auth_user: str | None = None  # with auth_password: HTTP Basic auth on /system/
+    auth_password: str | None = field(default=None, repr=False)
+    invoke_auth: bool = False  # auth on /function/ and /async-function/ too
+
+    def basic_auth(self) -> BasicAuth | None:
+        """The credentials requests must carry; None when auth is off."""
+        if self.auth_user and self.auth_password:
+            return BasicAuth(self.auth_user, self.auth_password)
+        if self.auth_user or self.auth_password:
+            raise Error("basic auth needs both a user and a password")
+        if self.invoke_auth:
+            raise Error("invoke auth needs credentials: give --auth-dir or FAAS_BASIC_AUTH_*")
+        return None
+
+    def use_secrets(self, folder: Path) -> None:
+        """Take the credentials from the folder's `basic-auth-user` and `basic-auth-password`."""
+        auth = read_secrets(folder)
+        self.auth_user, self.auth_password = auth.user, auth.password
 
     @classmethod
     def from_env(cls) -> GatewaySettings:
+        user, password = _env_auth()
         return cls(
             nats_url=os.environ.get("FAAS_NATS_URL", DEFAULT_NATS_URL),
             host=os.environ.get("FAAS_GATEWAY_HOST", "127.0.0.1"),
@@ -49,6 +88,9 @@ class GatewaySettings:
             retention=_env_float("FAAS_RETENTION", DEFAULT_RETENTION),
             dedup_window=_env_float("FAAS_DEDUP_WINDOW", DEFAULT_DEDUP_WINDOW),
             lease=_env_float("FAAS_LEASE", DEFAULT_LEASE),
+            auth_user=user,
+            auth_password=password,
+            invoke_auth=_env_bool("FAAS_INVOKE_AUTH"),
         )
 
 
@@ -93,6 +135,12 @@ class UpSettings:
     watchdog: bool = True
     max_body: int = DEFAULT_MAX_BODY
     capacity: int = field(default_factory=lambda: os.cpu_count() or 1)
+    invoke_auth: bool = False  # the gateway wants credentials for invocations too
+
+    @property
+    def secrets_dir(self) -> Path:
+        """Where the gateway's `basic-auth-user` and `basic-auth-password` are kept."""
+        return self.data_dir / "secrets"
 
     @property
     def nats_host_shown(self) -> str:
@@ -106,4 +154,5 @@ class UpSettings:
             data_dir=Path(os.environ.get("FAAS_DATA_DIR", ".faas")),
             max_body=_env_int("FAAS_MAX_BODY", DEFAULT_MAX_BODY),
             capacity=_env_int("FAAS_CAPACITY", os.cpu_count() or 1),
+            invoke_auth=_env_bool("FAAS_INVOKE_AUTH"),
         )

@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -16,6 +16,8 @@ DEFAULT_TIMEOUT = 30.0
 DEFAULT_MEMORY = 256 * 2**20
 DEFAULT_PIDS = 256
 DEFAULT_CONTENT_TYPE = "text/plain; charset=utf-8"
+DEFAULT_REPLICAS = 1
+MAX_REPLICAS = 2**63 - 1  # OpenFaaS's int64
 
 # Annotations of ours; OpenFaaS names (exec_timeout, content_type) are read from envVars.
 PIDS_ANNOTATION = "com.faas.pids"
@@ -63,6 +65,13 @@ def split_namespace(name: str) -> str:
     if dot and namespace != NAMESPACE:
         raise SpecError(f"unknown namespace {namespace!r}: the only namespace is {NAMESPACE}")
     return base
+
+
+def check_replicas(value: Any) -> int:
+    """Return `value` if it is a replica count (a whole number, 0 or more), else raise SpecError."""
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= MAX_REPLICAS:
+        raise SpecError(f"invalid replicas {value!r}: a whole number, 0 or more")
+    return value
 
 
 def parse_duration(text: str) -> float:
@@ -172,6 +181,7 @@ class FunctionSpec:
     requests: Resources | None = None
     read_only_root_filesystem: bool = False
     created_at: str = ""
+    replicas: int = DEFAULT_REPLICAS  # set by the scale API; nothing is reserved by it
 
     @classmethod
     def from_deployment(cls, body: Any) -> FunctionSpec:
@@ -274,6 +284,7 @@ class FunctionSpec:
             "annotations": self.annotations,
             "readOnlyRootFilesystem": self.read_only_root_filesystem,
             "createdAt": self.created_at,
+            "replicas": self.replicas,
         }
         if self.limits:
             body["limits"] = self.limits.to_json()
@@ -283,7 +294,9 @@ class FunctionSpec:
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> FunctionSpec:
-        return cls.from_deployment(data).with_created_at(str(data.get("createdAt") or ""))
+        """The stored form back; a deployment body has no replicas, the stored form does."""
+        spec = cls.from_deployment(data).with_created_at(str(data.get("createdAt") or ""))
+        return replace(spec, replicas=check_replicas(data.get("replicas", DEFAULT_REPLICAS)))
 
     def status(self, invocation_count: int, available_replicas: int) -> dict[str, Any]:
         """The OpenFaaS FunctionStatus of this function."""
@@ -293,6 +306,6 @@ class FunctionSpec:
             "name": self.name,
             **body,
             "invocationCount": invocation_count,
-            "replicas": 1,
+            "replicas": self.replicas,
             "availableReplicas": available_replicas,
         }

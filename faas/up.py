@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
+import shlex
 import signal
 import socket
 import subprocess
@@ -14,6 +15,7 @@ import urllib.request
 from types import FrameType
 
 from faas import natsserver
+from faas.basicauth import PASSWORD_FILE, BasicAuth, ensure_secrets
 from faas.build import build_stack
 from faas.client import Client
 from faas.errors import Error
@@ -57,6 +59,7 @@ class Up:
     def _start(self, stack: Stack | None) -> None:
         s = self.settings
         s.data_dir.mkdir(parents=True, exist_ok=True)
+        auth = ensure_secrets(s.secrets_dir)
         _check_free(s.port, "gateway")
         _check_free(s.nats_port, "NATS")
         if stack:
@@ -66,18 +69,21 @@ class Up:
             ("nats-server", natsserver.start(s.data_dir, s.nats_host, s.nats_port, s.max_body))
         )
         local_nats = f"nats://127.0.0.1:{s.nats_port}"
-        self._spawn(
-            "gateway",
-            ["gateway", "--nats", local_nats, "--port", str(s.port), "--max-body", str(s.max_body)],
-        )
-        self._wait_healthy()
+        self._start_gateway(local_nats)
         if s.watchdog:
             self._spawn(
                 "watchdog", ["watchdog", "--nats", local_nats, "--capacity", str(s.capacity)]
             )
         if stack:
-            self._deploy(stack)
-        self._print_usage(stack)
+            self._deploy(stack, auth)
+        self._print_usage(stack, auth)
+
+    def _start_gateway(self, nats_url: str) -> None:
+        s = self.settings
+        args = ["gateway", "--nats", nats_url, "--port", str(s.port), "--max-body", str(s.max_body)]
+        args += ["--auth-dir", str(s.secrets_dir)] + (["--invoke-auth"] if s.invoke_auth else [])
+        self._spawn("gateway", args)
+        self._wait_healthy()
 
     def _spawn(self, name: str, args: list[str]) -> None:
         proc = subprocess.Popen(
@@ -96,22 +102,31 @@ class Up:
                 time.sleep(0.1)
         raise Error(f"the gateway did not answer on {self.gateway_url} within {timeout:g}s")
 
-    def _deploy(self, stack: Stack) -> None:
-        client = Client(self.gateway_url)
+    def _deploy(self, stack: Stack, auth: BasicAuth) -> None:
+        client = Client(self.gateway_url, auth=auth)
         for fn in stack.functions.values():
             print(f"[{fn.name}] {client.deploy(fn.deployment())}", flush=True)
 
-    def _print_usage(self, stack: Stack | None) -> None:
+    def _print_usage(self, stack: Stack | None, auth: BasicAuth) -> None:
         names = list(stack.functions) if stack else []
         example = names[0] if names else "NAME"
+        read_password = f"cat {shlex.quote(str(self.settings.secrets_dir / PASSWORD_FILE))}"
+        user = shlex.quote(auth.user)
+        curl_auth = f'-u {user}:"$({read_password})" ' if self.settings.invoke_auth else ""
         lines = [
             "",
             f"gateway:  {self.gateway_url}",
+            f"user:     {auth.user}",
+            f"password: {read_password}",
             f"nats:     {self.nats_url}   (more watchdogs: faas watchdog --nats {self.nats_url})",
             f"functions: {', '.join(names) or '(none deployed)'}",
             "",
+            "log in, for faas list, deploy and the rest:",
+            f"  {read_password} | "
+            f"faas login --gateway {self.gateway_url} -u {user} --password-stdin",
+            "",
             "call one:",
-            f"  curl -d world {self.gateway_url}/function/{example}",
+            f"  curl {curl_auth}-d world {self.gateway_url}/function/{example}",
             f"  echo world | faas invoke {example} --gateway {self.gateway_url}",
             "",
             "Ctrl-C stops everything.",

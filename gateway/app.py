@@ -12,9 +12,11 @@ from starlette.routing import Route
 from faas import bus
 from faas.records import RecordStore
 from faas.settings import GatewaySettings
-from gateway import asyncinvoke, calls, invoke, system
+from gateway import asyncinvoke, calls, instruments, invoke, system
+from gateway.auth import RequireBasicAuth
 from gateway.counters import Counters
 from gateway.errors import HANDLERS
+from gateway.instruments import GatewayMetrics
 from gateway.invoker import Invoker
 from gateway.kvcache import BucketCache
 from gateway.presence import Presence
@@ -40,8 +42,11 @@ def routes() -> list[Route]:
         Route("/system/functions", system.update_function, methods=["PUT"]),
         Route("/system/functions", system.delete_function, methods=["DELETE"]),
         Route("/system/function/{name}", system.get_function, methods=["GET"]),
+        Route("/system/scale-function/{name}", system.scale_function, methods=["POST"]),
+        Route("/system/namespaces", system.list_namespaces, methods=["GET"]),
         Route("/system/info", system.info, methods=["GET"]),
         Route("/healthz", system.healthz, methods=["GET"]),
+        Route("/metrics", instruments.scrape, methods=["GET"]),
     ]
 
 
@@ -53,7 +58,20 @@ def create_app(settings: GatewaySettings) -> Starlette:
             log.info("gateway %s: bodies up to %d bytes", settings.gateway_id, gw.max_body)
             yield
 
-    return Starlette(routes=routes(), lifespan=lifespan, exception_handlers=HANDLERS)
+    app = Starlette(routes=routes(), lifespan=lifespan, exception_handlers=HANDLERS)
+    _guard(app, settings)
+    return app
+
+
+def _guard(app: Starlette, settings: GatewaySettings) -> None:
+    """Require Basic auth when credentials are set (as OpenFaaS); say whether it is on."""
+    auth = settings.basic_auth()
+    if auth is None:
+        log.warning("auth is off: no credentials are set, so /system/ is open to every caller")
+        return
+    app.add_middleware(RequireBasicAuth, auth=auth, invoke_auth=settings.invoke_auth)
+    guarded = "/system/ and invocations" if settings.invoke_auth else "/system/"
+    log.info("auth is on: HTTP Basic as %s on %s", auth.user, guarded)
 
 
 @contextlib.asynccontextmanager
@@ -70,13 +88,23 @@ async def gateway_state(settings: GatewaySettings) -> AsyncIterator[Gateway]:
         await counts.start()
         presence = Presence(nc, settings.heartbeat_timeout)
         await presence.start()
-        invoker = Invoker(nc, js, presence, bus.reply_prefix(settings.gateway_id))
+        metrics = GatewayMetrics()
+        invoker = Invoker(nc, js, presence, bus.reply_prefix(settings.gateway_id), metrics)
         await invoker.start()
         counters = Counters(counts, settings.gateway_id)
         counters.start()
         try:
             yield Gateway(
-                settings, nc, Registry(functions), counters, presence, invoker, js, records, keys
+                settings,
+                nc,
+                Registry(functions),
+                counters,
+                presence,
+                invoker,
+                js,
+                records,
+                keys,
+                metrics,
             )
         finally:
             await counters.stop()

@@ -51,9 +51,13 @@ _STATUS: dict[type[Error], int] = {
 }
 
 
+def status_for(exc: Exception) -> int:
+    """The HTTP status a request ending with this error is answered with."""
+    return next((s for t, s in _STATUS.items() if isinstance(exc, t)), 500)
+
+
 async def error_response(request: Request, exc: Exception) -> Response:
-    status = next((s for t, s in _STATUS.items() if isinstance(exc, t)), 500)
-    return PlainTextResponse(f"{exc}\n", status_code=status)
+    return PlainTextResponse(f"{exc}\n", status_code=status_for(exc))
 
 
 HANDLERS = {cls: error_response for cls in _STATUS}

@@ -24,11 +24,12 @@ async def invoke(request: Request) -> Response:
     gw: Gateway = request.app.state.gateway
     name = split_namespace(request.path_params["name"])
     spec = gw.registry.get(name)
-    body = await read_body(request, gw.max_body)
-    if not await gw.presence.any_connected():
-        raise NoWatchdog()
-    call = new_call(request, spec, body, gw)
-    result = await gw.invoker.call(call)
+    with gw.metrics.sync_call(name) as timed:
+        body = await read_body(request, gw.max_body)
+        if not await gw.presence.any_connected():
+            raise NoWatchdog()
+        call = new_call(request, spec, body, gw)
+        result = timed.answered(await gw.invoker.call(call))
     gw.counters.add(name)
     return respond(result, spec)
 

@@ -16,6 +16,7 @@ from faas import bus
 from faas.errors import WireError
 from faas.wire import CallRequest, CallResult, CallStarted, Outcome, pack, unpack_any
 from gateway.errors import BusUnavailable
+from gateway.instruments import GatewayMetrics
 from gateway.presence import Presence
 
 log = logging.getLogger(__name__)
@@ -26,11 +27,19 @@ CHECK_EVERY = 1.0  # how often a silent watchdog is looked for among the living
 
 
 class Invoker:
-    def __init__(self, nc: Client, js: JetStreamContext, presence: Presence, reply_prefix: str):
+    def __init__(
+        self,
+        nc: Client,
+        js: JetStreamContext,
+        presence: Presence,
+        reply_prefix: str,
+        metrics: GatewayMetrics,
+    ) -> None:
         self.nc = nc
         self.js = js
         self.presence = presence
         self.reply_prefix = reply_prefix
+        self.metrics = metrics
         self.waiting: dict[str, asyncio.Queue[CallStarted | CallResult]] = {}
 
     async def start(self) -> None:
@@ -55,7 +64,8 @@ class Invoker:
         self.waiting[call.call_id] = queue
         try:
             seq = await self._publish(call)
-            started = await self._started(call, queue, seq)
+            with self.metrics.waiting_to_start(call.function):
+                started = await self._started(call, queue, seq)
             if isinstance(started, CallResult):
                 return started
             return await self._ended(call, started, queue)

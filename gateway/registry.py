@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 
 from faas.spec import FunctionSpec
 from gateway.errors import FunctionNotFound
@@ -26,8 +27,11 @@ class Registry:
             self._parsed[name] = parsed
         return parsed[1]
 
+    def names(self) -> list[str]:
+        return sorted(self.cache.values)
+
     def all(self) -> list[FunctionSpec]:
-        return [self.get(name) for name in sorted(self.cache.values)]
+        return [self.get(name) for name in self.names()]
 
     async def deploy(self, spec: FunctionSpec) -> None:
         """Create or replace; a replaced function keeps its creation time."""
@@ -36,8 +40,12 @@ class Registry:
         await self._put(spec.with_created_at(created))
 
     async def update(self, spec: FunctionSpec) -> None:
+        """Replace; the function keeps its creation time and its replicas, as set by `scale`."""
         previous = self.get(spec.name)
-        await self._put(spec.with_created_at(previous.created_at))
+        await self._put(replace(spec, created_at=previous.created_at, replicas=previous.replicas))
+
+    async def scale(self, name: str, replicas: int) -> None:
+        await self._put(replace(self.get(name), replicas=replicas))
 
     async def remove(self, name: str) -> None:
         self.get(name)

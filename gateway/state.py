@@ -12,6 +12,7 @@ from faas.bus import ENVELOPE_ROOM
 from faas.records import RecordStore
 from faas.settings import GatewaySettings
 from gateway.counters import Counters
+from gateway.instruments import GatewayMetrics
 from gateway.invoker import Invoker
 from gateway.presence import Presence
 from gateway.registry import Registry
@@ -28,6 +29,7 @@ class Gateway:
     js: JetStreamContext
     records: RecordStore
     idempotency: KeyValue
+    metrics: GatewayMetrics
 
     @property
     def max_body(self) -> int:

@@ -11,7 +11,7 @@ from starlette.responses import JSONResponse, Response
 
 from faas import __version__, bus
 from faas.retry import RetryPolicy
-from faas.spec import FunctionSpec, split_namespace
+from faas.spec import NAMESPACE, FunctionSpec, check_replicas, split_namespace
 from gateway.errors import BadRequest
 from gateway.state import Gateway
 
@@ -79,6 +79,31 @@ async def delete_function(request: Request) -> Response:
     await gw.counters.forget(name)
     await bus.cap_function(gw.js, name, None)
     return Response(status_code=200)
+
+
+async def list_namespaces(request: Request) -> Response:
+    return JSONResponse([NAMESPACE])
+
+
+async def scale_function(request: Request) -> Response:
+    """Store the replicas asked for; with a fresh container per call they limit nothing."""
+    name = split_namespace(request.path_params["name"])
+    replicas = _replicas(await _json(request), name)
+    await _gateway(request).registry.scale(name, replicas)
+    return Response(status_code=202)
+
+
+def _replicas(body: Any, name: str) -> int:
+    """The replicas of an OpenFaaS ScaleServiceRequest for the function `name`."""
+    if not isinstance(body, dict):
+        raise BadRequest("the body must be a JSON object: serviceName, namespace, replicas")
+    service = body.get("serviceName") or name
+    if not isinstance(service, str) or split_namespace(service) != name:
+        raise BadRequest(f"serviceName {service!r} is not the function in the path, {name!r}")
+    namespace = body.get("namespace") or NAMESPACE
+    if namespace != NAMESPACE:
+        raise BadRequest(f"unknown namespace {namespace!r}: the only namespace is {NAMESPACE}")
+    return check_replicas(body.get("replicas"))
 
 
 async def info(request: Request) -> Response:

@@ -96,6 +96,7 @@ class DockerRunner:
         raw = attached._sock
         try:
             self.api.start(container_id)
+            start_seconds = time.monotonic() - started
             stop = exchange(raw, call.body, out, started + call.run.timeout, aborted)
         finally:
             attached.close()
@@ -114,6 +115,7 @@ class DockerRunner:
             duration=time.monotonic() - started,
             watchdog=self.watchdog_id,
             message=_message(outcome, call, exit_code),
+            start_seconds=start_seconds,
         )
 
     def _outcome(self, stop: Stop, exit_code: int, container_id: str) -> Outcome:

@@ -16,6 +16,7 @@ from typing import Any
 import httpx
 
 from faas import natsserver
+from faas.basicauth import BasicAuth, write_secrets
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -51,8 +52,12 @@ class Nats:
 class Gateway:
     url: str
     proc: subprocess.Popen[bytes]
+    auth: BasicAuth | None = None  # the credentials it wants, if any
 
     def client(self, **options: Any) -> httpx.Client:
+        """An HTTP client of the gateway, sending its credentials unless told otherwise."""
+        if self.auth:
+            options.setdefault("auth", (self.auth.user, self.auth.password))
         return httpx.Client(base_url=self.url, timeout=60, **options)
 
 
@@ -84,10 +89,15 @@ class Parts:
         nats.proc = natsserver.start(nats.data, "127.0.0.1", nats.port, nats.max_body)
         self.procs.append(nats.proc)
 
-    def gateway(self, nats: Nats, *args: str) -> Gateway:
+    def gateway(self, nats: Nats, *args: str, auth: BasicAuth | None = None) -> Gateway:
+        """A gateway; with auth, its credentials are in files it reads with --auth-dir."""
         port = free_port()
+        if auth:
+            secrets = self.tmp / f"secrets-{port}"
+            write_secrets(secrets, auth)
+            args = ("--auth-dir", str(secrets), *args)
         proc = self._spawn("gateway", "--nats", nats.url, "--port", str(port), *args)
-        gateway = Gateway(f"http://127.0.0.1:{port}", proc)
+        gateway = Gateway(f"http://127.0.0.1:{port}", proc, auth)
         _wait_healthy(gateway)
         return gateway
 
@@ -108,6 +118,20 @@ class Parts:
     def stop_all(self) -> None:
         for proc in reversed(self.procs):
             stop(proc)
+
+
+def faas(
+    *args: str, stdin: bytes = b"", env: dict[str, str] | None = None, cwd: Path = ROOT
+) -> subprocess.CompletedProcess[bytes]:
+    """Run the `faas` command to its end."""
+    return subprocess.run(
+        [sys.executable, "-m", "faas.cli", *args],
+        input=stdin,
+        capture_output=True,
+        timeout=120,
+        cwd=cwd,
+        env={**os.environ, **(env or {})},
+    )
 
 
 def _wait_healthy(gateway: Gateway, timeout: float = 30) -> None:

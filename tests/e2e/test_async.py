@@ -9,7 +9,7 @@ import docker
 import httpx
 
 from tests.e2e.conftest import call_containers, wait_for_containers
-from tests.e2e.parts import Gateway, Parts, cluster, deploy, wait_for_watchdog
+from tests.e2e.parts import Gateway, Parts, cluster, deploy, faas, wait_for_watchdog
 from tests.e2e.receiver import Receiver
 
 MiB = 2**20
@@ -182,8 +182,6 @@ def test_calls_are_listed_newest_first_and_sync_calls_recorded(parts: Parts) -> 
 
 
 def test_cli_async_calls_and_cancel(parts: Parts) -> None:
-    from tests.e2e.test_manage import faas
-
     c = cluster(parts, 1)
     deploy(c.gateway, "echo", "cat")
     url = ["--gateway", c.gateway.url]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import signal
+import stat
 import subprocess
 import sys
 import time
@@ -12,7 +13,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.e2e.parts import ROOT, Gateway, Parts, free_port, wait_for_watchdog
+from faas.basicauth import BasicAuth
+from tests.e2e.parts import ROOT, Gateway, Parts, faas, free_port, wait_for_watchdog
 
 BUSYBOX = "faas/base-busybox:latest"
 
@@ -137,19 +139,6 @@ def test_invocation_count_is_summed_across_gateways(parts: Parts) -> None:
             time.sleep(0.1)
 
 
-def faas(
-    *args: str, stdin: bytes = b"", env: dict[str, str] | None = None, cwd: Path = ROOT
-) -> subprocess.CompletedProcess[bytes]:
-    return subprocess.run(
-        [sys.executable, "-m", "faas.cli", *args],
-        input=stdin,
-        capture_output=True,
-        timeout=120,
-        cwd=cwd,
-        env={**os.environ, **(env or {})},
-    )
-
-
 def test_cli_deploy_list_describe_invoke_remove(parts: Parts) -> None:
     nats = parts.nats()
     gateway = parts.gateway(nats)
@@ -203,6 +192,8 @@ def test_cli_without_a_gateway_says_so() -> None:
 @pytest.mark.usefixtures("docker_client")
 def test_faas_up_serves_the_stack_and_stops_cleanly(tmp_path: Path) -> None:
     port, nats_port = free_port(), free_port()
+    url = f"http://127.0.0.1:{port}"
+    secrets = tmp_path / "data" / "secrets"
     args = [
         "up",
         "--port",
@@ -214,7 +205,8 @@ def test_faas_up_serves_the_stack_and_stops_cleanly(tmp_path: Path) -> None:
         "--capacity",
         "2",
     ]
-    for _ in range(2):  # run again: it works again
+    passwords = []
+    for _ in range(2):  # run again: it works again, with the same credentials
         proc = subprocess.Popen(
             [sys.executable, "-m", "faas.cli", *args],
             cwd=ROOT,
@@ -224,9 +216,14 @@ def test_faas_up_serves_the_stack_and_stops_cleanly(tmp_path: Path) -> None:
         try:
             banner = _read_until(proc, b"Ctrl-C stops everything")
             assert f"nats://127.0.0.1:{nats_port}".encode() in banner
-            assert f"curl -d world http://127.0.0.1:{port}/function/hello".encode() in banner
-            _wait_until_ready(f"http://127.0.0.1:{port}")
-            reply = httpx.post(f"http://127.0.0.1:{port}/function/hello", content=b"up", timeout=60)
+            assert f"curl -d world {url}/function/hello".encode() in banner
+            auth = _generated_credentials(secrets)
+            passwords.append(auth.password)
+            assert f"password: cat {secrets / 'basic-auth-password'}".encode() in banner
+            assert f"faas login --gateway {url} -u admin --password-stdin".encode() in banner
+            assert httpx.get(f"{url}/system/functions").status_code == 401
+            _wait_until_ready(url, auth)  # the stack was deployed by `faas up` with them
+            reply = httpx.post(f"{url}/function/hello", content=b"up", timeout=60)
             assert reply.text == "Hello, up!\n"
             children = _children(proc.pid)
             proc.send_signal(signal.SIGINT)
@@ -238,6 +235,20 @@ def test_faas_up_serves_the_stack_and_stops_cleanly(tmp_path: Path) -> None:
                 proc.wait()
             assert proc.stdout is not None
             proc.stdout.close()
+    assert passwords[0] == passwords[1]
+
+
+def _generated_credentials(secrets: Path) -> BasicAuth:
+    """The credentials `faas up` wrote, checking they are for their owner's eyes alone."""
+    assert stat.S_IMODE(secrets.stat().st_mode) == 0o700
+    for name in ("basic-auth-user", "basic-auth-password"):
+        assert stat.S_IMODE((secrets / name).stat().st_mode) == 0o600
+    auth = BasicAuth(
+        (secrets / "basic-auth-user").read_text(), (secrets / "basic-auth-password").read_text()
+    )
+    assert auth.user == "admin"
+    assert len(auth.password) >= 32
+    return auth
 
 
 def _read_until(proc: subprocess.Popen[bytes], marker: bytes) -> bytes:
@@ -250,9 +261,9 @@ def _read_until(proc: subprocess.Popen[bytes], marker: bytes) -> bytes:
     return seen
 
 
-def _wait_until_ready(url: str) -> None:
+def _wait_until_ready(url: str, auth: BasicAuth) -> None:
     """Until the watchdog has joined: describe reports a replica."""
-    gateway = Gateway(url, None)  # type: ignore[arg-type]
+    gateway = Gateway(url, None, auth)  # type: ignore[arg-type]
     wait_for_watchdog(gateway)
 
 

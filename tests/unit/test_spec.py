@@ -18,6 +18,7 @@ from faas.spec import (
     FunctionSpec,
     Resources,
     check_name,
+    check_replicas,
     parse_cpu,
     parse_duration,
     parse_memory,
@@ -483,6 +484,34 @@ def test_status_shape() -> None:
     assert (status["invocationCount"], status["replicas"], status["availableReplicas"]) == (7, 1, 2)
     assert status["createdAt"] == "2024-05-01T12:00:00Z"
     json.dumps(status)
+
+
+def test_replicas_default_to_one_and_a_deployment_body_cannot_set_them() -> None:
+    assert spec().replicas == 1
+    assert FunctionSpec.from_deployment(deployment(replicas=5)).replicas == 1
+
+
+@pytest.mark.parametrize("replicas", [0, 1, 3, 2**63 - 1])
+def test_replicas_round_trip_through_the_stored_form(replicas: int) -> None:
+    fn = spec(replicas=replicas).with_created_at("2024-05-01T12:00:00Z")
+    stored = json.loads(json.dumps(fn.to_json()))
+    assert stored["replicas"] == replicas
+    assert FunctionSpec.from_json(stored) == fn
+    assert fn.status(invocation_count=0, available_replicas=1)["replicas"] == replicas
+
+
+def test_a_spec_stored_without_replicas_has_one() -> None:
+    body = spec().with_created_at("2024-05-01T12:00:00Z").to_json()
+    del body["replicas"]
+    assert FunctionSpec.from_json(body).replicas == 1
+
+
+@pytest.mark.parametrize("value", [-1, 1.5, 2.0, "2", None, True, [1], 2**63])
+def test_check_replicas_refuses_all_but_whole_numbers_from_zero(value: object) -> None:
+    with pytest.raises(SpecError, match="invalid replicas"):
+        check_replicas(value)
+    with pytest.raises(SpecError, match="invalid replicas"):
+        FunctionSpec.from_json({**deployment(), "replicas": value})
 
 
 def test_status_without_a_watchdog() -> None:

@@ -154,3 +154,15 @@ def test_heartbeat_with_an_unknown_state_is_refused() -> None:
 def test_watchdog_states_are_the_wire_strings() -> None:
     assert [s.value for s in WatchdogState] == ["ready", "draining", "gone"]
     assert msgpack.unpackb(pack(Heartbeat("w", 1, 0, WatchdogState.GONE)))["f"]["state"] == "gone"
+
+
+def test_container_start_seconds_round_trip_and_default_to_zero() -> None:
+    result = unpack(pack(CallResult("c", Outcome.OK, start_seconds=0.125)), CallResult)
+    assert result.start_seconds == 0.125
+    assert CallResult("c", Outcome.ERROR).start_seconds == 0.0
+
+
+def test_a_result_from_a_watchdog_without_start_seconds_still_reads() -> None:
+    fields = {"call_id": "c", "outcome": "ok", "duration": 0.5}
+    data = msgpack.packb({"v": VERSION, "t": "CallResult", "f": fields})
+    assert unpack(data, CallResult).start_seconds == 0.0
