@@ -14,6 +14,7 @@ from nats.js import JetStreamContext
 from nats.js.api import (
     AckPolicy,
     ConsumerConfig,
+    DiscardPolicy,
     KeyValueConfig,
     RetentionPolicy,
     StorageType,
@@ -39,6 +40,7 @@ COUNTERS_BUCKET = "faas_counters"
 CALLS_BUCKET = "faas_calls"
 CALL_INDEX_BUCKET = "faas_call_index"  # call id -> record key
 IDEMPOTENCY_BUCKET = "faas_idempotency"
+SECRETS_BUCKET = "faas_secrets"  # values encrypted by faas.secretstore
 CANCEL_PREFIX = "faas.cancel"
 ASYNC_LEASE = 30.0  # an async call taken and not renewed for this long goes to another watchdog
 CALLBACK_ACK_WAIT = 60.0
@@ -47,6 +49,9 @@ PING_SUBJECT = "faas.watchdog.ping"
 ENVELOPE_ROOM = 64 * 1024  # room in a message for a call's envelope beside its body
 FIRST_CONNECT_WAIT = 15.0  # then a process that cannot reach NATS gives up with a clear error
 SYNC_ACK_WAIT = 10.0  # a taken call is acked at once; this only covers a crash before that
+LOGS_STREAM = "FAAS_LOGS"
+LOGS_MAX_AGE = 24 * 3600.0
+LOGS_MAX_BYTES = 2**30
 
 
 def sync_subject(function: str) -> str:
@@ -56,6 +61,10 @@ def sync_subject(function: str) -> str:
 def async_subject(function: str, capped: bool = False) -> str:
     """Capped functions' calls go where only their own consumer, of limited width, reads."""
     return f"faas.async.{'cap' if capped else 'run'}.{function}"
+
+
+def logs_subject(function: str) -> str:
+    return f"faas.logs.{function}"
 
 
 def capped_consumer(function: str) -> str:
@@ -142,6 +151,21 @@ async def ensure_streams(
     await _consumer(js, SYNC_STREAM, SYNC_CONSUMER, SYNC_ACK_WAIT)
     await _consumer(js, ASYNC_STREAM, ASYNC_CONSUMER, lease, "faas.async.run.*")
     await _consumer(js, CALLBACK_STREAM, CALLBACK_CONSUMER, CALLBACK_ACK_WAIT)
+    await _stream(js, logs_stream(max_msg_size))
+
+
+def logs_stream(max_msg_size: int) -> StreamConfig:
+    """Functions' stderr, a day of it at most 1 GiB: the oldest lines go first."""
+    return StreamConfig(
+        name=LOGS_STREAM,
+        subjects=[logs_subject("*")],
+        retention=RetentionPolicy.LIMITS,
+        storage=StorageType.FILE,
+        max_age=LOGS_MAX_AGE,
+        max_bytes=LOGS_MAX_BYTES,
+        discard=DiscardPolicy.OLD,
+        max_msg_size=max_msg_size,
+    )
 
 
 async def _stream(js: JetStreamContext, config: StreamConfig) -> None:

@@ -8,6 +8,7 @@ import logging
 import sys
 import textwrap
 from collections.abc import Callable, Sequence
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -18,9 +19,14 @@ from faas.basicauth import DEFAULT_USER, BasicAuth
 from faas.client import Client, client_for, gateway_url
 from faas.errors import Error, Unauthorized
 from faas.settings import GatewaySettings, UpSettings, WatchdogSettings
+from faas.spec import parse_duration
 from faas.stack import load_stack
 
 Command = Callable[[argparse.Namespace], int]
+SECRETS_KEY_HELP = (
+    "Fernet key file that encrypts function secrets (default $FAAS_SECRETS_KEY_FILE; "
+    "without one, secrets are off)"
+)
 
 
 def cmd_up(args: argparse.Namespace) -> int:
@@ -52,6 +58,8 @@ def cmd_gateway(args: argparse.Namespace) -> int:
         settings.max_body = args.max_body
     if args.auth_dir:
         settings.use_secrets(Path(args.auth_dir))
+    if args.secrets_key:
+        settings.secrets_key_file = Path(args.secrets_key)
     settings.invoke_auth = settings.invoke_auth or args.invoke_auth
     uvloop.run(serve(settings))
     return 0
@@ -68,6 +76,8 @@ def cmd_watchdog(args: argparse.Namespace) -> int:
         settings.watchdog_id = args.id
     if args.grace is not None:
         settings.grace = args.grace
+    if args.secrets_key:
+        settings.secrets_key_file = Path(args.secrets_key)
     uvloop.run(serve(settings))
     return 0
 
@@ -215,6 +225,28 @@ def cmd_cancel(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_logs(args: argparse.Namespace) -> int:
+    since = _since(args.since) if args.since else None
+    for entry in _client(args).logs(args.name, args.tail, since, args.follow):
+        print(_log_line(entry), flush=True)
+    return 0
+
+
+def _log_line(entry: dict[str, Any]) -> str:
+    """As faas-cli prints a log entry: `timestamp name (instance) text`."""
+    return f"{entry['timestamp']} {entry['name']} ({entry['instance']}) {entry['text']}"
+
+
+def _since(text: str) -> str:
+    """An RFC 3339 time as it is; a duration (`10m`, `1h30m`) as that long ago."""
+    try:
+        datetime.fromisoformat(text)
+        return text
+    except ValueError:
+        ago = datetime.now(UTC) - timedelta(seconds=parse_duration(text))
+        return ago.isoformat(timespec="microseconds").replace("+00:00", "Z")
+
+
 def _check_async_flags(args: argparse.Namespace) -> None:
     flags = {
         "--callback": args.callback,
@@ -358,6 +390,7 @@ def parser() -> argparse.ArgumentParser:
     gw.add_argument(
         "--invoke-auth", action="store_true", help="require the credentials to call functions too"
     )
+    gw.add_argument("--secrets-key", metavar="FILE", help=SECRETS_KEY_HELP)
     gw.set_defaults(run=cmd_gateway)
 
     wd = sub.add_parser("watchdog", help="run a watchdog (executor node)")
@@ -365,6 +398,7 @@ def parser() -> argparse.ArgumentParser:
     wd.add_argument("--capacity", type=int, help="calls run at once (default: CPUs)")
     wd.add_argument("--id", help="watchdog id; labels its containers (default: host name)")
     wd.add_argument("--grace", type=float, help="seconds running calls get on SIGTERM (default 30)")
+    wd.add_argument("--secrets-key", metavar="FILE", help=SECRETS_KEY_HELP)
     wd.set_defaults(run=cmd_watchdog)
 
     for name, run, text in (
@@ -410,6 +444,12 @@ def parser() -> argparse.ArgumentParser:
     cancel = sub.add_parser("cancel", help="cancel a queued or running call")
     cancel.add_argument("id")
     cancel.set_defaults(run=cmd_cancel)
+    logs = sub.add_parser("logs", help="show a function's log lines (its stderr)")
+    logs.add_argument("name")
+    logs.add_argument("--tail", type=_positive, default=0, help="only the last N lines")
+    logs.add_argument("--since", help="only lines after a time (RFC 3339) or a duration ago (5m)")
+    logs.add_argument("-f", "--follow", action="store_true", help="keep printing new lines")
+    logs.set_defaults(run=cmd_logs)
     login = sub.add_parser("login", help="check and store credentials for a gateway")
     login.add_argument(
         "-u", "--username", default=DEFAULT_USER, help=f"user name (default {DEFAULT_USER})"
@@ -422,7 +462,7 @@ def parser() -> argparse.ArgumentParser:
     login.set_defaults(run=cmd_login)
     logout = sub.add_parser("logout", help="forget the stored credentials for a gateway")
     logout.set_defaults(run=cmd_logout)
-    for c in (ls, desc, inv, rm, calls, call, cancel, login, logout):
+    for c in (ls, desc, inv, rm, calls, call, cancel, logs, login, logout):
         c.add_argument("-g", "--gateway", help="gateway URL (default $OPENFAAS_URL)")
     return p
 

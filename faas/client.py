@@ -7,6 +7,7 @@ import os
 import urllib.error
 import urllib.parse
 import urllib.request
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -57,18 +58,34 @@ class Client:
         headers: dict[str, str] | None = None,
         ok: tuple[int, ...] = (200, 201, 202, 204),
     ) -> Reply:
-        req = urllib.request.Request(self.base + path, data=body, method=method)
-        if self.auth:
-            req.add_header("Authorization", self.auth.header())
-        for name, value in (headers or {}).items():
-            req.add_header(name, value)
+        req = self._prepare(method, path, body, headers)
         try:
             with urllib.request.urlopen(req, timeout=self.timeout) as resp:
                 reply = Reply(resp.status, resp.read(), dict(resp.headers.items()))
         except urllib.error.HTTPError as exc:
             reply = Reply(exc.code, exc.read(), dict(exc.headers.items()))
         except urllib.error.URLError as exc:
-            raise GatewayError(0, f"cannot reach the gateway at {self.base}: {exc.reason}") from exc
+            raise self._unreachable(exc) from exc
+        return self._check(reply, ok)
+
+    def _prepare(
+        self,
+        method: str,
+        path: str,
+        body: bytes | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> urllib.request.Request:
+        req = urllib.request.Request(self.base + path, data=body, method=method)
+        if self.auth:
+            req.add_header("Authorization", self.auth.header())
+        for name, value in (headers or {}).items():
+            req.add_header(name, value)
+        return req
+
+    def _unreachable(self, exc: urllib.error.URLError) -> GatewayError:
+        return GatewayError(0, f"cannot reach the gateway at {self.base}: {exc.reason}")
+
+    def _check(self, reply: Reply, ok: tuple[int, ...]) -> Reply:
         if reply.status == 401:  # only the gateway answers 401: functions cannot
             raise Unauthorized(self.base)
         if reply.status not in ok:
@@ -146,6 +163,28 @@ class Client:
 
     def cancel(self, call_id: str) -> dict[str, Any]:
         return self.request("DELETE", f"/system/calls/{_quote(call_id)}").json()  # type: ignore[no-any-return]
+
+    def logs(
+        self, name: str, tail: int = 0, since: str | None = None, follow: bool = False
+    ) -> Iterator[dict[str, Any]]:
+        """The function's log entries, each as soon as the gateway sends its line."""
+        params = {"name": name, "tail": str(tail), "follow": "true" if follow else "false"}
+        path = "/system/logs?" + urllib.parse.urlencode(
+            params | ({"since": since} if since else {})
+        )
+        req = self._prepare("GET", path, headers={"Accept": "application/x-ndjson"})
+        try:
+            # following, the gateway may be silent for long: no read timeout then
+            resp = urllib.request.urlopen(req, timeout=None if follow else self.timeout)
+        except urllib.error.HTTPError as exc:
+            self._check(Reply(exc.code, exc.read(), dict(exc.headers.items())), (200,))
+            raise
+        except urllib.error.URLError as exc:
+            raise self._unreachable(exc) from exc
+        with resp:
+            for line in resp:
+                if line.strip():
+                    yield json.loads(line)
 
 
 def _quote(segment: str) -> str:

@@ -28,6 +28,11 @@ def _env_float(name: str, default: float) -> float:
     return float(raw) if raw else default
 
 
+def _env_path(name: str) -> Path | None:
+    raw = os.environ.get(name)
+    return Path(raw) if raw else None
+
+
 def _env_bool(name: str) -> bool:
     raw = os.environ.get(name, "").strip().lower()
     if raw not in ("", "0", "false", "no", "off", "1", "true", "yes", "on"):
@@ -61,6 +66,7 @@ class GatewaySettings:
     auth_user: str | None = None  # with auth_password: HTTP Basic auth on /system/
     auth_password: str | None = field(default=None, repr=False)
     invoke_auth: bool = False  # auth on /function/ and /async-function/ too
+    secrets_key_file: Path | None = None  # Fernet key of function secrets; None: secrets off
 
     def basic_auth(self) -> BasicAuth | None:
         """The credentials requests must carry; None when auth is off."""
@@ -91,6 +97,7 @@ class GatewaySettings:
             auth_user=user,
             auth_password=password,
             invoke_auth=_env_bool("FAAS_INVOKE_AUTH"),
+            secrets_key_file=_env_path("FAAS_SECRETS_KEY_FILE"),
         )
 
 
@@ -108,6 +115,7 @@ class WatchdogSettings:
     dedup_window: float = DEFAULT_DEDUP_WINDOW
     lease: float = DEFAULT_LEASE
     deliverers: int = 8  # callbacks delivered at once
+    secrets_key_file: Path | None = None  # Fernet key of function secrets; None: secrets off
 
     @classmethod
     def from_env(cls) -> WatchdogSettings:
@@ -120,6 +128,7 @@ class WatchdogSettings:
             retention=_env_float("FAAS_RETENTION", DEFAULT_RETENTION),
             dedup_window=_env_float("FAAS_DEDUP_WINDOW", DEFAULT_DEDUP_WINDOW),
             lease=_env_float("FAAS_LEASE", DEFAULT_LEASE),
+            secrets_key_file=_env_path("FAAS_SECRETS_KEY_FILE"),
         )
 
 
@@ -141,6 +150,11 @@ class UpSettings:
     def secrets_dir(self) -> Path:
         """Where the gateway's `basic-auth-user` and `basic-auth-password` are kept."""
         return self.data_dir / "secrets"
+
+    @property
+    def secrets_key_file(self) -> Path:
+        """The Fernet key of function secrets, shared by the gateway and the watchdog."""
+        return self.data_dir / "secrets.key"
 
     @property
     def nats_host_shown(self) -> str:

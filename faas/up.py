@@ -19,6 +19,7 @@ from faas.basicauth import PASSWORD_FILE, BasicAuth, ensure_secrets
 from faas.build import build_stack
 from faas.client import Client
 from faas.errors import Error
+from faas.secretstore import ensure_key
 from faas.settings import UpSettings
 from faas.stack import Stack, load_stack
 
@@ -60,6 +61,7 @@ class Up:
         s = self.settings
         s.data_dir.mkdir(parents=True, exist_ok=True)
         auth = ensure_secrets(s.secrets_dir)
+        ensure_key(s.secrets_key_file)
         _check_free(s.port, "gateway")
         _check_free(s.nats_port, "NATS")
         if stack:
@@ -71,8 +73,9 @@ class Up:
         local_nats = f"nats://127.0.0.1:{s.nats_port}"
         self._start_gateway(local_nats)
         if s.watchdog:
+            key = ["--secrets-key", str(s.secrets_key_file)]
             self._spawn(
-                "watchdog", ["watchdog", "--nats", local_nats, "--capacity", str(s.capacity)]
+                "watchdog", ["watchdog", "--nats", local_nats, "--capacity", str(s.capacity), *key]
             )
         if stack:
             self._deploy(stack, auth)
@@ -82,6 +85,7 @@ class Up:
         s = self.settings
         args = ["gateway", "--nats", nats_url, "--port", str(s.port), "--max-body", str(s.max_body)]
         args += ["--auth-dir", str(s.secrets_dir)] + (["--invoke-auth"] if s.invoke_auth else [])
+        args += ["--secrets-key", str(s.secrets_key_file)]
         self._spawn("gateway", args)
         self._wait_healthy()
 

@@ -63,6 +63,7 @@ class RunSpec:
     timeout: float = 30.0
     content_type: str = "text/plain"
     max_output: int = 0
+    secrets: list[str] = field(default_factory=list)  # names; the watchdog reads values
 
 
 @dataclass
@@ -157,10 +158,22 @@ class Heartbeat:
     state: WatchdogState = WatchdogState.READY
 
 
-Record = CallRequest | CallStarted | CallResult | Heartbeat | CallbackJob
-R = TypeVar("R", CallRequest, CallStarted, CallResult, Heartbeat, CallbackJob)
+@dataclass
+class LogBatch:
+    """A call's stderr as lines, published once the call ends."""
+
+    function: str
+    call_id: str
+    watchdog: str
+    started: float  # wall-clock seconds
+    finished: float
+    lines: list[str] = field(default_factory=list)
+
+
+Record = CallRequest | CallStarted | CallResult | Heartbeat | CallbackJob | LogBatch
+R = TypeVar("R", CallRequest, CallStarted, CallResult, Heartbeat, CallbackJob, LogBatch)
 _TYPES: dict[str, type[Any]] = {
-    t.__name__: t for t in (CallRequest, CallStarted, CallResult, Heartbeat, CallbackJob)
+    t.__name__: t for t in (CallRequest, CallStarted, CallResult, Heartbeat, CallbackJob, LogBatch)
 }
 
 
@@ -205,6 +218,8 @@ def _build(cls: type[Any], fields: dict[str, Any]) -> Any:
         fields["outcome"] = Outcome(fields["outcome"])
     if cls is Heartbeat:
         fields["state"] = WatchdogState(fields.get("state", "ready"))
+    if cls is LogBatch:
+        fields["lines"] = [str(line) for line in fields.get("lines", [])]
     return cls(**fields)
 
 

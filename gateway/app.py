@@ -6,13 +6,15 @@ import contextlib
 import logging
 from collections.abc import AsyncIterator
 
+from nats.js import JetStreamContext
 from starlette.applications import Starlette
 from starlette.routing import Route
 
 from faas import bus
 from faas.records import RecordStore
+from faas.secretstore import SecretStore
 from faas.settings import GatewaySettings
-from gateway import asyncinvoke, calls, instruments, invoke, system
+from gateway import asyncinvoke, calls, instruments, invoke, logs, secrets, system
 from gateway.auth import RequireBasicAuth
 from gateway.counters import Counters
 from gateway.errors import HANDLERS
@@ -44,6 +46,11 @@ def routes() -> list[Route]:
         Route("/system/function/{name}", system.get_function, methods=["GET"]),
         Route("/system/scale-function/{name}", system.scale_function, methods=["POST"]),
         Route("/system/namespaces", system.list_namespaces, methods=["GET"]),
+        Route("/system/secrets", secrets.list_secrets, methods=["GET"]),
+        Route("/system/secrets", secrets.create_secret, methods=["POST"]),
+        Route("/system/secrets", secrets.update_secret, methods=["PUT"]),
+        Route("/system/secrets", secrets.delete_secret, methods=["DELETE"]),
+        Route("/system/logs", logs.get_logs, methods=["GET"]),
         Route("/system/info", system.info, methods=["GET"]),
         Route("/healthz", system.healthz, methods=["GET"]),
         Route("/metrics", instruments.scrape, methods=["GET"]),
@@ -84,6 +91,7 @@ async def gateway_state(settings: GatewaySettings) -> AsyncIterator[Gateway]:
         counts = BucketCache(await bus.bucket(js, bus.COUNTERS_BUCKET))
         records = await RecordStore.open(nc, settings.retention)
         keys = await bus.bucket(js, bus.IDEMPOTENCY_BUCKET, settings.dedup_window)
+        secret_store = await _secret_store(js, settings)
         await functions.start()
         await counts.start()
         presence = Presence(nc, settings.heartbeat_timeout)
@@ -105,6 +113,7 @@ async def gateway_state(settings: GatewaySettings) -> AsyncIterator[Gateway]:
                 records,
                 keys,
                 metrics,
+                secrets=secret_store,
             )
         finally:
             await counters.stop()
@@ -112,3 +121,10 @@ async def gateway_state(settings: GatewaySettings) -> AsyncIterator[Gateway]:
             await counts.stop()
     finally:
         await bus.close(nc)
+
+
+async def _secret_store(js: JetStreamContext, settings: GatewaySettings) -> SecretStore | None:
+    if settings.secrets_key_file is None:
+        log.info("secrets are off: no secrets key (--secrets-key FILE)")
+        return None
+    return await SecretStore.open(js, settings.secrets_key_file)

@@ -7,6 +7,7 @@ from starlette.responses import PlainTextResponse, Response
 
 from faas.errors import Error, SpecError
 from faas.records import CallNotFound
+from faas.secretstore import SecretError, SecretExists, SecretNotFound
 
 
 class FunctionNotFound(Error, LookupError):
@@ -31,6 +32,14 @@ class BusUnavailable(Error):
         super().__init__(f"the message bus (NATS) is unavailable: {reason}")
 
 
+class SecretsOff(Error):
+    def __init__(self) -> None:
+        super().__init__(
+            "secrets are off: this gateway has no secrets key "
+            "(start it with --secrets-key FILE or FAAS_SECRETS_KEY_FILE)"
+        )
+
+
 class BadRequest(Error, ValueError):
     """A request the gateway cannot read."""
 
@@ -44,10 +53,14 @@ _STATUS: dict[type[Error], int] = {
     BadRequest: 400,
     FunctionNotFound: 404,
     CallNotFound: 404,
+    SecretNotFound: 404,
     Conflict: 409,
+    SecretExists: 409,
     BodyTooLarge: 413,
     NoWatchdog: 503,
     BusUnavailable: 503,
+    SecretsOff: 503,
+    SecretError: 500,
 }
 
 

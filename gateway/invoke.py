@@ -65,6 +65,7 @@ def run_spec(spec: FunctionSpec, max_output: int) -> RunSpec:
         timeout=spec.timeout,
         content_type=spec.content_type,
         max_output=max_output,
+        secrets=list(spec.secrets),
     )
 
 

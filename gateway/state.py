@@ -10,6 +10,7 @@ from nats.js.kv import KeyValue
 
 from faas.bus import ENVELOPE_ROOM
 from faas.records import RecordStore
+from faas.secretstore import SecretStore
 from faas.settings import GatewaySettings
 from gateway.counters import Counters
 from gateway.instruments import GatewayMetrics
@@ -30,6 +31,7 @@ class Gateway:
     records: RecordStore
     idempotency: KeyValue
     metrics: GatewayMetrics
+    secrets: SecretStore | None = None  # None: no secrets key, secrets are off
 
     @property
     def max_body(self) -> int:

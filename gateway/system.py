@@ -10,6 +10,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from faas import __version__, bus
+from faas.errors import SpecError
 from faas.retry import RetryPolicy
 from faas.spec import NAMESPACE, FunctionSpec, check_replicas, split_namespace
 from gateway.errors import BadRequest
@@ -48,7 +49,22 @@ async def get_function(request: Request) -> Response:
 async def _spec(request: Request) -> FunctionSpec:
     spec = FunctionSpec.from_deployment(await _json(request))
     RetryPolicy.from_annotations(spec.annotations)  # refuse a bad policy now, not per call
+    await _check_secrets(_gateway(request), spec)
     return spec
+
+
+async def _check_secrets(gw: Gateway, spec: FunctionSpec) -> None:
+    """Refuse a function naming a secret that is not stored (or when secrets are off)."""
+    if not spec.secrets:
+        return
+    if gw.secrets is None:
+        raise SpecError(
+            f"function {spec.name!r} names secrets, but secrets are off: this gateway has no "
+            "secrets key (start it with --secrets-key FILE or FAAS_SECRETS_KEY_FILE)"
+        )
+    missing = await gw.secrets.missing(spec.secrets)
+    if missing:
+        raise SpecError(f"secret {missing[0]!r} does not exist")
 
 
 async def deploy_function(request: Request) -> Response:

@@ -27,6 +27,7 @@ from faas.records import (
 )
 from faas.retry import RetryPolicy
 from faas.wire import CallbackJob, CallRequest, CallResult, CallStarted, Outcome, pack
+from watchdog import logs
 from watchdog.runner import Runner
 
 log = logging.getLogger(__name__)
@@ -87,6 +88,7 @@ class Executor:
             createdAt=started,
         )
         await self._store(finish(record, result, RetryPolicy(attempts=1), cancelled=False))
+        await logs.publish(self.nc, call, result, self.name)
 
     async def serve_async(self, call: CallRequest, msg: Msg) -> None:
         record = await self._begin(call)
@@ -100,6 +102,7 @@ class Executor:
             renewal.cancel()
             await asyncio.gather(renewal, return_exceptions=True)
         await asyncio.shield(self._conclude(call, msg, result, record.attempts))
+        await logs.publish(self.nc, call, result, self.name)  # each attempt's stderr
 
     async def _begin(self, call: CallRequest) -> CallRecord | None:
         def start(r: CallRecord) -> CallRecord:

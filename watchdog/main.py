@@ -12,6 +12,7 @@ from faas.errors import Error
 from faas.settings import WatchdogSettings
 from watchdog.node import Watchdog
 from watchdog.runner import DockerRunner
+from watchdog.secretfiles import SecretSource
 
 
 def docker_client(settings: WatchdogSettings) -> docker.DockerClient:
@@ -33,7 +34,9 @@ def docker_client(settings: WatchdogSettings) -> docker.DockerClient:
 async def serve(settings: WatchdogSettings) -> None:
     """Run a watchdog until SIGTERM or SIGINT, then shut down gracefully."""
     client = docker_client(settings)
-    node = Watchdog(settings, DockerRunner(client, settings.watchdog_id))
+    key = settings.secrets_key_file
+    secrets = SecretSource(key) if key else None
+    node = Watchdog(settings, DockerRunner(client, settings.watchdog_id, secrets), secrets)
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, node.stop)

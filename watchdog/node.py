@@ -23,6 +23,7 @@ from faas.wire import CallRequest, Heartbeat, WatchdogState, pack, unpack
 from watchdog.calls import Executor
 from watchdog.deliver import Deliverer
 from watchdog.runner import Runner
+from watchdog.secretfiles import SecretSource
 from watchdog.taker import Source, Taker
 
 log = logging.getLogger(__name__)
@@ -34,9 +35,12 @@ CAPPED_REFRESH = 2.0  # seconds between looks for functions with a concurrency c
 class Watchdog:
     """An executor node: its capacity is the number of calls it runs at once."""
 
-    def __init__(self, settings: WatchdogSettings, runner: Runner) -> None:
+    def __init__(
+        self, settings: WatchdogSettings, runner: Runner, secrets: SecretSource | None = None
+    ) -> None:
         self.settings = settings
         self.runner = runner
+        self.secrets = secrets  # opened in run(); the runner reads values through it
         self.stopping = asyncio.Event()
         self.calls: dict[str, asyncio.Task[None]] = {}
         self._slot_free = asyncio.Event()
@@ -78,6 +82,8 @@ class Watchdog:
             js, nc.max_payload, self.settings.dedup_window, self.settings.lease
         )
         records = await RecordStore.open(nc, self.settings.retention)
+        if self.secrets is not None:
+            await self.secrets.start(js)
         self._executor = Executor(
             self.name, nc, js, records, self.runner, self._pool, self.settings.lease
         )

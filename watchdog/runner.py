@@ -5,14 +5,18 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from pathlib import Path
 from typing import Any, Protocol
 
 import docker
 from docker.errors import APIError, DockerException, ImageNotFound, NotFound
+from docker.types import Mount
 
+from faas.secretstore import SecretError
 from faas.wire import CallRequest, CallResult, Outcome
 from watchdog.environ import call_environment
 from watchdog.exchange import Exchange, Stop, exchange
+from watchdog.secretfiles import SECRETS_PATH, SecretProvider, secret_files
 
 log = logging.getLogger(__name__)
 
@@ -38,14 +42,30 @@ class Runner(Protocol):
 class DockerRunner:
     """One container per call: create, attach, start, exchange stdin/stdout, wait."""
 
-    def __init__(self, client: docker.DockerClient, watchdog_id: str) -> None:
+    def __init__(
+        self,
+        client: docker.DockerClient,
+        watchdog_id: str,
+        secrets: SecretProvider | None = None,
+    ) -> None:
         self.api = client.api
         self.watchdog_id = watchdog_id
+        self.secrets = secrets  # name list -> values; None: this watchdog has no secrets key
 
     def run(self, call: CallRequest, aborted: threading.Event) -> tuple[CallResult, str | None]:
         started = time.monotonic()
         try:
-            container_id = self._create(call)
+            with secret_files(call.run.secrets, self.secrets) as folder:
+                return self._run(call, aborted, started, folder)
+        except SecretError as exc:
+            message = f"cannot give {call.function} its secrets: {exc}"
+            return self._error(call, started, message), None
+
+    def _run(
+        self, call: CallRequest, aborted: threading.Event, started: float, secrets: Path | None
+    ) -> tuple[CallResult, str | None]:
+        try:
+            container_id = self._create(call, secrets)
         except ImageNotFound:
             return self._error(call, started, f"image {call.run.image} is not on this host"), None
         except DockerException as exc:
@@ -56,8 +76,10 @@ class DockerRunner:
             result = self._error(call, started, f"container failed: {exc}")
         return result, container_id
 
-    def _create(self, call: CallRequest) -> str:
+    def _create(self, call: CallRequest, secrets: Path | None) -> str:
+        mount = Mount(SECRETS_PATH, str(secrets), type="bind", read_only=True) if secrets else None
         run = self.api.create_host_config(
+            mounts=[mount] if mount else None,
             mem_limit=call.run.memory or None,
             memswap_limit=call.run.memory or None,
             nano_cpus=int(call.run.cpus * 1e9) or None,

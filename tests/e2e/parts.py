@@ -17,6 +17,7 @@ import httpx
 
 from faas import natsserver
 from faas.basicauth import BasicAuth, write_secrets
+from faas.secretstore import ensure_key
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -82,6 +83,12 @@ class Parts:
         proc = natsserver.start(data, "127.0.0.1", port, max_body)
         self.procs.append(proc)
         return Nats(f"nats://127.0.0.1:{port}", proc, data, port, max_body)
+
+    def secrets_key(self) -> Path:
+        """A secrets key, given to every gateway and watchdog started from now on."""
+        key = ensure_key(self.tmp / "secrets.key")
+        self.env["FAAS_SECRETS_KEY_FILE"] = str(key)
+        return key
 
     def restart_nats(self, nats: Nats) -> None:
         """Stop the server and start it again on the same port and store."""

@@ -1,0 +1,172 @@
+"""`/system/logs`: functions' stderr from the FAAS_LOGS stream, as OpenFaaS's NDJSON LogEntry."""
+
+from __future__ import annotations
+
+import collections
+import json
+import logging
+from collections.abc import AsyncIterator, Iterable, Iterator, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+import nats.errors
+from nats.aio.msg import Msg
+from nats.js import JetStreamContext
+from nats.js.api import ConsumerConfig, DeliverPolicy
+from starlette.requests import Request
+from starlette.responses import Response, StreamingResponse
+
+from faas import bus
+from faas.errors import WireError
+from faas.spec import NAMESPACE, check_name, split_namespace
+from faas.wire import LogBatch, unpack
+from gateway.errors import BadRequest
+from gateway.state import Gateway
+
+log = logging.getLogger(__name__)
+
+NDJSON = "application/x-ndjson"
+POLL = 1.0  # seconds between looks for a client gone while following
+STORED_WAIT = 5.0  # a stored message announced and not delivered within this ends the answer
+
+
+@dataclass(frozen=True)
+class LogQuery:
+    name: str
+    tail: int = 0  # the last N lines only; 0 or less: all
+    since: datetime | None = None
+    follow: bool = False
+
+    @classmethod
+    def from_params(cls, params: Mapping[str, str]) -> LogQuery:
+        """Read the query string; raise BadRequest (400) on what it cannot use."""
+        name = params.get("name")
+        if not name:
+            raise BadRequest("missing 'name': the function whose logs to show")
+        namespace = params.get("namespace") or NAMESPACE
+        if namespace != NAMESPACE:
+            raise BadRequest(f"unknown namespace {namespace!r}: the only namespace is {NAMESPACE}")
+        return cls(
+            check_name(split_namespace(name)),
+            _tail(params.get("tail", "")),
+            _since(params.get("since", "")),
+            _follow(params.get("follow", "")),
+        )
+
+    def wants(self, batch: LogBatch) -> bool:
+        """Whether the batch is from `since` on: the server may start a little early."""
+        return self.since is None or batch.finished >= self.since.timestamp()
+
+
+def _tail(raw: str) -> int:
+    try:
+        return int(raw) if raw else 0
+    except ValueError:
+        raise BadRequest(f"tail must be a whole number, not {raw!r}") from None
+
+
+def _since(raw: str) -> datetime | None:
+    if not raw:
+        return None
+    try:
+        when = datetime.fromisoformat(raw)
+    except ValueError:
+        raise BadRequest(f"since must be an RFC 3339 time, not {raw!r}") from None
+    return when if when.tzinfo else when.replace(tzinfo=UTC)
+
+
+def _follow(raw: str) -> bool:
+    if raw.lower() not in ("", "0", "false", "1", "true"):
+        raise BadRequest(f"follow must be true or false, not {raw!r}")
+    return raw.lower() in ("1", "true")
+
+
+def rfc3339(seconds: float) -> str:
+    return datetime.fromtimestamp(seconds, UTC).isoformat(timespec="microseconds")[:-6] + "Z"
+
+
+def entries(batch: LogBatch) -> Iterator[bytes]:
+    """One NDJSON LogEntry per line of the batch."""
+    stamp = rfc3339(batch.finished)
+    for line in batch.lines:
+        entry = {
+            "name": batch.function,
+            "namespace": NAMESPACE,
+            "instance": batch.call_id,
+            "timestamp": stamp,
+            "text": line,
+        }
+        yield json.dumps(entry).encode() + b"\n"
+
+
+def last(lines: Iterable[bytes], tail: int) -> Iterable[bytes]:
+    """The last `tail` lines; all of them when `tail` is 0 or less."""
+    return collections.deque(lines, maxlen=tail) if tail > 0 else lines
+
+
+async def get_logs(request: Request) -> Response:
+    query = LogQuery.from_params(request.query_params)
+    gw: Gateway = request.app.state.gateway
+    gw.registry.get(query.name)  # 404 when unknown
+    return StreamingResponse(_stream(request, gw.js, query), media_type=NDJSON)
+
+
+async def _stream(request: Request, js: JetStreamContext, query: LogQuery) -> AsyncIterator[bytes]:
+    sub = await _subscribe(js, query)
+    try:
+        stored = [
+            line async for batch in _stored(sub) if query.wants(batch) for line in entries(batch)
+        ]
+        for line in last(stored, query.tail):
+            yield line
+        while query.follow and not await request.is_disconnected():
+            batch = await _next(sub)
+            for line in entries(batch) if batch and query.wants(batch) else ():
+                yield line
+    finally:
+        await sub.unsubscribe()
+
+
+async def _subscribe(js: JetStreamContext, query: LogQuery) -> JetStreamContext.PushSubscription:
+    """An ordered consumer of the function's lines, from `since` or from the first."""
+    policy = DeliverPolicy.BY_START_TIME if query.since else DeliverPolicy.ALL
+    return await js.subscribe(
+        bus.logs_subject(query.name),
+        stream=bus.LOGS_STREAM,
+        ordered_consumer=True,
+        deliver_policy=policy,
+        config=ConsumerConfig(opt_start_time=query.since),
+    )
+
+
+async def _stored(sub: JetStreamContext.PushSubscription) -> AsyncIterator[LogBatch]:
+    """The batches stored when the consumer was made, up to the last."""
+    info = await sub.consumer_info()
+    if not info.num_pending and not (info.delivered and info.delivered.consumer_seq):
+        return
+    while True:
+        try:
+            msg = await sub.next_msg(timeout=STORED_WAIT)
+        except nats.errors.TimeoutError:
+            return
+        batch = _batch(msg)
+        if batch:
+            yield batch
+        if not msg.metadata.num_pending:
+            return
+
+
+async def _next(sub: JetStreamContext.PushSubscription) -> LogBatch | None:
+    """The next batch, or None after POLL seconds without one."""
+    try:
+        return _batch(await sub.next_msg(timeout=POLL))
+    except nats.errors.TimeoutError:
+        return None
+
+
+def _batch(msg: Msg) -> LogBatch | None:
+    try:
+        return unpack(msg.data, LogBatch)
+    except WireError as exc:
+        log.warning("skipping a log message: %s", exc)
+        return None

@@ -1,0 +1,117 @@
+"""Unit tests of function logs: the watchdog's batches, the gateway's NDJSON, tail, the CLI."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from faas.cli import _log_line, _since
+from faas.errors import SpecError
+from faas.wire import CallRequest, CallResult, LogBatch, Outcome, RunSpec, pack, unpack
+from gateway.errors import BadRequest
+from gateway.logs import LogQuery, entries, last, rfc3339
+from watchdog import logs
+
+BATCH = LogBatch("hello", "c1", "wd", 1.0, 1_795_000_000.123456, ["one", "two ü"])
+
+
+def test_each_line_is_an_openfaas_log_entry() -> None:
+    lines = list(entries(BATCH))
+    assert [line[-1:] for line in lines] == [b"\n", b"\n"]
+    assert [json.loads(line) for line in lines] == [
+        {
+            "name": "hello",
+            "namespace": "openfaas-fn",
+            "instance": "c1",
+            "timestamp": "2026-11-18T11:06:40.123456Z",
+            "text": text,
+        }
+        for text in ("one", "two ü")
+    ]
+
+
+def test_timestamps_are_rfc3339_in_utc_with_microseconds() -> None:
+    assert rfc3339(0.5) == "1970-01-01T00:00:00.500000Z"
+    assert datetime.fromisoformat(rfc3339(BATCH.finished)).tzinfo is not None
+
+
+@pytest.mark.parametrize(
+    ("tail", "kept"),
+    [(0, [b"a", b"b", b"c"]), (-1, [b"a", b"b", b"c"]), (2, [b"b", b"c"]), (5, [b"a", b"b", b"c"])],
+)
+def test_tail_keeps_the_last_lines(tail: int, kept: list[bytes]) -> None:
+    assert list(last([b"a", b"b", b"c"], tail)) == kept
+
+
+def test_tail_of_a_stream_reads_it_once() -> None:
+    assert list(last(iter([b"a", b"b", b"c"]), 1)) == [b"c"]
+
+
+def test_the_query_string_is_read() -> None:
+    query = LogQuery.from_params(
+        {
+            "name": "hello.openfaas-fn",
+            "tail": "3",
+            "since": "2026-11-21T12:00:00Z",
+            "follow": "true",
+        }
+    )
+    assert query == LogQuery("hello", 3, datetime(2026, 11, 21, 12, tzinfo=UTC), True)
+    assert LogQuery.from_params({"name": "hello"}) == LogQuery("hello")
+    naive = LogQuery.from_params({"name": "hello", "since": "2026-11-21T12:00:00.123456789"})
+    assert naive.since is not None and naive.since.tzinfo is UTC
+
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        {},
+        {"name": ""},
+        {"name": "hello", "tail": "x"},
+        {"name": "hello", "since": "yesterday"},
+        {"name": "hello", "follow": "maybe"},
+        {"name": "hello", "namespace": "other"},
+    ],
+)
+def test_a_bad_query_is_refused(params: dict[str, str]) -> None:
+    with pytest.raises(BadRequest):
+        LogQuery.from_params(params)
+
+
+def test_a_bad_name_is_refused() -> None:
+    with pytest.raises(SpecError):
+        LogQuery.from_params({"name": "a.b>"})
+
+
+def call_and_result(stderr: bytes) -> tuple[CallRequest, CallResult]:
+    call = CallRequest("c1", "hello", RunSpec("img"))
+    return call, CallResult("c1", Outcome.OK, stderr=stderr, duration=0.25)
+
+
+def test_the_watchdog_batches_stderr_lines() -> None:
+    call, result = call_and_result(b"err 1\nerr 2\r\nlast, unterminated \xff")
+    batch = logs.batch(call, result, "wd")
+    assert batch is not None
+    assert (batch.function, batch.call_id, batch.watchdog) == ("hello", "c1", "wd")
+    assert batch.lines == ["err 1", "err 2", "last, unterminated \ufffd"]
+    assert batch.finished - batch.started == pytest.approx(0.25)
+    assert unpack(pack(batch), LogBatch) == batch
+
+
+def test_no_stderr_no_batch() -> None:
+    assert logs.batch(*call_and_result(b""), "wd") is None
+
+
+def test_the_cli_prints_lines_as_faas_cli() -> None:
+    entry = json.loads(next(entries(BATCH)))
+    assert _log_line(entry) == "2026-11-18T11:06:40.123456Z hello (c1) one"
+
+
+def test_the_cli_takes_a_time_or_a_duration() -> None:
+    assert _since("2026-11-21T12:00:00Z") == "2026-11-21T12:00:00Z"
+    ago = datetime.now(UTC) - datetime.fromisoformat(_since("5m"))
+    assert timedelta(seconds=295) < ago < timedelta(seconds=305)
+    with pytest.raises(SpecError):
+        _since("soon")
