@@ -17,10 +17,12 @@ import uvloop
 from faas import __version__, credentials
 from faas.basicauth import DEFAULT_USER, BasicAuth
 from faas.client import Client, client_for, gateway_url
-from faas.errors import Error, Unauthorized
+from faas.errors import Error, GatewayError, Unauthorized
+from faas.secretstore import check_secret_name
 from faas.settings import GatewaySettings, UpSettings, WatchdogSettings
 from faas.spec import parse_duration
 from faas.stack import load_stack
+from faas.templates import LANGUAGES
 
 Command = Callable[[argparse.Namespace], int]
 SECRETS_KEY_HELP = (
@@ -93,10 +95,13 @@ def cmd_build(args: argparse.Namespace) -> int:
 def cmd_deploy(args: argparse.Namespace) -> int:
     stack = load_stack(args.file)
     client = client_for(gateway_url(args.gateway, stack.gateway))
+    done = 0
     for fn in stack.functions.values():
         if args.filter and fn.name not in args.filter:
             continue
-        print(f"{fn.name}: {client.deploy(fn.deployment())}")
+        print(f"{fn.name}: {client.deploy(fn.deployment())}", flush=True)
+        done += 1
+    print(f"deployed {done} function(s) to {client.base}")
     return 0
 
 
@@ -167,6 +172,109 @@ def cmd_logout(args: argparse.Namespace) -> int:
     if not credentials.remove(url):
         raise Error(f"no credentials stored for {url}")
     print(f"credentials for {url} removed")
+    return 0
+
+
+def cmd_secret_create(args: argparse.Namespace) -> int:
+    name, value = check_secret_name(args.name), _secret_value(args)
+    try:
+        _client(args).create_secret(name, value)
+    except GatewayError as exc:
+        if exc.status == 409:
+            raise Error(f"secret {name} already exists: use faas secret update {name}") from None
+        raise
+    print(f"created secret {name}")
+    return 0
+
+
+def cmd_secret_update(args: argparse.Namespace) -> int:
+    name, value = check_secret_name(args.name), _secret_value(args)
+    try:
+        _client(args).update_secret(name, value)
+    except GatewayError as exc:
+        raise _secret_missing(exc, name) from None
+    print(f"updated secret {name}")
+    return 0
+
+
+def cmd_secret_list(args: argparse.Namespace) -> int:
+    print(_table(["Name"], [[name] for name in _client(args).secrets()]))
+    return 0
+
+
+def cmd_secret_remove(args: argparse.Namespace) -> int:
+    try:
+        _client(args).remove_secret(args.name)
+    except GatewayError as exc:
+        raise _secret_missing(exc, args.name) from None
+    print(f"removed secret {args.name}")
+    return 0
+
+
+def _secret_missing(exc: GatewayError, name: str) -> Error:
+    if exc.status == 404:
+        return Error(f"secret {name} not found: create it with faas secret create {name}")
+    return exc
+
+
+def _secret_value(args: argparse.Namespace) -> bytes:
+    """The value from --from-literal, --from-file or stdin (less its trailing newline)."""
+    if args.from_literal is not None:
+        value = str(args.from_literal).encode()
+    elif args.from_file is not None:
+        value = _read_file(Path(args.from_file))
+    else:
+        if sys.stdin.isatty():
+            print("reading the secret's value from stdin; end with Ctrl-D", file=sys.stderr)
+        value = sys.stdin.buffer.read().removesuffix(b"\n").removesuffix(b"\r")
+    if not value:
+        raise Error("the secret's value is empty")
+    return value
+
+
+def _read_file(path: Path) -> bytes:
+    try:
+        return path.read_bytes()
+    except OSError as exc:
+        raise Error(f"cannot read {path}: {exc.strerror or exc}") from None
+
+
+def cmd_version(args: argparse.Namespace) -> int:
+    print(f"faas CLI version {__version__}")
+    url = gateway_url(args.gateway)
+    client = client_for(url)
+    client.timeout = 5.0
+    try:
+        info = client.info()
+    except Unauthorized:
+        print(f"gateway: {url} refused the credentials (run faas login --gateway {url})")
+        return 0
+    except GatewayError as exc:
+        reason = "not reachable" if exc.status == 0 else f"answered {exc.status}"
+        print(f"gateway: {reason} ({url})")
+        return 0
+    print(_fields(_info_fields(url, info)))
+    return 0
+
+
+def _info_fields(url: str, info: dict[str, Any]) -> list[tuple[str, Any]]:
+    provider = info.get("provider") or {}
+    version = provider.get("version") or info.get("version") or {}
+    return [
+        ("gateway", url),
+        ("provider", _text(provider.get("provider"))),
+        ("orchestration", _text(provider.get("orchestration"))),
+        ("version", _text(version.get("release"))),
+    ]
+
+
+def cmd_new(args: argparse.Namespace) -> int:
+    from faas.scaffold import DEFAULT_PREFIX, NewFunction, new_function
+
+    fn = NewFunction(args.name, args.lang, Path(args.file), args.prefix or DEFAULT_PREFIX)
+    folder = new_function(fn)
+    print(f"created {folder} ({args.lang}) and added {fn.name} to {fn.stack_file}")
+    print(f"build it with: faas build -f {fn.stack_file} --filter {fn.name}")
     return 0
 
 
@@ -462,9 +570,39 @@ def parser() -> argparse.ArgumentParser:
     login.set_defaults(run=cmd_login)
     logout = sub.add_parser("logout", help="forget the stored credentials for a gateway")
     logout.set_defaults(run=cmd_logout)
-    for c in (ls, desc, inv, rm, calls, call, cancel, logs, login, logout):
+    version = sub.add_parser("version", help="show the CLI's and the gateway's versions")
+    version.set_defaults(run=cmd_version)
+    new = sub.add_parser("new", help="scaffold a function from a template; add it to the stack")
+    new.add_argument("name")
+    new.add_argument("--lang", required=True, choices=LANGUAGES, help="the function's template")
+    new.add_argument("--prefix", help="image prefix, e.g. a registry user (default faas)")
+    new.add_argument("-f", "--file", default="stack.yml", help="stack file (default stack.yml)")
+    new.set_defaults(run=cmd_new)
+    gateway_commands = [ls, desc, inv, rm, calls, call, cancel, logs, login, logout, version]
+    for c in gateway_commands + _secret_parsers(sub):
         c.add_argument("-g", "--gateway", help="gateway URL (default $OPENFAAS_URL)")
     return p
+
+
+def _secret_parsers(sub: Any) -> list[argparse.ArgumentParser]:
+    """`faas secret create|update|list|remove`; returns the parsers of the four."""
+    secret = sub.add_parser("secret", help="manage the functions' secrets")
+    verbs = secret.add_subparsers(dest="verb", required=True)
+    create = verbs.add_parser("create", help="create a secret")
+    create.set_defaults(run=cmd_secret_create)
+    update = verbs.add_parser("update", help="replace a secret's value")
+    update.set_defaults(run=cmd_secret_update)
+    for c in (create, update):
+        c.add_argument("name")
+        given = c.add_mutually_exclusive_group()
+        given.add_argument("--from-literal", metavar="VALUE", help="the value (others may see it)")
+        given.add_argument("--from-file", metavar="FILE", help="read the value from a file")
+    ls = verbs.add_parser("list", aliases=["ls"], help="list the secrets' names")
+    ls.set_defaults(run=cmd_secret_list)
+    rm = verbs.add_parser("remove", aliases=["rm"], help="remove a secret")
+    rm.add_argument("name")
+    rm.set_defaults(run=cmd_secret_remove)
+    return [create, update, ls, rm]
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import urllib.error
@@ -152,6 +153,24 @@ class Client:
             raise GatewayError(reply.status, "the gateway queued the call but sent no X-Call-Id")
         return found
 
+    def info(self) -> dict[str, Any]:
+        """The gateway's provider and version (`/system/info`)."""
+        return self.request("GET", "/system/info", ok=(200,)).json()  # type: ignore[no-any-return]
+
+    def secrets(self) -> list[str]:
+        """The names of the secrets; the gateway never sends their values."""
+        found = self.request("GET", "/system/secrets", ok=(200,)).json()
+        return [str(s["name"]) for s in found]
+
+    def create_secret(self, name: str, value: bytes) -> None:
+        self.send_json("POST", "/system/secrets", _secret(name, value))
+
+    def update_secret(self, name: str, value: bytes) -> None:
+        self.send_json("PUT", "/system/secrets", _secret(name, value))
+
+    def remove_secret(self, name: str) -> None:
+        self.send_json("DELETE", "/system/secrets", {"name": name})
+
     def call(self, call_id: str) -> dict[str, Any]:
         return self.request("GET", f"/system/calls/{_quote(call_id)}").json()  # type: ignore[no-any-return]
 
@@ -185,6 +204,14 @@ class Client:
             for line in resp:
                 if line.strip():
                     yield json.loads(line)
+
+
+def _secret(name: str, value: bytes) -> dict[str, str]:
+    """An OpenFaaS Secret body: the value as text when it is UTF-8, else as base64."""
+    try:
+        return {"name": name, "value": value.decode()}
+    except UnicodeDecodeError:
+        return {"name": name, "rawValue": base64.b64encode(value).decode()}
 
 
 def _quote(segment: str) -> str:

@@ -11,7 +11,7 @@ from enum import StrEnum
 from typing import Any
 
 from nats.aio.client import Client
-from nats.js.errors import KeyNotFoundError, KeyWrongLastSequenceError
+from nats.js.errors import InvalidKeyError, KeyNotFoundError, KeyWrongLastSequenceError
 from nats.js.kv import KeyValue
 
 from faas import bus
@@ -169,7 +169,7 @@ class RecordStore:
     async def _find(self, call_id: str) -> str:
         try:
             entry = await self.index.get(call_id)
-        except KeyNotFoundError:
+        except (KeyNotFoundError, InvalidKeyError):  # a key no call could have: none there
             raise CallNotFound(call_id) from None
         if not entry.value:
             raise CallNotFound(call_id)

@@ -14,7 +14,7 @@ from faas import bus
 from faas.records import RecordStore
 from faas.secretstore import SecretStore
 from faas.settings import GatewaySettings
-from gateway import asyncinvoke, calls, instruments, invoke, logs, secrets, system
+from gateway import asyncinvoke, calls, instruments, invoke, logs, openapi, secrets, system
 from gateway.auth import RequireBasicAuth
 from gateway.counters import Counters
 from gateway.errors import HANDLERS
@@ -54,12 +54,14 @@ def routes() -> list[Route]:
         Route("/system/info", system.info, methods=["GET"]),
         Route("/healthz", system.healthz, methods=["GET"]),
         Route("/metrics", instruments.scrape, methods=["GET"]),
+        Route("/openapi.json", openapi.openapi, methods=["GET"]),
     ]
 
 
 def create_app(settings: GatewaySettings) -> Starlette:
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        openapi.document()  # a broken description fails the start, not the first request
         async with gateway_state(settings) as gw:
             app.state.gateway = gw
             log.info("gateway %s: bodies up to %d bytes", settings.gateway_id, gw.max_body)

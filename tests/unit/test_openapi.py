@@ -1,0 +1,68 @@
+"""The served OpenAPI description against the routes the gateway really has."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+
+import httpx
+from starlette.applications import Starlette
+
+from gateway import openapi
+from gateway.app import routes
+
+METHODS = {"get", "put", "post", "delete", "options", "head", "patch", "trace"}
+
+
+def served() -> set[tuple[str, str]]:
+    """(METHOD, path) of every route, `{path:path}` written as OpenAPI's `{path}`."""
+    found = set()
+    for route in routes():
+        path = re.sub(r"{(\w+):\w+}", r"{\1}", route.path)
+        found |= {(method, path) for method in route.methods or ()}
+    return found
+
+
+def described() -> set[tuple[str, str]]:
+    paths = openapi.document()["paths"]
+    return {(m.upper(), path) for path, item in paths.items() for m in item if m in METHODS}
+
+
+def test_every_route_is_described_and_nothing_else() -> None:
+    # Starlette answers HEAD wherever it answers GET; the document need not say so.
+    implicit = {("HEAD", path) for method, path in served() if method == "GET"}
+    assert described() - implicit == served() - implicit
+
+
+def test_the_document_is_openapi_3_with_basic_auth_on_system_routes() -> None:
+    doc = openapi.document()
+    assert doc["openapi"].startswith("3.0.")
+    assert doc["security"] == [{"basicAuth": []}]
+    for path, item in doc["paths"].items():
+        for method, operation in item.items():
+            if method in METHODS:
+                open_ = operation.get("security") == []
+                assert open_ != path.startswith("/system/"), (method, path)
+
+
+def test_every_reference_resolves() -> None:
+    doc = openapi.document()
+    text = str(doc)
+    for ref in set(re.findall(r"'\$ref': '#/([^']+)'", text)):
+        node = doc
+        for part in ref.split("/"):
+            node = node[part]
+
+
+def test_it_is_served_as_json() -> None:
+    app = Starlette(routes=[r for r in routes() if r.path == "/openapi.json"])
+
+    async def get() -> httpx.Response:
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://gw") as client:
+            return await client.get("/openapi.json")
+
+    reply = asyncio.run(get())
+    assert reply.status_code == 200
+    assert reply.headers["content-type"] == "application/json"
+    assert reply.json() == openapi.document()
