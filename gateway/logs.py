@@ -55,7 +55,10 @@ class LogQuery:
 
     def wants(self, batch: LogBatch) -> bool:
         """Whether the batch is from `since` on: the server may start a little early."""
-        return self.since is None or batch.finished >= self.since.timestamp()
+        if self.since is None:
+            return True
+        # compare in whole microseconds, as timestamps are shown: a line's own time counts
+        return round(batch.finished * 1e6) >= round(self.since.timestamp() * 1e6)
 
 
 def _tail(raw: str) -> int:

@@ -115,3 +115,12 @@ def test_the_cli_takes_a_time_or_a_duration() -> None:
     assert timedelta(seconds=295) < ago < timedelta(seconds=305)
     with pytest.raises(SpecError):
         _since("soon")
+
+
+@pytest.mark.parametrize("finished", [1_795_000_000.1234567, 1_795_000_000.1234564])
+def test_since_a_lines_own_timestamp_includes_that_line(finished: float) -> None:
+    batch = LogBatch("hello", "c1", "wd", 1.0, finished, ["one"])
+    shown = json.loads(next(entries(batch)))["timestamp"]
+    assert LogQuery.from_params({"name": "hello", "since": shown}).wants(batch)
+    later = LogQuery.from_params({"name": "hello", "since": rfc3339(finished + 1e-5)})
+    assert not later.wants(batch)
