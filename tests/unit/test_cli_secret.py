@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import base64
-import io
 import json
-import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -17,6 +15,7 @@ import pytest
 from faas import __version__, credentials
 from faas.basicauth import BasicAuth
 from faas.cli import main
+from tests.fakehttp import Server, serving
 
 INFO = {
     "provider": {
@@ -89,40 +88,10 @@ class Handler(BaseHTTPRequestHandler):
         """Keep the test's captured stderr for the CLI."""
 
 
-class Server(ThreadingHTTPServer):
-    fake: FakeGateway
-
-
-@pytest.fixture(autouse=True)
-def config(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    """No stored credentials but the ones a test saves."""
-    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
-    monkeypatch.delenv("OPENFAAS_URL", raising=False)
-
-
 @pytest.fixture
 def gateway() -> Iterator[FakeGateway]:
-    server = Server(("127.0.0.1", 0), Handler)
-    server.fake = FakeGateway(url=f"http://127.0.0.1:{server.server_address[1]}")
-    thread = threading.Thread(target=server.serve_forever, args=(0.01,), daemon=True)
-    thread.start()
-    try:
-        yield server.fake
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join()
-
-
-@pytest.fixture
-def stdin(monkeypatch: pytest.MonkeyPatch) -> Callable[[bytes], None]:
-    """Stdin as an empty pipe; call the fixture with a body to pipe that instead."""
-
-    def pipe(body: bytes) -> None:
-        monkeypatch.setattr("sys.stdin", io.TextIOWrapper(io.BytesIO(body)))
-
-    pipe(b"")
-    return pipe
+    with serving(Handler, lambda url: FakeGateway(url=url)) as fake:
+        yield fake
 
 
 def faas(gateway: FakeGateway, *argv: str) -> int:
