@@ -13,6 +13,7 @@ from faas import __version__, bus
 from faas.errors import SpecError
 from faas.retry import RetryPolicy
 from faas.spec import NAMESPACE, FunctionSpec, check_replicas, split_namespace
+from gateway import forms
 from gateway.errors import BadRequest
 from gateway.state import Gateway
 
@@ -46,8 +47,15 @@ async def get_function(request: Request) -> Response:
     return JSONResponse(_status(gw, spec))
 
 
+async def _deployment(request: Request) -> Any:
+    """A deploy body: JSON, or form fields when it says so (the Airflow provider sends those)."""
+    if forms.is_form(request.headers.get("content-type", "")):
+        return forms.deployment(await request.body())
+    return await _json(request)
+
+
 async def _spec(request: Request) -> FunctionSpec:
-    spec = FunctionSpec.from_deployment(await _json(request))
+    spec = FunctionSpec.from_deployment(await _deployment(request))
     RetryPolicy.from_annotations(spec.annotations)  # refuse a bad policy now, not per call
     await _check_secrets(_gateway(request), spec)
     return spec

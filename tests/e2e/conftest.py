@@ -28,10 +28,11 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 @pytest.fixture(scope="session")
 def docker_client() -> Iterator[docker.DockerClient]:
     """The Docker engine; its absence fails the run under CI and skips it elsewhere."""
+    client = docker.from_env()
     try:
-        client = docker.from_env()
         client.ping()
     except docker.errors.DockerException as exc:
+        client.close()
         message = f"no Docker engine: {exc} (scripts/bootstrap starts one)"
         if os.environ.get("CI"):
             pytest.fail(message)
