@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import getpass
 import logging
+import os
 import sys
 import textwrap
 from collections.abc import Callable, Sequence
@@ -21,7 +22,7 @@ from faas.errors import Error, GatewayError, Unauthorized
 from faas.secretstore import check_secret_name
 from faas.settings import GatewaySettings, UpSettings, WatchdogSettings
 from faas.spec import parse_duration
-from faas.stack import load_stack
+from faas.stack import Stack, load_stack
 from faas.templates import LANGUAGES
 
 Command = Callable[[argparse.Namespace], int]
@@ -32,6 +33,11 @@ SECRETS_KEY_HELP = (
 
 
 def cmd_up(args: argparse.Namespace) -> int:
+    """faas-cli's `up` (build, then deploy) when a gateway is named or already runs here;
+    otherwise start the platform on this machine."""
+    target = args.gateway or os.environ.get("OPENFAAS_URL") or _local_gateway(args.port)
+    if target:
+        return _build_and_deploy(args, target)
     from faas.up import up
 
     settings = UpSettings.from_env()
@@ -49,6 +55,30 @@ def cmd_up(args: argparse.Namespace) -> int:
         settings.max_body = args.max_body
     settings.invoke_auth = settings.invoke_auth or args.invoke_auth
     return up(settings)
+
+
+def _local_gateway(port: int) -> str | None:
+    """The URL of a gateway already answering on `port` here, if one does."""
+    url = f"http://127.0.0.1:{port}"
+    try:
+        Client(url, timeout=2).request("GET", "/healthz")
+    except (Error, OSError):
+        return None
+    print(f"a gateway already runs at {url}: building and deploying to it", flush=True)
+    return url
+
+
+def _build_and_deploy(args: argparse.Namespace, url: str) -> int:
+    """faas-cli's `up`. There is no registry to push to: images stay on the Docker host."""
+    from faas.build import build_stack
+
+    stack = load_stack(args.file or "stack.yml")
+    only = set(args.filter) if args.filter else None
+    if not args.skip_build:
+        build_stack(stack, only)
+    if not args.skip_deploy:
+        _deploy_stack(stack, client_for(url.rstrip("/")), only)
+    return 0
 
 
 def cmd_gateway(args: argparse.Namespace) -> int:
@@ -95,14 +125,18 @@ def cmd_build(args: argparse.Namespace) -> int:
 def cmd_deploy(args: argparse.Namespace) -> int:
     stack = load_stack(args.file)
     client = client_for(gateway_url(args.gateway, stack.gateway))
+    _deploy_stack(stack, client, set(args.filter) if args.filter else None)
+    return 0
+
+
+def _deploy_stack(stack: Stack, client: Client, only: set[str] | None) -> None:
     done = 0
     for fn in stack.functions.values():
-        if args.filter and fn.name not in args.filter:
+        if only and fn.name not in only:
             continue
         print(f"{fn.name}: {client.deploy(fn.deployment())}", flush=True)
         done += 1
     print(f"deployed {done} function(s) to {client.base}")
-    return 0
 
 
 def cmd_list(args: argparse.Namespace) -> int:
@@ -468,7 +502,11 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--log-level", default="INFO", help="logging level (default INFO)")
     sub = p.add_subparsers(dest="command", required=True)
 
-    up = sub.add_parser("up", help="run NATS, a gateway and a watchdog here; deploy a stack")
+    up = sub.add_parser(
+        "up",
+        help="run NATS, a gateway and a watchdog here and deploy a stack; with -g (or "
+        "$OPENFAAS_URL, or a gateway already on --port): build and deploy, as faas-cli up",
+    )
     up.add_argument("--port", type=int, default=8080, help="gateway port (default 8080)")
     up.add_argument("--nats-port", type=int, default=4222, help="NATS port (default 4222)")
     up.add_argument("--nats-host", default="127.0.0.1", help="NATS listen address")
@@ -482,6 +520,11 @@ def parser() -> argparse.ArgumentParser:
     up.add_argument(
         "--invoke-auth", action="store_true", help="require credentials to call functions too"
     )
+    up.add_argument("-g", "--gateway", help="build and deploy to this gateway instead")
+    up.add_argument("--filter", action="append", help="only this function (repeatable)")
+    up.add_argument("--skip-build", action="store_true", help="deploy without building")
+    up.add_argument("--skip-deploy", action="store_true", help="build without deploying")
+    up.add_argument("--skip-push", action="store_true", help="accepted; images are never pushed")
     up.set_defaults(run=cmd_up)
 
     gw = sub.add_parser("gateway", help="run a gateway")

@@ -171,6 +171,19 @@ def test_cli_deploy_list_describe_invoke_remove(parts: Parts) -> None:
     failed = faas("invoke", "nope", *url)
     assert failed.returncode == 1
 
+    # faas-cli's `up`: build and deploy, to -g, $OPENFAAS_URL, or a gateway already on --port
+    up = faas("up", "--filter", "wc", *url)
+    assert up.returncode == 0, up.stderr
+    assert b"wc: deployed" in up.stdout
+    assert faas("invoke", "wc", *url, stdin=b"a b\n").stdout.split()[:2] == [b"1", b"2"]
+    up = faas("up", "--filter", "wc", "--skip-build", env={"OPENFAAS_URL": gateway.url})
+    assert b"wc: updated" in up.stdout
+    port = gateway.url.rsplit(":", 1)[1]
+    up = faas("up", "--port", port, "--filter", "wc", "--skip-build", env={"OPENFAAS_URL": ""})
+    assert up.returncode == 0, up.stderr
+    assert f"a gateway already runs at {gateway.url}".encode() in up.stdout
+    assert b"wc: updated" in up.stdout
+
 
 def test_cli_refuses_a_malformed_stack(tmp_path: Path) -> None:
     bad = tmp_path / "bad.yml"
@@ -212,6 +225,7 @@ def test_faas_up_serves_the_stack_and_stops_cleanly(tmp_path: Path) -> None:
             cwd=ROOT,
             stdout=subprocess.PIPE,
             stderr=subprocess.DEVNULL,
+            env={k: v for k, v in os.environ.items() if k != "OPENFAAS_URL"},
         )
         try:
             banner = _read_until(proc, b"Ctrl-C stops everything")
