@@ -16,6 +16,7 @@ from collections.abc import Sequence
 
 from faas.settings import WatchdogSettings
 from faas.wire import CallRequest, CallResult, Outcome
+from watchdog.exchange import Tap
 from watchdog.node import Watchdog
 
 
@@ -25,7 +26,9 @@ class EchoRunner:
     def __init__(self, watchdog_id: str = "") -> None:
         self.watchdog_id = watchdog_id
 
-    def run(self, call: CallRequest, aborted: threading.Event) -> tuple[CallResult, str | None]:
+    def run(
+        self, call: CallRequest, aborted: threading.Event, tap: Tap | None = None
+    ) -> tuple[CallResult, str | None]:
         started = time.monotonic()
         result = CallResult(
             call_id=call.call_id,

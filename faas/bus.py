@@ -41,6 +41,7 @@ CALLS_BUCKET = "faas_calls"
 CALL_INDEX_BUCKET = "faas_call_index"  # call id -> record key
 IDEMPOTENCY_BUCKET = "faas_idempotency"
 SECRETS_BUCKET = "faas_secrets"  # values encrypted by faas.secretstore
+SCHEDULES_BUCKET = "faas_schedules"  # function -> its last tick and scheduled call
 CANCEL_PREFIX = "faas.cancel"
 ASYNC_LEASE = 30.0  # an async call taken and not renewed for this long goes to another watchdog
 CALLBACK_ACK_WAIT = 60.0

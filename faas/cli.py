@@ -15,13 +15,13 @@ from typing import Any
 
 import uvloop
 
-from faas import __version__, credentials
+from faas import __version__, credentials, jobwatch
 from faas.basicauth import DEFAULT_USER, BasicAuth
 from faas.client import Client, client_for, gateway_url
 from faas.errors import Error, GatewayError, Unauthorized
 from faas.secretstore import check_secret_name
 from faas.settings import GatewaySettings, UpSettings, WatchdogSettings
-from faas.spec import parse_duration
+from faas.spec import NETWORKS, parse_duration
 from faas.stack import Stack, load_stack
 from faas.templates import LANGUAGES
 
@@ -185,6 +185,52 @@ def cmd_invoke(args: argparse.Namespace) -> int:
         print(f"faas: {args.name} answered {reply.status}", file=sys.stderr)
         return 1
     return 0
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    client = _client(args)
+    call_id = client.run_job(_job(args))
+    if args.detach:
+        print(call_id)
+        return 0
+    try:
+        record = jobwatch.watch(client, call_id, _show_lines)
+    except KeyboardInterrupt:
+        print(f"\nfaas: job {call_id} goes on; stop it with faas cancel {call_id}", file=sys.stderr)
+        return 130
+    code, say = jobwatch.outcome(record)
+    if say:
+        print(f"faas: {say}", file=sys.stderr)
+    return code
+
+
+def _job(args: argparse.Namespace) -> dict[str, Any]:
+    """The body of `POST /system/jobs`; the gateway checks it."""
+    command = args.command[1:] if args.command[:1] == ["--"] else args.command
+    env = dict(_variable(text) for text in args.env)
+    optional = {"timeout": args.timeout, "network": args.network, "memory": args.memory}
+    body = {"image": args.image, "command": command, "env": env}
+    return body | {k: v for k, v in optional.items() if v is not None}
+
+
+def _variable(text: str) -> tuple[str, str]:
+    name, sep, value = text.partition("=")
+    if not sep or not name:
+        raise Error(f"invalid --env {text!r}: write NAME=VALUE")
+    return name, value
+
+
+def _show_lines(entries: list[dict[str, Any]]) -> None:
+    """A job's lines, each on stdout or stderr as the job wrote it, in their order."""
+    last = sys.stdout
+    for entry in entries:
+        out = sys.stderr if entry.get("stream") == "stderr" else sys.stdout
+        if out is not last:
+            last.flush()
+        out.write(f"{entry.get('text', '')}\n")
+        last = out
+    sys.stdout.flush()
+    sys.stderr.flush()
 
 
 def cmd_login(args: argparse.Namespace) -> int:
@@ -358,6 +404,24 @@ def cmd_call(args: argparse.Namespace) -> int:
         print("Stderr:\n" + textwrap.indent(record["stderr"].rstrip("\n"), "    "))
     if args.output:
         _print_output(record)
+    return 0
+
+
+def cmd_schedules(args: argparse.Namespace) -> int:
+    columns = ["Function", "Schedule", "Timezone", "Overlap", "Missed", "Next tick", "Last tick"]
+    rows = [
+        [
+            s["name"],
+            s["schedule"],
+            s["timezone"],
+            s["overlap"],
+            s["missed"] + (f" ({s['catchUpLimit']})" if s["missed"] == "catch-up" else ""),
+            _text(s.get("nextTick")),
+            _text(s.get("lastTick")),
+        ]
+        for s in _client(args).schedules()
+    ]
+    print(_table(columns, rows))
     return 0
 
 
@@ -581,6 +645,24 @@ def parser() -> argparse.ArgumentParser:
     inv.add_argument("--call-id", help="call id to use instead of a generated one (with --async)")
     inv.add_argument("--idempotency-key", help="queue at most one call per key (with --async)")
     inv.set_defaults(run=cmd_invoke)
+    oneshot = sub.add_parser(
+        "run",
+        help="run an image once on the cluster (a one-shot job); show its output and exit "
+        "with its exit code",
+        description="Options go before IMAGE: what follows it is the command.",
+    )
+    oneshot.add_argument("-e", "--env", action="append", default=[], help="NAME=VALUE (repeatable)")
+    oneshot.add_argument("--timeout", help="seconds, or a duration like 90s or 10m (default 300s)")
+    oneshot.add_argument(
+        "--network", choices=NETWORKS, help="the container's network (default bridge)"
+    )
+    oneshot.add_argument("--memory", help="memory limit, e.g. 512Mi (default 256Mi)")
+    oneshot.add_argument("-d", "--detach", action="store_true", help="print the call id and return")
+    oneshot.add_argument("image")
+    oneshot.add_argument(
+        "command", nargs=argparse.REMAINDER, help="the command (default: the image's)"
+    )
+    oneshot.set_defaults(run=cmd_run)
     rm = sub.add_parser("remove", aliases=["rm"], help="remove a function")
     rm.add_argument("name")
     rm.set_defaults(run=cmd_remove)
@@ -595,6 +677,8 @@ def parser() -> argparse.ArgumentParser:
     cancel = sub.add_parser("cancel", help="cancel a queued or running call")
     cancel.add_argument("id")
     cancel.set_defaults(run=cmd_cancel)
+    schedules = sub.add_parser("schedules", help="list scheduled functions and their next tick")
+    schedules.set_defaults(run=cmd_schedules)
     logs = sub.add_parser("logs", help="show a function's log lines (its stderr)")
     logs.add_argument("name")
     logs.add_argument("--tail", type=_positive, default=0, help="only the last N lines")
@@ -621,7 +705,21 @@ def parser() -> argparse.ArgumentParser:
     new.add_argument("--prefix", help="image prefix, e.g. a registry user (default faas)")
     new.add_argument("-f", "--file", default="stack.yml", help="stack file (default stack.yml)")
     new.set_defaults(run=cmd_new)
-    gateway_commands = [ls, desc, inv, rm, calls, call, cancel, logs, login, logout, version]
+    gateway_commands = [
+        ls,
+        desc,
+        inv,
+        oneshot,
+        rm,
+        calls,
+        call,
+        cancel,
+        schedules,
+        logs,
+        login,
+        logout,
+        version,
+    ]
     for c in gateway_commands + _secret_parsers(sub):
         c.add_argument("-g", "--gateway", help="gateway URL (default $OPENFAAS_URL)")
     return p

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import http.client
 import json
 import os
 import urllib.error
@@ -17,6 +18,7 @@ from faas.basicauth import BasicAuth
 from faas.errors import GatewayError, Unauthorized
 
 DEFAULT_GATEWAY = "http://127.0.0.1:8080"
+BLOCK = 64 * 1024  # bytes read at once from a streamed answer
 
 
 def gateway_url(flag: str | None, stack_gateway: str | None = None) -> str:
@@ -153,6 +155,11 @@ class Client:
             raise GatewayError(reply.status, "the gateway queued the call but sent no X-Call-Id")
         return found
 
+    def run_job(self, job: dict[str, Any]) -> str:
+        """Queue a one-shot job (`POST /system/jobs`) and return its call id."""
+        reply = self.send_json("POST", "/system/jobs", job)
+        return str(reply.json()["callId"])
+
     def info(self) -> dict[str, Any]:
         """The gateway's provider and version (`/system/info`)."""
         return self.request("GET", "/system/info", ok=(200,)).json()  # type: ignore[no-any-return]
@@ -180,16 +187,25 @@ class Client:
         path = "/system/calls?" + urllib.parse.urlencode(params)
         return self.request("GET", path).json()  # type: ignore[no-any-return]
 
+    def schedules(self) -> list[dict[str, Any]]:
+        return self.request("GET", "/system/schedules").json()  # type: ignore[no-any-return]
+
     def cancel(self, call_id: str) -> dict[str, Any]:
         return self.request("DELETE", f"/system/calls/{_quote(call_id)}").json()  # type: ignore[no-any-return]
 
     def logs(
-        self, name: str, tail: int = 0, since: str | None = None, follow: bool = False
+        self,
+        name: str,
+        tail: int = 0,
+        since: str | None = None,
+        follow: bool = False,
+        instance: str | None = None,
     ) -> Iterator[dict[str, Any]]:
-        """The function's log entries, each as soon as the gateway sends its line."""
+        """The function's log entries (one call's, given its id), each as the gateway sends it."""
         params = {"name": name, "tail": str(tail), "follow": "true" if follow else "false"}
+        extra = {"since": since, "instance": instance}
         path = "/system/logs?" + urllib.parse.urlencode(
-            params | ({"since": since} if since else {})
+            params | {k: v for k, v in extra.items() if v}
         )
         req = self._prepare("GET", path, headers={"Accept": "application/x-ndjson"})
         try:
@@ -201,9 +217,19 @@ class Client:
         except urllib.error.URLError as exc:
             raise self._unreachable(exc) from exc
         with resp:
-            for line in resp:
+            for line in _lines(resp):
                 if line.strip():
                     yield json.loads(line)
+
+
+def _lines(resp: http.client.HTTPResponse) -> Iterator[bytes]:
+    """The answer's lines, each as soon as it is whole; read in blocks, as lines may be many."""
+    pending = b""
+    while block := resp.read1(BLOCK):
+        *whole, pending = (pending + block).split(b"\n")
+        yield from whole
+    if pending:
+        yield pending
 
 
 def _secret(name: str, value: bytes) -> dict[str, str]:

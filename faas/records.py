@@ -34,6 +34,7 @@ class CallState(StrEnum):
     TIMED_OUT = "timed_out"
     GIVEN_UP = "given_up"  # retried up to the policy's limit, still failing
     CANCELLED = "cancelled"
+    SKIPPED = "skipped"  # a scheduled tick not run: the previous run was still going
 
     @property
     def final(self) -> bool:

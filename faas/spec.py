@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from faas.errors import SpecError
+from faas.schedule import Schedule, from_annotations
 
 NAMESPACE = "openfaas-fn"
 DEFAULT_TIMEOUT = 30.0
@@ -217,7 +218,12 @@ class FunctionSpec:
 
     def check_runtime(self) -> None:
         """Raise SpecError if a setting read at run time does not parse."""
-        _ = self.timeout, self.pids, self.network, self.max_concurrency
+        _ = self.timeout, self.pids, self.network, self.max_concurrency, self.schedule
+
+    @property
+    def schedule(self) -> Schedule | None:
+        """When the function fires by itself (cron-connector annotations), if it does."""
+        return from_annotations(self.annotations)
 
     def with_created_at(self, created_at: str | None = None) -> FunctionSpec:
         stamp = created_at or datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")

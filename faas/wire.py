@@ -80,7 +80,7 @@ class CallRequest:
     body: bytes = b""
     reply_to: str = ""
     start_by: float = 0.0  # wall-clock seconds; not started by then, it is dropped
-    kind: str = "sync"  # or "async"
+    kind: str = "sync"  # or "async", or "job" (faas.jobs)
     created_at: str = ""  # when the gateway accepted it; part of its record's key
     callback_url: str = ""
     max_attempts: int = 1
@@ -160,7 +160,7 @@ class Heartbeat:
 
 @dataclass
 class LogBatch:
-    """A call's stderr as lines, published once the call ends."""
+    """Lines of a call's output: a function's stderr once its call ends, a job's as they come."""
 
     function: str
     call_id: str
@@ -168,6 +168,7 @@ class LogBatch:
     started: float  # wall-clock seconds
     finished: float
     lines: list[str] = field(default_factory=list)
+    stream: str = ""  # "stdout" or "stderr"; "" from a watchdog that did not say
 
 
 Record = CallRequest | CallStarted | CallResult | Heartbeat | CallbackJob | LogBatch
@@ -220,6 +221,7 @@ def _build(cls: type[Any], fields: dict[str, Any]) -> Any:
         fields["state"] = WatchdogState(fields.get("state", "ready"))
     if cls is LogBatch:
         fields["lines"] = [str(line) for line in fields.get("lines", [])]
+        fields["stream"] = str(fields.get("stream", ""))
     return cls(**fields)
 
 

@@ -14,7 +14,18 @@ from faas import bus
 from faas.records import RecordStore
 from faas.secretstore import SecretStore
 from faas.settings import GatewaySettings
-from gateway import asyncinvoke, calls, instruments, invoke, logs, openapi, secrets, system
+from gateway import (
+    asyncinvoke,
+    calls,
+    instruments,
+    invoke,
+    jobs,
+    logs,
+    openapi,
+    schedules,
+    secrets,
+    system,
+)
 from gateway.auth import RequireBasicAuth
 from gateway.counters import Counters
 from gateway.errors import HANDLERS
@@ -23,6 +34,7 @@ from gateway.invoker import Invoker
 from gateway.kvcache import BucketCache
 from gateway.presence import Presence
 from gateway.registry import Registry
+from gateway.scheduler import Scheduler
 from gateway.state import Gateway
 
 log = logging.getLogger(__name__)
@@ -37,6 +49,7 @@ def routes() -> list[Route]:
         Route("/async-function/{name}", asyncinvoke.invoke_async, methods=["POST"]),
         Route("/async-function/{name}/{path:path}", asyncinvoke.invoke_async, methods=["POST"]),
         Route("/system/calls", calls.list_calls, methods=["GET"]),
+        Route("/system/schedules", schedules.list_schedules, methods=["GET"]),
         Route("/system/calls/{call_id}", calls.get_call, methods=["GET"]),
         Route("/system/calls/{call_id}", calls.cancel_call, methods=["DELETE"]),
         Route("/system/functions", system.list_functions, methods=["GET"]),
@@ -51,6 +64,7 @@ def routes() -> list[Route]:
         Route("/system/secrets", secrets.update_secret, methods=["PUT"]),
         Route("/system/secrets", secrets.delete_secret, methods=["DELETE"]),
         Route("/system/logs", logs.get_logs, methods=["GET"]),
+        Route("/system/jobs", jobs.submit_job, methods=["POST"]),
         Route("/system/info", system.info, methods=["GET"]),
         Route("/healthz", system.healthz, methods=["GET"]),
         Route("/metrics", instruments.scrape, methods=["GET"]),
@@ -103,21 +117,25 @@ async def gateway_state(settings: GatewaySettings) -> AsyncIterator[Gateway]:
         await invoker.start()
         counters = Counters(counts, settings.gateway_id)
         counters.start()
+        gw = Gateway(
+            settings,
+            nc,
+            Registry(functions),
+            counters,
+            presence,
+            invoker,
+            js,
+            records,
+            keys,
+            metrics,
+            secrets=secret_store,
+        )
+        gw.scheduler = Scheduler(gw, await bus.bucket(js, bus.SCHEDULES_BUCKET))
+        gw.scheduler.start()
         try:
-            yield Gateway(
-                settings,
-                nc,
-                Registry(functions),
-                counters,
-                presence,
-                invoker,
-                js,
-                records,
-                keys,
-                metrics,
-                secrets=secret_store,
-            )
+            yield gw
         finally:
+            await gw.scheduler.stop()
             await counters.stop()
             await functions.stop()
             await counts.stop()

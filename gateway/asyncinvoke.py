@@ -15,11 +15,11 @@ from faas import bus
 from faas.callback import check_url
 from faas.records import CallRecord, CallState
 from faas.retry import RetryPolicy
-from faas.spec import split_namespace
+from faas.spec import FunctionSpec, split_namespace
 from faas.wire import CallRequest, pack
 from gateway.bodies import read_body
 from gateway.errors import BusUnavailable
-from gateway.invoke import new_call
+from gateway.invoke import new_call, run_spec
 from gateway.state import Gateway
 
 
@@ -33,8 +33,7 @@ async def invoke_async(request: Request) -> Response:
     policy = RetryPolicy.from_annotations(spec.annotations)
     call = new_call(request, spec, body, gw)
     call.kind, call.callback_url, call.start_by, call.reply_to = "async", callback, math.inf, ""
-    call.max_attempts, call.retry_codes = policy.attempts, sorted(policy.codes)
-    call.retry_min_wait, call.retry_max_wait = policy.min_wait, policy.max_wait
+    _retry(call, policy)
     key = request.headers.get("x-idempotency-key")
     try:
         if key:
@@ -44,6 +43,29 @@ async def invoke_async(request: Request) -> Response:
         raise BusUnavailable(exc) from exc
     gw.metrics.accepted(spec.name)
     return Response(status_code=202, headers={"X-Call-Id": call.call_id})
+
+
+def async_call(
+    gw: Gateway, spec: FunctionSpec, call_id: str, body: bytes, callback: str | None
+) -> CallRequest:
+    """An async call made by the gateway itself (a scheduled tick), with the retry policy."""
+    call = CallRequest(
+        call_id=call_id,
+        function=spec.name,
+        run=run_spec(spec, gw.max_body),
+        method="POST",
+        body=body,
+        kind="async",
+        callback_url=callback or "",
+        start_by=math.inf,
+    )
+    _retry(call, RetryPolicy.from_annotations(spec.annotations))
+    return call
+
+
+def _retry(call: CallRequest, policy: RetryPolicy) -> None:
+    call.max_attempts, call.retry_codes = policy.attempts, sorted(policy.codes)
+    call.retry_min_wait, call.retry_max_wait = policy.min_wait, policy.max_wait
 
 
 async def claim(gw: Gateway, key: str, call_id: str) -> str:
@@ -67,7 +89,7 @@ async def accept(gw: Gateway, call: CallRequest, capped: bool) -> None:
     record = CallRecord(
         call.call_id,
         call.function,
-        kind="async",
+        kind=call.kind,
         maxAttempts=call.max_attempts,
         callbackUrl=call.callback_url or None,
     )

@@ -8,6 +8,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from faas import bus
+from faas.jobs import JOB_FUNCTION
 from faas.records import CallRecord, CallState, now
 from faas.spec import check_name
 from gateway.errors import BadRequest, Conflict
@@ -27,7 +28,7 @@ async def get_call(request: Request) -> Response:
 
 async def list_calls(request: Request) -> Response:
     function = request.query_params.get("function") or None
-    if function:
+    if function and function != JOB_FUNCTION:  # jobs are listed under their reserved name
         check_name(function)
     raw = request.query_params.get("limit", "20")
     if not raw.isascii() or not raw.isdigit() or not 1 <= int(raw) <= MAX_LIMIT:
@@ -40,14 +41,21 @@ async def cancel_call(request: Request) -> Response:
     """A queued call never runs; a running one has its container stopped."""
     gw = _gateway(request)
     found = await gw.records.get(request.path_params["call_id"])
-
-    def cancel(record: CallRecord) -> CallRecord:
-        if record.state.final:
-            return record
-        return replace(record, state=CallState.CANCELLED, finishedAt=now(), message="cancelled")
-
-    record = await gw.records.update(found.key, cancel)
+    record = await cancel(gw, found, "cancelled")
     if record.state is not CallState.CANCELLED or found.state.final:
         raise Conflict(f"call {found.callId} already finished ({found.state})")
-    await gw.nc.publish(bus.cancel_subject(record.callId), b"")
     return JSONResponse(record.to_json(), status_code=202)
+
+
+async def cancel(gw: Gateway, found: CallRecord, message: str) -> CallRecord:
+    """Mark the call cancelled unless it finished, and tell the watchdogs to stop it."""
+
+    def change(record: CallRecord) -> CallRecord:
+        if record.state.final:
+            return record
+        return replace(record, state=CallState.CANCELLED, finishedAt=now(), message=message)
+
+    record = await gw.records.update(found.key, change)
+    if record.state is CallState.CANCELLED:
+        await gw.nc.publish(bus.cancel_subject(record.callId), b"")
+    return record

@@ -35,9 +35,7 @@ async def invoke(request: Request) -> Response:
 
 
 def new_call(request: Request, spec: FunctionSpec, body: bytes, gw: Gateway) -> CallRequest:
-    call_id = request.headers.get("x-call-id", "")
-    if not _CALL_ID.fullmatch(call_id) or call_id in gw.invoker.waiting:
-        call_id = uuid.uuid4().hex
+    call_id = call_id_of(request, gw)
     return CallRequest(
         call_id=call_id,
         function=spec.name,
@@ -50,6 +48,14 @@ def new_call(request: Request, spec: FunctionSpec, body: bytes, gw: Gateway) -> 
         reply_to=gw.invoker.reply_subject(call_id),
         start_by=time.time() + spec.timeout,
     )
+
+
+def call_id_of(request: Request, gw: Gateway) -> str:
+    """The request's `X-Call-Id` when it is a usable id, else a fresh one."""
+    given = request.headers.get("x-call-id", "")
+    if not _CALL_ID.fullmatch(given) or given in gw.invoker.waiting:
+        return uuid.uuid4().hex
+    return given
 
 
 def run_spec(spec: FunctionSpec, max_output: int) -> RunSpec:

@@ -7,7 +7,7 @@ import json
 import logging
 from collections.abc import AsyncIterator, Iterable, Iterator, Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import nats.errors
 from nats.aio.msg import Msg
@@ -18,6 +18,8 @@ from starlette.responses import Response, StreamingResponse
 
 from faas import bus
 from faas.errors import WireError
+from faas.jobs import JOB_FUNCTION
+from faas.records import CallNotFound, RecordStore
 from faas.spec import NAMESPACE, check_name, split_namespace
 from faas.wire import LogBatch, unpack
 from gateway.errors import BadRequest
@@ -28,6 +30,8 @@ log = logging.getLogger(__name__)
 NDJSON = "application/x-ndjson"
 POLL = 1.0  # seconds between looks for a client gone while following
 STORED_WAIT = 5.0  # a stored message announced and not delivered within this ends the answer
+CHUNK = 1000  # stored lines sent in one piece
+CLOCK_MARGIN = timedelta(minutes=5)  # how far the gateways' and NATS's clocks may differ
 
 
 @dataclass(frozen=True)
@@ -36,6 +40,7 @@ class LogQuery:
     tail: int = 0  # the last N lines only; 0 or less: all
     since: datetime | None = None
     follow: bool = False
+    instance: str = ""  # one call's lines only (its call id); "": every call's
 
     @classmethod
     def from_params(cls, params: Mapping[str, str]) -> LogQuery:
@@ -47,18 +52,26 @@ class LogQuery:
         if namespace != NAMESPACE:
             raise BadRequest(f"unknown namespace {namespace!r}: the only namespace is {NAMESPACE}")
         return cls(
-            check_name(split_namespace(name)),
+            _name(split_namespace(name)),
             _tail(params.get("tail", "")),
             _since(params.get("since", "")),
             _follow(params.get("follow", "")),
+            params.get("instance", ""),
         )
 
     def wants(self, batch: LogBatch) -> bool:
-        """Whether the batch is from `since` on: the server may start a little early."""
+        """Whether the batch is the instance's and from `since` on (the server may start early)."""
+        if self.instance and batch.call_id != self.instance:
+            return False
         if self.since is None:
             return True
         # compare in whole microseconds, as timestamps are shown: a line's own time counts
         return round(batch.finished * 1e6) >= round(self.since.timestamp() * 1e6)
+
+
+def _name(name: str) -> str:
+    """A function's name, or `_job`: jobs run under that name and are not in the registry."""
+    return name if name == JOB_FUNCTION else check_name(name)
 
 
 def _tail(raw: str) -> int:
@@ -90,16 +103,17 @@ def rfc3339(seconds: float) -> str:
 
 def entries(batch: LogBatch) -> Iterator[bytes]:
     """One NDJSON LogEntry per line of the batch."""
-    stamp = rfc3339(batch.finished)
+    common = {
+        "name": batch.function,
+        "namespace": NAMESPACE,
+        "instance": batch.call_id,
+        "timestamp": rfc3339(batch.finished),
+    }
+    # the fields a batch's lines share are written once: a job may send a million lines
+    head = json.dumps(common)[:-1] + ', "text": '
+    end = (f', "stream": {json.dumps(batch.stream)}' if batch.stream else "") + "}\n"
     for line in batch.lines:
-        entry = {
-            "name": batch.function,
-            "namespace": NAMESPACE,
-            "instance": batch.call_id,
-            "timestamp": stamp,
-            "text": line,
-        }
-        yield json.dumps(entry).encode() + b"\n"
+        yield (head + json.dumps(line) + end).encode()
 
 
 def last(lines: Iterable[bytes], tail: int) -> Iterable[bytes]:
@@ -110,35 +124,62 @@ def last(lines: Iterable[bytes], tail: int) -> Iterable[bytes]:
 async def get_logs(request: Request) -> Response:
     query = LogQuery.from_params(request.query_params)
     gw: Gateway = request.app.state.gateway
-    gw.registry.get(query.name)  # 404 when unknown
-    return StreamingResponse(_stream(request, gw.js, query), media_type=NDJSON)
+    if query.name != JOB_FUNCTION:
+        gw.registry.get(query.name)  # 404 when unknown
+    start = await _start(gw.records, query)
+    return StreamingResponse(_stream(request, gw.js, query, start), media_type=NDJSON)
 
 
-async def _stream(request: Request, js: JetStreamContext, query: LogQuery) -> AsyncIterator[bytes]:
-    sub = await _subscribe(js, query)
+async def _stream(
+    request: Request, js: JetStreamContext, query: LogQuery, start: datetime | None
+) -> AsyncIterator[bytes]:
+    sub = await _subscribe(js, query.name, start)
     try:
         stored = [
             line async for batch in _stored(sub) if query.wants(batch) for line in entries(batch)
         ]
-        for line in last(stored, query.tail):
-            yield line
+        for chunk in _chunks(list(last(stored, query.tail))):
+            yield chunk
         while query.follow and not await request.is_disconnected():
             batch = await _next(sub)
-            for line in entries(batch) if batch and query.wants(batch) else ():
-                yield line
+            if batch and query.wants(batch):
+                yield b"".join(entries(batch))
     finally:
         await sub.unsubscribe()
 
 
-async def _subscribe(js: JetStreamContext, query: LogQuery) -> JetStreamContext.PushSubscription:
-    """An ordered consumer of the function's lines, from `since` or from the first."""
-    policy = DeliverPolicy.BY_START_TIME if query.since else DeliverPolicy.ALL
+async def _start(records: RecordStore, query: LogQuery) -> datetime | None:
+    """Where reading starts: at `since`; for one call, not before it was created, either.
+
+    A call's lines are not before its creation: its record tells, and spares reading every
+    other call's lines of the day (the margin covers clocks that differ).
+    """
+    if not query.instance:
+        return query.since
+    try:
+        record = await records.get(query.instance)
+    except CallNotFound:
+        return query.since
+    created = datetime.fromisoformat(record.createdAt.replace("Z", "+00:00")) - CLOCK_MARGIN
+    return max(created, query.since) if query.since else created
+
+
+def _chunks(lines: list[bytes]) -> Iterator[bytes]:
+    for first in range(0, len(lines), CHUNK):
+        yield b"".join(lines[first : first + CHUNK])
+
+
+async def _subscribe(
+    js: JetStreamContext, name: str, start: datetime | None
+) -> JetStreamContext.PushSubscription:
+    """An ordered consumer of the function's lines, from `start` or from the first."""
+    policy = DeliverPolicy.BY_START_TIME if start else DeliverPolicy.ALL
     return await js.subscribe(
-        bus.logs_subject(query.name),
+        bus.logs_subject(name),
         stream=bus.LOGS_STREAM,
         ordered_consumer=True,
         deliver_policy=policy,
-        config=ConsumerConfig(opt_start_time=query.since),
+        config=ConsumerConfig(opt_start_time=start),
     )
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from nats.aio.client import Client
 from nats.js import JetStreamContext
@@ -18,6 +19,9 @@ from gateway.invoker import Invoker
 from gateway.presence import Presence
 from gateway.registry import Registry
 
+if TYPE_CHECKING:
+    from gateway.scheduler import Scheduler
+
 
 @dataclass
 class Gateway:
@@ -32,6 +36,7 @@ class Gateway:
     idempotency: KeyValue
     metrics: GatewayMetrics
     secrets: SecretStore | None = None  # None: no secrets key, secrets are off
+    scheduler: Scheduler | None = None  # set once the gateway is built
 
     @property
     def max_body(self) -> int:

@@ -15,6 +15,7 @@ from nats.aio.msg import Msg
 from nats.js import JetStreamContext
 
 from faas import bus
+from faas.jobs import JOB_KIND
 from faas.records import (
     CallbackState,
     CallNotFound,
@@ -26,11 +27,14 @@ from faas.records import (
     record_key,
 )
 from faas.retry import RetryPolicy
-from faas.wire import CallbackJob, CallRequest, CallResult, CallStarted, Outcome, pack
+from faas.wire import CallbackJob, CallRequest, CallResult, CallStarted, LogBatch, Outcome, pack
 from watchdog import logs
+from watchdog.liveoutput import LiveOutput
 from watchdog.runner import Runner
 
 log = logging.getLogger(__name__)
+
+LOST_JOB = "its watchdog was lost while it ran; a job is never run twice"
 
 
 class Executor:
@@ -93,35 +97,45 @@ class Executor:
     async def serve_async(self, call: CallRequest, msg: Msg) -> None:
         record = await self._begin(call)
         if record is None:
-            await msg.ack()  # cancelled while queued
+            await msg.ack()  # cancelled while queued, or a job taken again
             return
+        live = self._live(call)
         renewal = asyncio.create_task(_keep_lease(msg, self.lease / 3))
         try:
-            result = await self._run(call)
+            result = await self._run(call, live)
         finally:
             renewal.cancel()
             await asyncio.gather(renewal, return_exceptions=True)
+            if live is not None:  # all of its lines are stored before its record is final
+                await asyncio.shield(live.close())
         await asyncio.shield(self._conclude(call, msg, result, record.attempts))
-        await logs.publish(self.nc, call, result, self.name)  # each attempt's stderr
+        if live is None:  # a job's stderr went out as it came
+            await logs.publish(self.nc, call, result, self.name)  # each attempt's stderr
+
+    def _live(self, call: CallRequest) -> LiveOutput | None:
+        """A job's output is published while it runs; a function's stderr once it ends."""
+        if call.kind != JOB_KIND:
+            return None
+        live = LiveOutput(call, self.name, self._publish_lines)
+        live.start()
+        return live
+
+    async def _publish_lines(self, batch: LogBatch) -> None:
+        """Acknowledged: once the job ends, every line of it is in the stream."""
+        await self.js.publish(bus.logs_subject(batch.function), pack(batch))
 
     async def _begin(self, call: CallRequest) -> CallRecord | None:
+        """Mark the call running; None when it is not to run (cancelled, or a job run before)."""
+
         def start(r: CallRecord) -> CallRecord:
-            if r.state is CallState.CANCELLED:
-                return r
-            return replace(
-                r,
-                state=CallState.RUNNING,
-                attempts=r.attempts + 1,
-                startedAt=now(),
-                watchdog=self.name,
-            )
+            return begun(r, call, self.name)
 
         try:
             record = await self.records.update(_key(call), start)
         except CallNotFound:  # expired from the records, or written by an older gateway
             record = start(_new_record(call))
             await self.records.put(record)
-        return None if record.state is CallState.CANCELLED else record
+        return record if record.state is CallState.RUNNING else None
 
     async def _conclude(
         self, call: CallRequest, msg: Msg, result: CallResult, attempt: int
@@ -180,13 +194,14 @@ class Executor:
         headers = {"Nats-Msg-Id": f"{call.call_id}.{record.attempts}"}
         await self.js.publish(bus.CALLBACK_SUBJECT, pack(job), headers=headers)
 
-    async def _run(self, call: CallRequest) -> CallResult:
+    async def _run(self, call: CallRequest, live: LiveOutput | None = None) -> CallResult:
         """Run the container in a thread; its removal happens after, off the reply's path."""
         aborted = self.aborts[call.call_id] = threading.Event()
         loop = asyncio.get_running_loop()
+        tap = live.write if live is not None else None
         try:
             result, container_id = await asyncio.shield(
-                loop.run_in_executor(self.pool, self.runner.run, call, aborted)
+                loop.run_in_executor(self.pool, self.runner.run, call, aborted, tap)
             )
         finally:
             del self.aborts[call.call_id]
@@ -219,6 +234,21 @@ async def _keep_lease(msg: Msg, every: float) -> None:
         await asyncio.sleep(every)
         with contextlib.suppress(Exception):
             await msg.in_progress()
+
+
+def begun(record: CallRecord, call: CallRequest, watchdog: str) -> CallRecord:
+    """The record of a call taken to run: running one attempt more, unless it may not run."""
+    if record.state is CallState.CANCELLED:
+        return record
+    if call.kind == JOB_KIND and record.attempts > 0:  # at most once: a rerun may do harm
+        return replace(record, state=CallState.FAILED, finishedAt=now(), message=LOST_JOB)
+    return replace(
+        record,
+        state=CallState.RUNNING,
+        attempts=record.attempts + 1,
+        startedAt=now(),
+        watchdog=watchdog,
+    )
 
 
 def policy_of(call: CallRequest) -> RetryPolicy:
@@ -274,9 +304,10 @@ def retrying(record: CallRecord, result: CallResult, delay: float) -> CallRecord
 def finish(
     record: CallRecord, result: CallResult, policy: RetryPolicy, cancelled: bool
 ) -> CallRecord:
+    why = record.message if record.state is CallState.CANCELLED and record.message else "cancelled"
     record = _with_result(record, result)
-    if cancelled:
-        state, message = CallState.CANCELLED, "cancelled while running"
+    if cancelled:  # keep the canceller's reason ("cancelled", "replaced by the tick of ...")
+        state, message = CallState.CANCELLED, f"{why} while running"
     else:
         state, message = final_state(result, record.attempts, policy), record.message
     callback = record.callback

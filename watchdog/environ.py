@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 
+from faas.jobs import JOB_KIND
 from faas.wire import CallRequest
 
 _NOT_IN_NAME = re.compile(r"[^A-Za-z0-9_]")
@@ -16,8 +17,10 @@ def header_variable(header: str) -> str:
 
 
 def call_environment(call: CallRequest) -> dict[str, str]:
-    """Function environment first, then the request's Http_* variables."""
+    """Function environment first, then the request's Http_* variables (a job has no request)."""
     env = dict(call.run.env)
+    if call.kind == JOB_KIND:
+        return env
     for name, value in call.headers:
         env[header_variable(name)] = value
     content_type = next((v for k, v in call.headers if k.lower() == "content-type"), "")

@@ -7,11 +7,13 @@ import selectors
 import socket
 import struct
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import StrEnum
 
 _HEADER = struct.Struct(">BxxxL")
 _STDOUT, _STDERR = 1, 2
+_NAMES = {_STDOUT: "stdout", _STDERR: "stderr"}
 _CHUNK = 256 * 1024
 
 
@@ -24,18 +26,27 @@ class Stop(StrEnum):
     ABORTED = "aborted"
 
 
+Tap = Callable[[str, bytes], None]  # ("stdout" or "stderr", bytes), from the exchange's thread
+
+
 @dataclass
 class Exchange:
-    """Output gathered from one container, with its caps."""
+    """Output gathered from one container, with its caps.
+
+    With `overflow` False, stdout past `max_stdout` is dropped instead of ending the exchange;
+    `tap`, when set, sees every piece of output as it comes.
+    """
 
     max_stdout: int
     max_stderr: int
+    overflow: bool = True
+    tap: Tap | None = None
     stdout: bytearray = field(default_factory=bytearray)
     stderr: bytearray = field(default_factory=bytearray)
     _buffer: bytearray = field(default_factory=bytearray)
 
     def feed(self, data: bytes) -> bool:
-        """Add raw attach-stream bytes; False once stdout is past its limit."""
+        """Add raw attach-stream bytes; False once stdout is past its limit (with `overflow`)."""
         self._buffer += data
         while len(self._buffer) >= _HEADER.size:
             kind, size = _HEADER.unpack_from(self._buffer)
@@ -43,11 +54,15 @@ class Exchange:
                 break
             payload = bytes(self._buffer[_HEADER.size : _HEADER.size + size])
             del self._buffer[: _HEADER.size + size]
-            if kind == _STDOUT:
+            if self.tap is not None and kind in _NAMES:
+                self.tap(_NAMES[kind], payload)
+            if kind == _STDOUT and self.overflow:
                 self.stdout += payload
+            elif kind == _STDOUT and len(self.stdout) < self.max_stdout:
+                self.stdout += payload[: self.max_stdout - len(self.stdout)]
             elif kind == _STDERR and len(self.stderr) < self.max_stderr:
                 self.stderr += payload[: self.max_stderr - len(self.stderr)]
-        return len(self.stdout) <= self.max_stdout
+        return not self.overflow or len(self.stdout) <= self.max_stdout
 
 
 def exchange(

@@ -20,9 +20,8 @@ def batch(call: CallRequest, result: CallResult, watchdog: str) -> LogBatch | No
     if not lines:
         return None
     finished = time.time()
-    return LogBatch(
-        call.function, call.call_id, watchdog, finished - result.duration, finished, lines
-    )
+    started = finished - result.duration
+    return LogBatch(call.function, call.call_id, watchdog, started, finished, lines, "stderr")
 
 
 async def publish(nc: Client, call: CallRequest, result: CallResult, watchdog: str) -> None:

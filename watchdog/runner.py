@@ -12,10 +12,12 @@ import docker
 from docker.errors import APIError, DockerException, ImageNotFound, NotFound
 from docker.types import Mount
 
+from faas.jobs import JOB_KIND
+from faas.records import MAX_TEXT
 from faas.secretstore import SecretError
 from faas.wire import CallRequest, CallResult, Outcome
 from watchdog.environ import call_environment
-from watchdog.exchange import Exchange, Stop, exchange
+from watchdog.exchange import Exchange, Stop, Tap, exchange
 from watchdog.secretfiles import SECRETS_PATH, SecretProvider, secret_files
 
 log = logging.getLogger(__name__)
@@ -30,8 +32,13 @@ TMPFS = "rw,nosuid,nodev,size=64m"
 class Runner(Protocol):
     """What the watchdog needs from a container runner."""
 
-    def run(self, call: CallRequest, aborted: threading.Event) -> tuple[CallResult, str | None]:
-        """Run the call; return its result and the id of the container left to remove."""
+    def run(
+        self, call: CallRequest, aborted: threading.Event, tap: Tap | None = None
+    ) -> tuple[CallResult, str | None]:
+        """Run the call; return its result and the id of the container left to remove.
+
+        `tap`, when given, is called from the running thread with the output as it comes.
+        """
         ...
 
     def remove(self, container_id: str) -> None: ...
@@ -52,17 +59,24 @@ class DockerRunner:
         self.watchdog_id = watchdog_id
         self.secrets = secrets  # name list -> values; None: this watchdog has no secrets key
 
-    def run(self, call: CallRequest, aborted: threading.Event) -> tuple[CallResult, str | None]:
+    def run(
+        self, call: CallRequest, aborted: threading.Event, tap: Tap | None = None
+    ) -> tuple[CallResult, str | None]:
         started = time.monotonic()
         try:
             with secret_files(call.run.secrets, self.secrets) as folder:
-                return self._run(call, aborted, started, folder)
+                return self._run(call, aborted, started, folder, tap)
         except SecretError as exc:
             message = f"cannot give {call.function} its secrets: {exc}"
             return self._error(call, started, message), None
 
     def _run(
-        self, call: CallRequest, aborted: threading.Event, started: float, secrets: Path | None
+        self,
+        call: CallRequest,
+        aborted: threading.Event,
+        started: float,
+        secrets: Path | None,
+        tap: Tap | None,
     ) -> tuple[CallResult, str | None]:
         try:
             container_id = self._create(call, secrets)
@@ -71,7 +85,7 @@ class DockerRunner:
         except DockerException as exc:
             return self._error(call, started, f"cannot create container: {exc}"), None
         try:
-            result = self._run_created(call, container_id, started, aborted)
+            result = self._run_created(call, container_id, started, aborted, tap)
         except DockerException as exc:
             result = self._error(call, started, f"container failed: {exc}")
         return result, container_id
@@ -109,9 +123,14 @@ class DockerRunner:
         }
 
     def _run_created(
-        self, call: CallRequest, container_id: str, started: float, aborted: threading.Event
+        self,
+        call: CallRequest,
+        container_id: str,
+        started: float,
+        aborted: threading.Event,
+        tap: Tap | None,
     ) -> CallResult:
-        out = Exchange(max_stdout=call.run.max_output, max_stderr=MAX_STDERR)
+        out = _output(call, tap)
         attached = self.api.attach_socket(
             container_id, params={"stdin": 1, "stdout": 1, "stderr": 1, "stream": 1}
         )
@@ -191,13 +210,23 @@ class DockerRunner:
         return len(orphans)
 
 
+def _output(call: CallRequest, tap: Tap | None) -> Exchange:
+    """A function's stdout is its answer, capped; a job's is never cut short, only kept short."""
+    if call.kind == JOB_KIND:
+        # a byte more than a record keeps, so that the record says the output was cut
+        return Exchange(MAX_TEXT + 1, MAX_STDERR, overflow=False, tap=tap)
+    return Exchange(call.run.max_output, MAX_STDERR, tap=tap)
+
+
 def _message(outcome: Outcome, call: CallRequest, exit_code: int) -> str:
-    name = call.function
+    job = call.kind == JOB_KIND
+    name = "the job" if job else f"function {call.function}"
+    stopped = "the job" if job else f"call to {call.function}"
     return {
         Outcome.OK: "",
-        Outcome.FAILED: f"function {name} exited with code {exit_code}",
-        Outcome.TIMEOUT: f"function {name} timed out after {call.run.timeout:g}s and was killed",
-        Outcome.TOO_LARGE: f"function {name} wrote more than {call.run.max_output} bytes",
-        Outcome.OUT_OF_MEMORY: f"function {name} ran out of memory ({call.run.memory} bytes)",
-        Outcome.ERROR: f"call to {name} was stopped: the watchdog is shutting down",
+        Outcome.FAILED: f"{name} exited with code {exit_code}",
+        Outcome.TIMEOUT: f"{name} timed out after {call.run.timeout:g}s and was killed",
+        Outcome.TOO_LARGE: f"{name} wrote more than {call.run.max_output} bytes",
+        Outcome.OUT_OF_MEMORY: f"{name} ran out of memory ({call.run.memory} bytes)",
+        Outcome.ERROR: f"{stopped} was stopped: the watchdog is shutting down",
     }.get(outcome, "")

@@ -167,13 +167,15 @@ def test_calls_are_listed_newest_first_and_sync_calls_recorded(parts: Parts) -> 
     deploy(c.gateway, "echo", "cat")
     deploy(c.gateway, "other", "cat")
     with c.gateway.client() as http:
-        sync = http.post("/function/echo", content=b"s").headers["x-call-id"]
+        answered = http.post("/function/echo", content=b"s")
+    assert answered.headers["x-exit-code"] == "0"
+    sync = answered.headers["x-call-id"]
     ids = [submit(c.gateway, "echo", b"a").headers["x-call-id"] for _ in range(3)]
     submit(c.gateway, "other", b"b")
     for call_id in ids:
         wait_record(c.gateway, call_id, lambda r: r["state"] == "succeeded")
     sync_record = wait_record(c.gateway, sync, lambda r: r["state"] == "succeeded")
-    assert sync_record["kind"] == "sync"
+    assert (sync_record["kind"], sync_record["exitCode"]) == ("sync", 0)
     with c.gateway.client() as http:
         listed = http.get("/system/calls", params={"function": "echo", "limit": 3}).json()
         assert [r["callId"] for r in listed] == ids[::-1]

@@ -18,9 +18,11 @@ from faas.records import (
 from faas.retry import RetryPolicy
 from faas.wire import CallRequest, CallResult, Outcome, RunSpec
 from watchdog.calls import (
+    LOST_JOB,
     _key,
     _new_record,
     _with_result,
+    begun,
     final_state,
     finish,
     policy_of,
@@ -340,3 +342,29 @@ def test_new_record_of_a_call_without_a_creation_time_or_callback() -> None:
     assert is_now(record.createdAt)
     assert record.callbackUrl is None
     assert (record.state, record.attempts, record.maxAttempts) == (CallState.QUEUED, 0, 1)
+
+
+# begun
+
+
+def test_begun_marks_the_call_running_one_attempt_more() -> None:
+    queued = replace(RUNNING, state=CallState.QUEUED, attempts=1, startedAt=None)
+    call = CallRequest("c1", "hello", RunSpec("img"), kind="async")
+    record = begun(queued, call, "w2")
+    assert (record.state, record.attempts, record.watchdog) == (CallState.RUNNING, 2, "w2")
+    assert record.startedAt is not None and is_now(record.startedAt)
+
+
+def test_begun_leaves_a_cancelled_call_cancelled() -> None:
+    cancelled = replace(RUNNING, state=CallState.CANCELLED, attempts=0)
+    call = CallRequest("c1", "hello", RunSpec("img"), kind="async")
+    assert begun(cancelled, call, "w2") == cancelled
+
+
+def test_begun_runs_a_job_once_and_fails_it_if_taken_again() -> None:
+    job = CallRequest("j1", "_job", RunSpec("img"), kind="job")
+    first = begun(replace(RUNNING, state=CallState.QUEUED, attempts=0), job, "w1")
+    assert (first.state, first.attempts) == (CallState.RUNNING, 1)
+    again = begun(first, job, "w2")  # its watchdog died: the lease lapsed
+    assert (again.state, again.attempts, again.message) == (CallState.FAILED, 1, LOST_JOB)
+    assert again.finishedAt is not None and is_now(again.finishedAt)

@@ -180,6 +180,37 @@ def test_stdout_at_its_limit_is_not_an_overflow(docker_side: Callable[..., Docke
     assert out.stdout == b"0123456789"
 
 
+def test_without_overflow_stdout_past_its_limit_is_dropped(
+    docker_side: Callable[..., DockerSide],
+) -> None:
+    def behaviour(side: DockerSide) -> None:
+        side.read_to_eof()
+        side.write(frame(STDOUT, b"0123456") + frame(STDOUT, b"789!") + frame(STDOUT, b"more"))
+
+    out = Exchange(max_stdout=10, max_stderr=10, overflow=False)
+    stop, out = run(docker_side(behaviour), b"x", out)
+    assert stop is Stop.EOF
+    assert out.stdout == b"0123456789"
+
+
+def test_the_tap_sees_all_the_output_as_it_comes(docker_side: Callable[..., DockerSide]) -> None:
+    def behaviour(side: DockerSide) -> None:
+        side.read_to_eof()
+        side.write(frame(STDOUT, b"out 1,") + frame(STDERR, b"err 1,"))
+        side.write(frame(STDOUT, b"out 2, past the limit"))
+
+    seen: list[tuple[str, bytes]] = []
+    out = Exchange(max_stdout=8, max_stderr=3, overflow=False, tap=lambda s, d: seen.append((s, d)))
+    stop, out = run(docker_side(behaviour), b"x", out)
+    assert stop is Stop.EOF
+    assert seen == [
+        ("stdout", b"out 1,"),
+        ("stderr", b"err 1,"),
+        ("stdout", b"out 2, past the limit"),
+    ]
+    assert (bytes(out.stdout), bytes(out.stderr)) == (b"out 1,ou", b"err")
+
+
 def test_deadline(docker_side: Callable[..., DockerSide]) -> None:
     side = docker_side(silent)
     out = Exchange(max_stdout=100, max_stderr=100)

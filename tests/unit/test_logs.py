@@ -124,3 +124,20 @@ def test_since_a_lines_own_timestamp_includes_that_line(finished: float) -> None
     assert LogQuery.from_params({"name": "hello", "since": shown}).wants(batch)
     later = LogQuery.from_params({"name": "hello", "since": rfc3339(finished + 1e-5)})
     assert not later.wants(batch)
+
+
+def test_one_instances_lines_and_the_jobs_name() -> None:
+    query = LogQuery.from_params({"name": "_job", "instance": "c1"})
+    assert (query.name, query.instance) == ("_job", "c1")
+    assert query.wants(BATCH)
+    assert not query.wants(LogBatch("hello", "c2", "wd", 1.0, 2.0, ["x"]))
+    assert LogQuery.from_params({"name": "hello"}).wants(BATCH)
+
+
+def test_a_line_says_its_stream_when_known() -> None:
+    batch = LogBatch("_job", "c1", "wd", 1.0, 2.0, ["out"], "stdout")
+    assert json.loads(next(entries(batch)))["stream"] == "stdout"
+    assert "stream" not in json.loads(next(entries(BATCH)))
+    call, result = call_and_result(b"err\n")
+    found = logs.batch(call, result, "wd")
+    assert found is not None and found.stream == "stderr"

@@ -1,0 +1,56 @@
+"""`POST /system/jobs`: run an image once, queued as an async call of the reserved `_job`."""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+from typing import Any
+
+import nats.errors
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+
+from faas.jobs import JOB_FUNCTION, JOB_KIND, JobSpec
+from faas.wire import CallRequest
+from gateway.asyncinvoke import accept
+from gateway.bodies import read_body
+from gateway.errors import BadRequest, BusUnavailable
+from gateway.invoke import call_id_of
+from gateway.state import Gateway
+
+log = logging.getLogger(__name__)
+
+
+async def submit_job(request: Request) -> Response:
+    """Record and queue the job; 202 with its call id once JetStream has it on disk."""
+    gw: Gateway = request.app.state.gateway
+    job = JobSpec.from_json(_parse(await read_body(request, gw.max_body)))
+    call = job_call(call_id_of(request, gw), job)
+    try:
+        await accept(gw, call, capped=False)
+    except nats.errors.Error as exc:  # JetStream's errors are NATS errors too
+        raise BusUnavailable(exc) from exc
+    log.info("job %s: %s queued", call.call_id, job.image)
+    headers = {"X-Call-Id": call.call_id}
+    return JSONResponse({"callId": call.call_id}, status_code=202, headers=headers)
+
+
+def job_call(call_id: str, job: JobSpec) -> CallRequest:
+    """An async call that runs once, never retried, on any watchdog with capacity."""
+    return CallRequest(
+        call_id=call_id,
+        function=JOB_FUNCTION,
+        run=job.run_spec(),
+        kind=JOB_KIND,
+        callback_url=job.callback_url,
+        start_by=math.inf,
+        max_attempts=1,
+    )
+
+
+def _parse(body: bytes) -> Any:
+    try:
+        return json.loads(body)
+    except (ValueError, RecursionError) as exc:  # also bad UTF-8, too many digits, too deep
+        raise BadRequest(f"the body is not JSON: {exc}") from None

@@ -1,0 +1,267 @@
+"""Fire scheduled functions, once per tick, from every gateway at once.
+
+There is no leader. Every gateway fires every tick, under a call id made from the function
+and the tick's time. The first to claim that id (the atomic create of its record's index
+entry) decides the tick: run or skip. The others find the decision and change nothing, and
+JetStream's message-id deduplication drops their copies of the queued call. A leader would
+have to be elected, and a tick falling while leadership moves is run twice or not at all;
+here a gateway killed mid-tick costs nothing while one other gateway runs. The price is a
+record lookup per tick per gateway.
+
+What one gateway remembers: for each function, the last tick it considered (`cursor`).
+What all share, in the `faas_schedules` bucket: each function's last tick and the call id
+of its last run, for overlap policies and for ticks missed while every gateway was down.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+import json
+import logging
+import math
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+import nats.errors
+import nats.js.errors
+from nats.js.errors import KeyNotFoundError, KeyWrongLastSequenceError
+from nats.js.kv import KeyValue
+
+from faas.errors import SpecError
+from faas.records import CallNotFound, CallRecord, CallState, now
+from faas.schedule import Missed, Overlap, Schedule
+from faas.spec import FunctionSpec
+from faas.wire import CallRequest
+from gateway.asyncinvoke import accept, async_call
+from gateway.calls import cancel
+
+if TYPE_CHECKING:
+    from gateway.state import Gateway
+
+log = logging.getLogger(__name__)
+
+MAX_SLEEP = 1.0  # how soon a new or changed schedule is noticed
+TICK_HEADER = "X-Faas-Schedule-Tick"
+
+
+def tick_call_id(function: str, tick: float) -> str:
+    """The call id of a function's tick: the same on every gateway, readable when it fits."""
+    stamp = datetime.fromtimestamp(tick, UTC).strftime("%Y%m%dT%H%M%SZ")
+    call_id = f"{function}-{stamp}"
+    if len(call_id) <= 64:
+        return call_id
+    digest = hashlib.sha256(function.encode()).hexdigest()[:8]
+    return f"{function[:38]}-{digest}-{stamp}"
+
+
+def iso(t: float) -> str:
+    return datetime.fromtimestamp(t, UTC).isoformat().replace("+00:00", "Z")
+
+
+@dataclass
+class LastTick:
+    """A function's last tick handled by any gateway, and its last run's call id."""
+
+    tick: float
+    call_id: str | None = None
+
+    def dumps(self) -> bytes:
+        return json.dumps({"tick": self.tick, "callId": self.call_id}).encode()
+
+    @classmethod
+    def loads(cls, raw: bytes) -> LastTick:
+        data = json.loads(raw)
+        return cls(float(data["tick"]), data.get("callId"))
+
+
+class Scheduler:
+    def __init__(self, gw: Gateway, state: KeyValue) -> None:
+        self.gw = gw
+        self.state = state
+        self.cursors: dict[str, float] = {}
+        self._parsed: dict[str, tuple[FunctionSpec, Schedule | None]] = {}
+        self._task: asyncio.Task[None] | None = None
+        self._firing: set[asyncio.Task[None]] = set()
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self._loop())
+
+    async def stop(self) -> None:
+        tasks = [t for t in (self._task, *self._firing) if t is not None]
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+
+    def scheduled(self) -> list[tuple[FunctionSpec, Schedule]]:
+        """Every deployed function that has a schedule; each spec is parsed once."""
+        found = []
+        for spec in self.gw.registry.all():
+            parsed = self._parsed.get(spec.name)
+            if parsed is None or parsed[0] is not spec:
+                parsed = spec, _schedule(spec)
+                self._parsed[spec.name] = parsed
+            if parsed[1] is not None:
+                found.append((spec, parsed[1]))
+        return found
+
+    async def last(self, function: str) -> LastTick | None:
+        try:
+            entry = await self.state.get(function)
+        except KeyNotFoundError:
+            return None
+        return LastTick.loads(entry.value) if entry.value else None
+
+    async def _loop(self) -> None:
+        while True:
+            try:
+                wake = self._step(time.time())
+            except Exception:  # a bad stored spec must not stop every schedule
+                log.exception("scheduler step failed")
+                wake = time.time() + MAX_SLEEP
+            await asyncio.sleep(max(0.0, min(wake, time.time() + MAX_SLEEP) - time.time()))
+
+    def _step(self, at: float) -> float:
+        """Fire what is due at `at`; return when to look again."""
+        wake = math.inf
+        seen = set()
+        for spec, schedule in self.scheduled():
+            seen.add(spec.name)
+            cursor = self.cursors.get(spec.name)
+            self.cursors[spec.name] = at
+            if cursor is None:  # just started, or just deployed
+                self._spawn(self._recover(spec, schedule, at))
+            else:
+                # more than one tick due: this gateway stalled, and missed the earlier ones
+                limit = 1 + (schedule.catch_up_limit if schedule.missed is Missed.CATCH_UP else 0)
+                for tick in schedule.ticks_between(cursor, at, limit):
+                    self._spawn(self.fire(spec, schedule, tick))
+            wake = min(wake, schedule.next_after(at))
+        for gone in set(self.cursors) - seen:
+            del self.cursors[gone]
+        return wake
+
+    def _spawn(self, work: Any) -> None:
+        task = asyncio.create_task(work)
+        self._firing.add(task)
+        task.add_done_callback(self._firing.discard)
+
+    async def _recover(self, spec: FunctionSpec, schedule: Schedule, at: float) -> None:
+        """Ticks that passed while no gateway ran: skip them, or fire the last few."""
+        last = await self.last(spec.name)
+        if last is None:
+            return
+        if schedule.missed is Missed.SKIP:
+            if schedule.ticks_between(last.tick, at, 1):
+                log.info("%s: skipping the ticks missed since %s", spec.name, iso(last.tick))
+            return
+        missed = schedule.ticks_between(last.tick, at, schedule.catch_up_limit)
+        log.info("%s: catching up %d missed tick(s)", spec.name, len(missed))
+        for tick in missed:
+            await self.fire(spec, schedule, tick)
+
+    async def fire(self, spec: FunctionSpec, schedule: Schedule, tick: float) -> None:
+        """Run (or skip) the function's tick, unless another gateway decided it already."""
+        call = self._call(spec, schedule, tick)
+        for attempt in range(3):
+            try:
+                await self._fire(spec, schedule, tick, call)
+                return
+            except (nats.errors.Error, nats.js.errors.Error, OSError) as exc:
+                log.warning(
+                    "%s: tick %s not fired (%s), attempt %d", spec.name, iso(tick), exc, attempt + 1
+                )
+                await asyncio.sleep(1.0)
+
+    async def _fire(
+        self, spec: FunctionSpec, schedule: Schedule, tick: float, call: CallRequest
+    ) -> None:
+        capped = spec.max_concurrency is not None
+        with contextlib.suppress(CallNotFound):
+            decided = await self.gw.records.get(call.call_id)
+            if self._maybe_lost(decided):  # its first gateway may have stopped before queuing
+                await accept(self.gw, call, capped)  # JetStream drops it if it was queued
+            await self._advance(spec.name, tick, decided)
+            return
+        running = await self._running(spec.name, schedule)
+        if running is not None and schedule.overlap is Overlap.FORBID:
+            decided = await self._skip(call, running)
+        else:
+            if running is not None:  # Overlap.REPLACE
+                await cancel(self.gw, running, f"replaced by the tick of {iso(tick)}")
+            await accept(self.gw, call, capped)
+            decided = await self.gw.records.get(call.call_id)
+        await self._advance(spec.name, tick, decided)
+
+    def _maybe_lost(self, record: CallRecord) -> bool:
+        """Never started, and recent enough for JetStream to drop a second copy."""
+        if record.state is not CallState.QUEUED or record.attempts:
+            return False
+        created = datetime.fromisoformat(record.createdAt.replace("Z", "+00:00")).timestamp()
+        return time.time() - created < self.gw.settings.dedup_window / 2
+
+    def _call(self, spec: FunctionSpec, schedule: Schedule, tick: float) -> CallRequest:
+        call = async_call(self.gw, spec, tick_call_id(spec.name, tick), b"", schedule.callback_url)
+        call.headers = [(TICK_HEADER, iso(tick))]
+        return call
+
+    async def _running(self, function: str, schedule: Schedule) -> CallRecord | None:
+        """The function's last scheduled run if it has not finished (and the policy cares)."""
+        if schedule.overlap is Overlap.ALLOW:
+            return None
+        last = await self.last(function)
+        if last is None or last.call_id is None:
+            return None
+        try:
+            record = await self.gw.records.get(last.call_id)
+        except CallNotFound:
+            return None
+        return None if record.state.final else record
+
+    async def _skip(self, call: CallRequest, running: CallRecord) -> CallRecord:
+        skipped = CallRecord(
+            call.call_id,
+            call.function,
+            state=CallState.SKIPPED,
+            finishedAt=now(),
+            message=f"skipped: the previous run, {running.callId}, was still {running.state}",
+        )
+        record, new = await self.gw.records.create(skipped)
+        if new:
+            log.info("%s: %s", call.function, skipped.message)
+        return record
+
+    async def _advance(self, function: str, tick: float, decided: CallRecord) -> None:
+        """Store the tick as the function's last (unless a later one is), and its run."""
+        run = None if decided.state is CallState.SKIPPED else decided.callId
+        for _ in range(10):
+            try:
+                entry = await self.state.get(function)
+            except KeyNotFoundError:
+                entry = None
+            last = LastTick.loads(entry.value) if entry is not None and entry.value else None
+            if last is not None and last.tick > tick:
+                return
+            # a skipped tick keeps the run that is still going: the next tick checks it again
+            new = LastTick(tick, run or (last.call_id if last else None))
+            if new == last:
+                return
+            try:
+                if entry is None or last is None:
+                    await self.state.create(function, new.dumps())
+                else:
+                    await self.state.update(function, new.dumps(), last=entry.revision)
+                return
+            except KeyWrongLastSequenceError:
+                continue
+
+
+def _schedule(spec: FunctionSpec) -> Schedule | None:
+    try:
+        return spec.schedule
+    except SpecError as exc:  # stored before this gateway's checks: say so, run the rest
+        log.error("%s: not scheduled: %s", spec.name, exc)
+        return None

@@ -1,0 +1,197 @@
+"""Scheduled functions through real gateways, watchdogs, NATS and Docker."""
+
+from __future__ import annotations
+
+import itertools
+import signal
+import time
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import docker
+import httpx
+
+from faas.basicauth import BasicAuth
+from tests.e2e.parts import Parts, faas, wait_for_watchdog
+
+BUSYBOX = "faas/base-busybox:latest"
+
+
+def scheduled(name: str, command: str, schedule: str, **annotations: str) -> dict[str, Any]:
+    extra = {f"com.faas.schedule.{k.replace('_', '-')}": v for k, v in annotations.items()}
+    return {
+        "service": name,
+        "image": BUSYBOX,
+        "envProcess": command,
+        "annotations": {"topic": "cron-function", "schedule": schedule, **extra},
+    }
+
+
+def records(http: httpx.Client, name: str) -> list[dict[str, Any]]:
+    reply = http.get("/system/calls", params={"function": name, "limit": 1000})
+    assert reply.status_code == 200, reply.text
+    return list(reversed(reply.json()))  # oldest first
+
+
+def tick_of(record: dict[str, Any]) -> float:
+    """The tick a scheduled call stands for, from its call id (`NAME-YYYYmmddTHHMMSSZ`)."""
+    stamp = record["callId"].rsplit("-", 1)[1]
+    return datetime.strptime(stamp, "%Y%m%dT%H%M%S%z").timestamp()
+
+
+def until_final(http: httpx.Client, name: str, timeout: float = 60) -> list[dict[str, Any]]:
+    deadline = time.monotonic() + timeout
+    while True:
+        found = records(http, name)
+        if all(r["state"] not in ("queued", "running") for r in found):
+            return found
+        assert time.monotonic() < deadline, found
+        time.sleep(0.5)
+
+
+def starts(client: docker.DockerClient, name: str, since: float, until: float) -> int:
+    """Containers Docker started for the function: counted apart from our own records."""
+    events = client.events(
+        since=int(since) - 1,
+        until=int(until) + 1,
+        filters={"type": "container", "event": "start", "label": f"faas.function={name}"},
+        decode=True,
+    )
+    return sum(1 for _ in events)
+
+
+def test_every_2s_fires_once_per_tick_across_three_gateways_with_one_killed(
+    parts: Parts, docker_client: docker.DockerClient
+) -> None:
+    nats = parts.nats()
+    gateways = [parts.gateway(nats) for _ in range(3)]
+    parts.watchdog(nats, 2)
+    parts.watchdog(nats, 2)
+    wait_for_watchdog(gateways[0])
+    survivor = gateways[2]
+    with survivor.client() as http:
+        assert (
+            http.post("/system/functions", json=scheduled("beat", "date", "@every 2s")).status_code
+            == 202
+        )
+        start = time.time()
+        time.sleep(15)
+        gateways[0].proc.send_signal(signal.SIGKILL)
+        gateways[0].proc.wait()
+        time.sleep(15)
+        http.request("DELETE", "/system/functions", json={"functionName": "beat"})
+        end = time.time()
+        found = until_final(http, "beat")
+    ticks = [tick_of(r) for r in found]
+    expected = [t for t in range(int(start) + 1, int(end) + 1) if t % 2 == 0]
+    assert len(ticks) == len(set(ticks)), "a tick was recorded twice"
+    assert abs(len(ticks) - 15) <= 1 and abs(len(ticks) - len(expected)) <= 1, (ticks, expected)
+    assert set(ticks) >= set(expected[1:-1]), "a tick inside the window was missed"
+    assert all(r["state"] == "succeeded" and r["attempts"] == 1 for r in found), found
+    assert starts(docker_client, "beat", start, time.time()) == len(found)
+
+
+def test_forbid_skips_ticks_while_the_last_run_goes_on(parts: Parts) -> None:
+    nats = parts.nats()
+    gateways = [parts.gateway(nats), parts.gateway(nats)]
+    parts.watchdog(nats, 4)
+    wait_for_watchdog(gateways[0])
+    body = scheduled("slow", "sleep 5", "@every 2s", overlap="forbid")
+    with gateways[1].client() as http:
+        assert http.post("/system/functions", json=body).status_code == 202
+        time.sleep(14)
+        http.request("DELETE", "/system/functions", json={"functionName": "slow"})
+        found = until_final(http, "slow")
+    runs = [r for r in found if r["state"] == "succeeded"]
+    skipped = [r for r in found if r["state"] == "skipped"]
+    assert len(runs) >= 2 and len(skipped) >= 2, found
+    assert len(runs) + len(skipped) == len(found), found
+    assert all("was still" in r["message"] for r in skipped)
+    spans = sorted((r["startedAt"], r["finishedAt"]) for r in runs)
+    for (_, end), (begin, _) in itertools.pairwise(spans):
+        assert begin >= end, f"runs overlap: {spans}"
+
+
+def test_replace_stops_the_running_one(parts: Parts) -> None:
+    nats = parts.nats()
+    gateway = parts.gateway(nats)
+    parts.watchdog(nats, 4)
+    wait_for_watchdog(gateway)
+    body = scheduled("long", "sleep 60", "@every 2s", overlap="replace")
+    with gateway.client() as http:
+        assert http.post("/system/functions", json=body).status_code == 202
+        time.sleep(7)
+        http.request("DELETE", "/system/functions", json={"functionName": "long"})
+        found = records(http, "long")
+        assert len(found) >= 3, found
+        replaced = found[:-1]
+        assert all(r["state"] == "cancelled" for r in replaced), replaced
+        assert all(r["message"].startswith("replaced by the tick of") for r in replaced)
+        http.delete(f"/system/calls/{found[-1]['callId']}")
+        until_final(http, "long")
+
+
+def test_missed_ticks_are_skipped_or_caught_up_to_the_bound(parts: Parts) -> None:
+    nats = parts.nats()
+    first = parts.gateway(nats)
+    parts.watchdog(nats, 4)
+    wait_for_watchdog(first)
+    skip = scheduled("skipper", "true", "@every 1s")
+    catch = scheduled("catcher", "true", "@every 1s", missed="catch-up", catch_up_limit="3")
+    with first.client() as http:
+        for body in (skip, catch):
+            assert http.post("/system/functions", json=body).status_code == 202
+        time.sleep(3)
+    first.proc.send_signal(signal.SIGTERM)
+    first.proc.wait(30)  # uvicorn stops gracefully, then dies of the signal it caught
+    down = time.time()
+    time.sleep(6)  # every gateway down: about 6 ticks are missed
+    before = time.time()
+    second = parts.gateway(nats)
+    up = time.time()
+    with second.client() as http:
+        time.sleep(2)
+        for name in ("skipper", "catcher"):
+            http.request("DELETE", "/system/functions", json={"functionName": name})
+        gap = {
+            name: [t for r in until_final(http, name) if down + 0.5 < (t := tick_of(r)) <= up]
+            for name in ("skipper", "catcher")
+        }
+    # the same new ticks for both once the gateway is up; the last three missed for one only
+    assert all(t > before for t in gap["skipper"]), gap
+    assert len(gap["catcher"]) - len(gap["skipper"]) == 3, gap
+    caught = sorted(set(gap["catcher"]) - set(gap["skipper"]))
+    assert caught == [caught[-1] - 2, caught[-1] - 1, caught[-1]] and caught[-1] > before - 1.5
+
+
+def test_bad_schedules_are_refused_and_faas_schedules_lists_the_good(
+    parts: Parts, tmp_path: Path
+) -> None:
+    nats = parts.nats()
+    gateway = parts.gateway(nats, auth=BasicAuth("admin", "pw"))
+    with gateway.client() as http:
+        bad = http.post("/system/functions", json=scheduled("bad", "true", "*/5 * * *"))
+        assert bad.status_code == 400
+        assert "has five fields" in bad.text and "this has 4" in bad.text
+        zone = scheduled("zone", "true", "0 9 * * *", timezone="Mars/Base")
+        assert "unknown time zone" in http.post("/system/functions", json=zone).text
+        good = scheduled("nightly", "true", "30 2 * * *", timezone="Europe/Paris")
+        assert http.post("/system/functions", json=good).status_code == 202
+        assert (
+            http.post("/system/functions", json={"service": "plain", "image": "i"}).status_code
+            == 202
+        )
+        listed = http.get("/system/schedules").json()
+    assert [s["name"] for s in listed] == ["nightly"]
+    assert listed[0]["schedule"] == "30 2 * * *"
+    assert listed[0]["nextTick"].endswith(("T00:30:00Z", "T01:30:00Z"))  # 02:30 in Paris
+    config = {"XDG_CONFIG_HOME": str(tmp_path / "config")}
+    url = ["--gateway", gateway.url]
+    login = faas("login", *url, "--password-stdin", stdin=b"pw\n", env=config)
+    assert login.returncode == 0, login.stderr
+    shown = faas("schedules", *url, env=config)
+    assert shown.returncode == 0, shown.stderr
+    lines = shown.stdout.decode().splitlines()
+    assert lines[0].split()[:3] == ["Function", "Schedule", "Timezone"]
+    assert "nightly" in lines[1] and "30 2 * * *" in lines[1] and listed[0]["nextTick"] in lines[1]
