@@ -189,6 +189,13 @@ def cmd_invoke(args: argparse.Namespace) -> int:
 
 def cmd_run(args: argparse.Namespace) -> int:
     client = _client(args)
+    misplaced = [t for t in args.command if t.split("=", 1)[0] in _RUN_OPTIONS]
+    if misplaced:  # said, not refused: the command may well take such options
+        print(
+            f"faas: note: {' '.join(misplaced)} came after the image, so it goes to the "
+            "command; faas run's own options go before IMAGE",
+            file=sys.stderr,
+        )
     call_id = client.run_job(_job(args))
     if args.detach:
         print(call_id)
@@ -202,6 +209,9 @@ def cmd_run(args: argparse.Namespace) -> int:
     if say:
         print(f"faas: {say}", file=sys.stderr)
     return code
+
+
+_RUN_OPTIONS = {"--detach", "--env", "--timeout", "--network", "--memory", "--gateway"}
 
 
 def _job(args: argparse.Namespace) -> dict[str, Any]:

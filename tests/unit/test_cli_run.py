@@ -117,6 +117,16 @@ def test_run_of_the_images_own_command_sends_only_the_image(
     assert gateway.jobs[-1]["command"] == ["ls", "-l"]
 
 
+def test_options_after_the_image_go_to_the_command_with_a_note(
+    gateway: FakeGateway, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert faas(gateway, "img:1", "sh", "-c", "exit 0", "--timeout=5", "--detach") == 0
+    assert gateway.jobs[-1]["command"] == ["sh", "-c", "exit 0", "--timeout=5", "--detach"]
+    assert "--timeout=5 --detach came after the image" in capsys.readouterr().err
+    assert faas(gateway, "img:1", "tool", "-v") == 0
+    assert "note" not in capsys.readouterr().err
+
+
 def test_detach_prints_the_call_id_and_follows_nothing(
     gateway: FakeGateway, capsys: pytest.CaptureFixture[str]
 ) -> None:
