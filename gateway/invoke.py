@@ -59,9 +59,11 @@ def call_id_of(request: Request, gw: Gateway) -> str:
 
 
 def run_spec(spec: FunctionSpec, max_output: int) -> RunSpec:
+    # OpenFaaS's watchdog runs $fprocess, so `environment: {fprocess: ...}` names the command too
+    process = spec.env_process or spec.env_vars.get("fprocess", "")
     return RunSpec(
         image=spec.image,
-        command=shlex.split(spec.env_process),
+        command=shlex.split(process),
         env=spec.env_vars,
         memory=spec.memory,
         cpus=spec.cpus or 0.0,
