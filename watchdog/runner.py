@@ -18,7 +18,7 @@ from faas.secretstore import SecretError
 from faas.wire import CallRequest, CallResult, Outcome
 from watchdog.environ import call_environment
 from watchdog.exchange import Exchange, Stop, Tap, exchange
-from watchdog.secretfiles import SECRETS_PATH, SecretProvider, secret_files
+from watchdog.secretfiles import SECRETS_PATH, SecretProvider, remove_leftovers, secret_files
 
 log = logging.getLogger(__name__)
 
@@ -64,7 +64,7 @@ class DockerRunner:
     ) -> tuple[CallResult, str | None]:
         started = time.monotonic()
         try:
-            with secret_files(call.run.secrets, self.secrets) as folder:
+            with secret_files(call.run.secrets, self.secrets, self.watchdog_id) as folder:
                 return self._run(call, aborted, started, folder, tap)
         except SecretError as exc:
             message = f"cannot give {call.function} its secrets: {exc}"
@@ -201,12 +201,15 @@ class DockerRunner:
             log.warning("cannot remove container %s: %s", container_id[:12], exc)
 
     def remove_orphans(self) -> int:
-        """Remove containers a previous run of this watchdog left behind."""
+        """Remove containers (and secret folders) a previous run of this watchdog left behind."""
         orphans = self.api.containers(
             all=True, filters={"label": f"{WATCHDOG_LABEL}={self.watchdog_id}"}
         )
         for container in orphans:
             self.remove(container["Id"])
+        folders = remove_leftovers(self.watchdog_id)
+        if folders:
+            log.info("removed %d secret folder(s) left by an earlier run", folders)
         return len(orphans)
 
 

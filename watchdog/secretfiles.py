@@ -7,6 +7,7 @@ import concurrent.futures
 import contextlib
 import logging
 import os
+import re
 import shutil
 import tempfile
 from collections.abc import Callable, Iterator
@@ -21,6 +22,7 @@ log = logging.getLogger(__name__)
 SECRETS_PATH = "/var/openfaas/secrets"  # where a function finds them, as in OpenFaaS
 PREFIX = "faas-secrets-"
 READ_TIMEOUT = 10.0
+_SAFE = re.compile(r"[^A-Za-z0-9_.-]")
 
 SecretProvider = Callable[[list[str]], dict[str, bytes]]
 
@@ -51,27 +53,48 @@ class SecretSource:
 
 
 @contextlib.contextmanager
-def secret_files(names: list[str], provider: SecretProvider | None) -> Iterator[Path | None]:
-    """A folder of the call's secrets (None when it has none), removed whatever happens."""
+def secret_files(
+    names: list[str], provider: SecretProvider | None, owner: str = ""
+) -> Iterator[Path | None]:
+    """A folder of the call's secrets (None when it has none), removed whatever happens.
+
+    Its name carries `owner` (the watchdog's id), so that `remove_leftovers` finds the
+    folders a killed run of that watchdog could not remove.
+    """
     if not names:
         yield None
         return
     if provider is None:
         raise SecretError("the function names secrets, but this watchdog has no secrets key")
-    folder = write_folder(provider(names))
+    folder = write_folder(provider(names), prefix=folder_prefix(owner))
     try:
         yield folder
     finally:
         remove_folder(folder)
 
 
-def write_folder(values: dict[str, bytes], parent: Path | None = None) -> Path:
+def remove_leftovers(owner: str, parent: Path | None = None) -> int:
+    """Remove the secret folders an earlier run of this watchdog left (it was killed)."""
+    base = parent or Path(tempfile.gettempdir())
+    found = list(base.glob(folder_prefix(owner) + "*"))
+    for outer in found:
+        shutil.rmtree(outer, ignore_errors=True)
+    return len(found)
+
+
+def folder_prefix(owner: str) -> str:
+    return f"{PREFIX}{_SAFE.sub('_', owner)}-" if owner else PREFIX
+
+
+def write_folder(
+    values: dict[str, bytes], parent: Path | None = None, prefix: str = PREFIX
+) -> Path:
     """Write one file (0444) per secret into a 0755 folder under a fresh 0700 one; return it.
 
     The outer folder keeps other host users out; the container sees only the inner one,
     which any user in it may read, whatever its uid.
     """
-    outer = Path(tempfile.mkdtemp(prefix=PREFIX, dir=parent))
+    outer = Path(tempfile.mkdtemp(prefix=prefix, dir=parent))
     try:
         inner = outer / "secrets"
         inner.mkdir()

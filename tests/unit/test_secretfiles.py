@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from faas.secretstore import SecretError, SecretNotFound
-from watchdog.secretfiles import secret_files, write_folder
+from watchdog.secretfiles import folder_prefix, remove_leftovers, secret_files, write_folder
 
 
 def mode(path: Path) -> int:
@@ -69,3 +69,18 @@ def test_secret_files_says_why_it_cannot_give_secrets(tmp_path: Path) -> None:
         secret_files(["a"], missing),
     ):
         pass
+
+
+def test_leftovers_of_a_killed_run_are_found_by_owner_and_removed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("TMPDIR", str(tmp_path))
+    monkeypatch.setattr("tempfile.tempdir", None)
+    with secret_files(["a"], lambda names: {"a": b"v"}, "wd/1") as used:
+        assert used is not None and used.parent.name.startswith(folder_prefix("wd/1"))
+    mine = write_folder({"a": b"v"}, prefix=folder_prefix("wd/1"))  # its run was killed
+    other = write_folder({"a": b"v"}, prefix=folder_prefix("wd-2"))
+    assert folder_prefix("wd/1") == "faas-secrets-wd_1-"
+    assert remove_leftovers("wd/1") == 1
+    assert not mine.parent.exists() and other.exists()
+    assert remove_leftovers("wd/1") == 0
