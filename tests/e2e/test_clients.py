@@ -38,3 +38,36 @@ def test_airflow_provider_deploys_checks_invokes_and_updates(platform: Gateway) 
         bad = http.post("/system/functions", data={"service": "af-bad"})
         assert (bad.status_code, bad.text) == (400, "missing 'image'\n")
         http.request("DELETE", "/system/functions", json={"functionName": "af-hello"})
+
+
+def test_faas_cli_request_shapes(platform: Gateway) -> None:
+    """As faas-cli sends them: namespace queries, deploy as PUT then POST, JSON without type."""
+    fn = "/system/function/hello?namespace=openfaas-fn"
+    with platform.client() as http:
+        listed = http.get("/system/functions", params={"namespace": "openfaas-fn"})
+        assert "hello" in [f["name"] for f in listed.json()]
+        assert http.get(fn).json()["name"] == "hello"
+        body = b'{"service": "cli-shape", "image": "faas/base-busybox:latest", "envProcess": "cat"}'
+        plain = {"Content-Type": ""}
+        assert http.put("/system/functions", content=body, headers=plain).status_code == 404
+        assert http.post("/system/functions", content=body, headers=plain).status_code == 202
+        assert http.put("/system/functions", content=body, headers=plain).status_code == 202
+        called = http.post(
+            "/function/cli-shape.openfaas-fn?q=1",
+            content=b"data",
+            headers={"Content-Type": "text/plain", "X-Extra": "1"},
+        )
+        assert (called.status_code, called.text) == (200, "data")
+        logs = http.get(
+            "/system/logs",
+            params={
+                "name": "cli-shape",
+                "namespace": "openfaas-fn",
+                "tail": "5",
+                "follow": "false",
+            },
+        )
+        assert logs.status_code == 200
+        gone = {"functionName": "cli-shape", "namespace": "openfaas-fn"}
+        assert http.request("DELETE", "/system/functions", json=gone).status_code == 200
+        assert http.get("/system/function/cli-shape").status_code == 404
