@@ -5,7 +5,7 @@ from __future__ import annotations
 import itertools
 import signal
 import time
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +14,7 @@ import httpx
 
 from faas.basicauth import BasicAuth
 from tests.e2e.parts import Parts, faas, wait_for_watchdog
+from tests.e2e.receiver import Receiver
 
 BUSYBOX = "faas/base-busybox:latest"
 
@@ -195,3 +196,28 @@ def test_bad_schedules_are_refused_and_faas_schedules_lists_the_good(
     lines = shown.stdout.decode().splitlines()
     assert lines[0].split()[:3] == ["Function", "Schedule", "Timezone"]
     assert "nightly" in lines[1] and "30 2 * * *" in lines[1] and listed[0]["nextTick"] in lines[1]
+
+
+def test_a_tick_is_retried_by_policy_and_called_back(parts: Parts, receiver: Receiver) -> None:
+    nats = parts.nats()
+    gateway = parts.gateway(nats)
+    parts.watchdog(nats, 2)
+    wait_for_watchdog(gateway)
+    body = scheduled(
+        "flaky",
+        "sh -c 'echo tick $Http_X_Faas_Schedule_Tick; exit 1'",
+        "@every 4s",
+        callback_url=receiver.url,
+    )
+    body["annotations"] |= {"com.openfaas.retry.attempts": "2", "com.openfaas.retry.min_wait": "1s"}
+    with gateway.client() as http:
+        assert http.post("/system/functions", json=body).status_code == 202
+        first = receiver.wait_for(1, timeout=30)[0]
+        http.request("DELETE", "/system/functions", json={"functionName": "flaky"})
+        record = http.get(f"/system/calls/{first.headers['X-Call-Id']}").json()
+        until_final(http, "flaky")
+    tick = datetime.fromtimestamp(tick_of(record), UTC).isoformat().replace("+00:00", "Z")
+    assert record["output"] == f"tick {tick}\n"
+    assert (record["state"], record["attempts"], record["exitCode"]) == ("given_up", 2, 1)
+    assert first.headers["X-Function-Status"] == "500"
+    assert first.headers["X-Function-Name"] == "flaky"
