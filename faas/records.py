@@ -145,8 +145,16 @@ class RecordStore:
             try:
                 return await self.get_key(key), False
             except CallNotFound:  # its first submission stopped between index and record
-                record = replace(record, createdAt=_created_at(key))
+                return await self._complete(replace(record, createdAt=_created_at(key)))
         await self.kv.put(record.key, record.dumps())
+        return record, True
+
+    async def _complete(self, record: CallRecord) -> tuple[CallRecord, bool]:
+        """Write the record an index entry lacks, unless a racing writer just did."""
+        try:
+            await self.kv.create(record.key, record.dumps())
+        except KeyWrongLastSequenceError:
+            return await self.get_key(record.key), False
         return record, True
 
     async def put(self, record: CallRecord) -> None:

@@ -17,6 +17,7 @@ from gateway.errors import NoWatchdog
 from gateway.state import Gateway
 
 _CALL_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+_TICK_ID = re.compile(r"-[0-9]{8}T[0-9]{6}Z$")  # kept for scheduled ticks (gateway.scheduler)
 HOP_BY_HOP = {"connection", "keep-alive", "transfer-encoding", "upgrade", "te", "trailer"}
 
 
@@ -53,7 +54,7 @@ def new_call(request: Request, spec: FunctionSpec, body: bytes, gw: Gateway) -> 
 def call_id_of(request: Request, gw: Gateway) -> str:
     """The request's `X-Call-Id` when it is a usable id, else a fresh one."""
     given = request.headers.get("x-call-id", "")
-    if not _CALL_ID.fullmatch(given) or given in gw.invoker.waiting:
+    if not _CALL_ID.fullmatch(given) or _TICK_ID.search(given) or given in gw.invoker.waiting:
         return uuid.uuid4().hex
     return given
 

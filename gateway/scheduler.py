@@ -38,6 +38,7 @@ from faas.spec import FunctionSpec
 from faas.wire import CallRequest
 from gateway.asyncinvoke import accept, async_call
 from gateway.calls import cancel
+from gateway.errors import FunctionNotFound
 
 if TYPE_CHECKING:
     from gateway.state import Gateway
@@ -45,6 +46,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 MAX_SLEEP = 1.0  # how soon a new or changed schedule is noticed
+RECENT = 3  # ticks after the last stored one whose runs overlap policies check
 TICK_HEADER = "X-Faas-Schedule-Tick"
 
 
@@ -86,6 +88,7 @@ class Scheduler:
         self._parsed: dict[str, tuple[FunctionSpec, Schedule | None]] = {}
         self._task: asyncio.Task[None] | None = None
         self._firing: set[asyncio.Task[None]] = set()
+        self._locks: dict[str, asyncio.Lock] = {}  # one function's ticks, one at a time
 
     def start(self) -> None:
         self._task = asyncio.create_task(self._loop())
@@ -99,14 +102,23 @@ class Scheduler:
     def scheduled(self) -> list[tuple[FunctionSpec, Schedule]]:
         """Every deployed function that has a schedule; each spec is parsed once."""
         found = []
-        for spec in self.gw.registry.all():
-            parsed = self._parsed.get(spec.name)
+        for name in self.gw.registry.names():
+            try:
+                spec = self.gw.registry.get(name)
+            except (FunctionNotFound, SpecError):  # removed meanwhile, or stored unreadable
+                continue
+            parsed = self._parsed.get(name)
             if parsed is None or parsed[0] is not spec:
                 parsed = spec, _schedule(spec)
-                self._parsed[spec.name] = parsed
+                self._parsed[name] = parsed
             if parsed[1] is not None:
                 found.append((spec, parsed[1]))
         return found
+
+    async def forget(self, function: str) -> None:
+        """Drop a removed function's last tick: deployed again, it starts afresh."""
+        with contextlib.suppress(KeyNotFoundError):
+            await self.state.delete(function)
 
     async def last(self, function: str) -> LastTick | None:
         try:
@@ -142,6 +154,8 @@ class Scheduler:
             wake = min(wake, schedule.next_after(at))
         for gone in set(self.cursors) - seen:
             del self.cursors[gone]
+            self._parsed.pop(gone, None)
+            self._locks.pop(gone, None)
         return wake
 
     def _spawn(self, work: Any) -> None:
@@ -151,7 +165,11 @@ class Scheduler:
 
     async def _recover(self, spec: FunctionSpec, schedule: Schedule, at: float) -> None:
         """Ticks that passed while no gateway ran: skip them, or fire the last few."""
-        last = await self.last(spec.name)
+        try:
+            last = await self.last(spec.name)
+        except (nats.errors.Error, nats.js.errors.Error) as exc:
+            log.warning("%s: missed ticks not looked for: %s", spec.name, exc)
+            return
         if last is None:
             return
         if schedule.missed is Missed.SKIP:
@@ -166,9 +184,11 @@ class Scheduler:
     async def fire(self, spec: FunctionSpec, schedule: Schedule, tick: float) -> None:
         """Run (or skip) the function's tick, unless another gateway decided it already."""
         call = self._call(spec, schedule, tick)
+        lock = self._locks.setdefault(spec.name, asyncio.Lock())
         for attempt in range(3):
             try:
-                await self._fire(spec, schedule, tick, call)
+                async with lock:  # FIFO: ticks in order, each decided after the one before
+                    await self._fire(spec, schedule, tick, call)
                 return
             except (nats.errors.Error, nats.js.errors.Error, OSError) as exc:
                 log.warning(
@@ -179,14 +199,19 @@ class Scheduler:
     async def _fire(
         self, spec: FunctionSpec, schedule: Schedule, tick: float, call: CallRequest
     ) -> None:
+        if spec.name not in self.gw.registry.names():
+            return  # removed since the tick came
         capped = spec.max_concurrency is not None
         with contextlib.suppress(CallNotFound):
             decided = await self.gw.records.get(call.call_id)
+            if decided.function != spec.name:
+                log.error("%s: tick %s not run: its call id is taken", spec.name, iso(tick))
+                return
             if self._maybe_lost(decided):  # its first gateway may have stopped before queuing
                 await accept(self.gw, call, capped)  # JetStream drops it if it was queued
             await self._advance(spec.name, tick, decided)
             return
-        running = await self._running(spec.name, schedule)
+        running = await self._running(spec.name, schedule, tick)
         if running is not None and schedule.overlap is Overlap.FORBID:
             decided = await self._skip(call, running)
         else:
@@ -208,18 +233,27 @@ class Scheduler:
         call.headers = [(TICK_HEADER, iso(tick))]
         return call
 
-    async def _running(self, function: str, schedule: Schedule) -> CallRecord | None:
-        """The function's last scheduled run if it has not finished (and the policy cares)."""
+    async def _running(self, function: str, schedule: Schedule, tick: float) -> CallRecord | None:
+        """A scheduled run of the function that has not finished (when the policy cares).
+
+        The last run stored, and the runs of any ticks after the stored one: a gateway may
+        have queued those and not yet stored them.
+        """
         if schedule.overlap is Overlap.ALLOW:
             return None
         last = await self.last(function)
-        if last is None or last.call_id is None:
+        if last is None:
             return None
-        try:
-            record = await self.gw.records.get(last.call_id)
-        except CallNotFound:
-            return None
-        return None if record.state.final else record
+        since = schedule.ticks_between(last.tick, tick - 0.001, RECENT)
+        candidates = [last.call_id, *(tick_call_id(function, t) for t in since)]
+        for call_id in filter(None, candidates):
+            try:
+                record = await self.gw.records.get(call_id)
+            except CallNotFound:
+                continue
+            if record.function == function and not record.state.final:
+                return record
+        return None
 
     async def _skip(self, call: CallRequest, running: CallRecord) -> CallRecord:
         skipped = CallRecord(

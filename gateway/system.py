@@ -101,6 +101,8 @@ async def delete_function(request: Request) -> Response:
     name = split_namespace(name)
     await gw.registry.remove(name)
     await gw.counters.forget(name)
+    if gw.scheduler is not None:
+        await gw.scheduler.forget(name)
     await bus.cap_function(gw.js, name, None)
     return Response(status_code=200)
 

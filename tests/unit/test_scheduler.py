@@ -2,6 +2,7 @@ import asyncio
 import re
 from typing import Any
 
+from faas.errors import SpecError
 from faas.schedule import from_annotations
 from faas.spec import FunctionSpec
 from gateway.scheduler import LastTick, Scheduler, tick_call_id
@@ -24,15 +25,23 @@ def test_last_tick_round_trips() -> None:
 
 
 class FakeRegistry:
-    def __init__(self, specs: list[FunctionSpec]) -> None:
-        self.specs = specs
+    """Specs by name; a name mapped to an error raises it, as an unreadable stored spec does."""
 
-    def all(self) -> list[FunctionSpec]:
-        return self.specs
+    def __init__(self, specs: list[FunctionSpec | tuple[str, Exception]]) -> None:
+        self.specs = {s.name if isinstance(s, FunctionSpec) else s[0]: s for s in specs}
+
+    def names(self) -> list[str]:
+        return sorted(self.specs)
+
+    def get(self, name: str) -> FunctionSpec:
+        found = self.specs[name]
+        if isinstance(found, tuple):
+            raise found[1]
+        return found
 
 
 class FakeGateway:
-    def __init__(self, specs: list[FunctionSpec]) -> None:
+    def __init__(self, specs: list[FunctionSpec | tuple[str, Exception]]) -> None:
         self.registry = FakeRegistry(specs)
 
 
@@ -44,7 +53,9 @@ def every(seconds: int, **more: str) -> dict[str, str]:
     return {"topic": "cron-function", "schedule": f"@every {seconds}s", **more}
 
 
-def steps(specs: list[FunctionSpec], times: list[float]) -> list[tuple[str, str, float]]:
+def steps(
+    specs: list[FunctionSpec | tuple[str, Exception]], times: list[float]
+) -> list[tuple[str, str, float]]:
     """What the scheduler starts at each time: ("recover", name, at) or ("fire", name, tick)."""
     done: list[tuple[str, str, float]] = []
 
@@ -90,3 +101,9 @@ def test_schedule_of_a_spec_comes_from_its_annotations() -> None:
     assert spec("plain").schedule is None
     found = spec("beat", **every(2)).schedule
     assert found == from_annotations(every(2))
+
+
+def test_an_unreadable_stored_spec_does_not_stop_the_other_schedules() -> None:
+    bad = ("aaa", SpecError('schedule "*/5 * * *": a cron expression has five fields'))
+    done = steps([bad, spec("beat", **every(2))], [100.5, 102.0])
+    assert done == [("recover", "beat", 100.5), ("fire", "beat", 102.0)]
