@@ -18,15 +18,27 @@ CALL_TIMEOUT = 120.0
 
 @dataclass(frozen=True)
 class DockerRun:
-    """`docker run -i --rm --network NETWORK IMAGE` with a body on stdin."""
+    """`docker run -i --rm --network NETWORK IMAGE [COMMAND]` with a body on stdin; without a
+    body, no `-i`."""
 
     image: str
     network: str
     body: bytes
+    command: tuple[str, ...] = ()
 
     @property
     def argv(self) -> list[str]:
-        return ["docker", "run", "-i", "--rm", "--network", self.network, self.image]
+        stdin = ["-i"] if self.body else []
+        return [
+            "docker",
+            "run",
+            *stdin,
+            "--rm",
+            "--network",
+            self.network,
+            self.image,
+            *self.command,
+        ]
 
     def once(self) -> subprocess.CompletedProcess[bytes]:
         return subprocess.run(

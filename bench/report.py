@@ -8,6 +8,7 @@ from typing import Any
 
 from bench.callrecords import PHASES, Phases
 from bench.stats import Summary
+from bench.ticks import Precision
 
 COLUMNS = (
     "series",
@@ -42,6 +43,11 @@ def ratios(summary: Summary, base: Summary) -> dict[str, float | None]:
     }
 
 
+def base_of(summary: Summary, summaries: list[Summary]) -> Summary:
+    """What the series' ratios are against: the series it names, else the first, (a)."""
+    return next((s for s in summaries if s.name == summary.versus), summaries[0])
+
+
 def _num(value: float | None, digits: int = 1) -> str:
     return "-" if value is None else f"{value:.{digits}f}"
 
@@ -74,9 +80,8 @@ def _line(cells: list[str], widths: list[int]) -> str:
 
 
 def table(summaries: list[Summary]) -> str:
-    """Latencies in ms; ratios against the first series, `docker run`."""
-    base = summaries[0]
-    return _grid([list(COLUMNS), *(_row(s, base) for s in summaries)])
+    """Latencies in ms; ratios against the first series, `docker run`, or the one named."""
+    return _grid([list(COLUMNS), *(_row(s, base_of(s, summaries)) for s in summaries)])
 
 
 CPU_ROLES = ("client", "gateway", "watchdog", "nats-server")
@@ -117,6 +122,19 @@ def phases_table(records: list[Phases]) -> str:
     return _grid([[*columns, "not ok"], *(_phases_row(p) for p in records)])
 
 
+def _ticks_row(p: Precision) -> list[str]:
+    cells = [p.late_median_ms, p.late_max_ms, p.start_median_ms, p.start_max_ms]
+    counts = [p.gateways, p.expected, p.fired, sum(p.not_ok.values())]
+    return [p.name, *map(str, counts[:3]), *map(_num, cells), str(counts[3])]
+
+
+def ticks_table(precisions: list[Precision]) -> str:
+    """Ticks expected and fired, and ms from each tick to its record's creation and start."""
+    columns = ["schedule", "gateways", "expected", "fired"]
+    columns += ["late median", "late max", "start median", "start max", "not ok"]
+    return _grid([columns, *(_ticks_row(p) for p in precisions)])
+
+
 def odd_records(records: list[Phases]) -> str:
     """One line per kind of async call record that did not end well; empty when none."""
     return "\n".join(
@@ -134,8 +152,7 @@ def errors(summaries: list[Summary]) -> str:
 
 
 def document(summaries: list[Summary], **extra: Any) -> dict[str, Any]:
-    base = summaries[0]
-    series = [{**s.to_json(), **ratios(s, base)} for s in summaries]
+    series = [{**s.to_json(), **ratios(s, base_of(s, summaries))} for s in summaries]
     return {**extra, "series": series}
 
 

@@ -5,7 +5,9 @@
 (a) `docker run -i --rm` one after another; (b) the gateway, NATS and a Docker watchdog end to
 end, at concurrency 1 and 8; (c) the gateway and NATS alone, with a watchdog that runs no
 container; (d), (e), (f) async calls on both stacks: their 202s, the drain of a burst, the time
-from 202 to callback. Prints tables, writes bench/results/latest.json; see bench/README.md.
+from 202 to callback; (g) one-shot jobs against (g0) `docker run` of the same command; (h) how
+late a schedule's ticks fire. Prints tables, writes bench/results/latest.json; see
+bench/README.md.
 """
 
 from __future__ import annotations
@@ -24,10 +26,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from bench import callrecords, containers, report
+from bench import callrecords, containers, jobs, report
 from bench.asyncload import AsyncPlan, measure_async
 from bench.callrecords import Phases
 from bench.cpu import CpuMeter
+from bench.jobs import JOB_DOCKER, JobPlan
 from bench.load import DockerRun, HttpCall
 from bench.parts import ROOT, BenchError, Launcher, progress
 from bench.stack import (
@@ -40,6 +43,7 @@ from bench.stack import (
     start_stack,
 )
 from bench.stats import Series, Summary
+from bench.ticks import Precision, measure_ticks
 from faas.errors import Error
 
 RESULTS = ROOT / "bench" / "results"
@@ -65,7 +69,8 @@ class Options:
     echo_warmup: int = 100  # uncounted calls before each series of (c)
     async_calls: int = 200  # (d) and (e): a burst at --concurrency, on each stack
     async_latency_calls: int = 25  # (f) one at a time, each waiting for its callback
-    no_async: bool = False
+    ticks: int = 20  # (h): ticks of a schedule firing every second
+    no_async: bool = False  # also no (g) and (h)
 
 
 QUICK = Options(
@@ -77,6 +82,7 @@ QUICK = Options(
     echo_warmup=20,
     async_calls=16,
     async_latency_calls=3,
+    ticks=8,
 )
 
 
@@ -136,7 +142,10 @@ def parser() -> argparse.ArgumentParser:
         type=int,
         help=f"(f): async calls one at a time (default {d.async_latency_calls})",
     )
-    p.add_argument("--no-async", action="store_true", help="skip (d), (e) and (f)")
+    p.add_argument(
+        "--ticks", type=int, help=f"(h): ticks of a schedule @every 1s (default {d.ticks})"
+    )
+    p.add_argument("--no-async", action="store_true", help="skip (d) to (h)")
     p.add_argument("--quick", action="store_true", help="small counts, for a smoke run")
     return p
 
@@ -151,7 +160,7 @@ def options(argv: Sequence[str] | None) -> Options:
     opts = replace(chosen, **given)
     counts = [opts.calls, opts.concurrent_calls, opts.echo_calls, opts.echo_concurrent_calls]
     if not opts.no_async:
-        counts += [opts.async_calls, opts.async_latency_calls]
+        counts += [opts.async_calls, opts.async_latency_calls, opts.ticks]
     if min(*counts, opts.concurrency, opts.capacity, opts.echo_capacity, opts.warmup) < 1:
         p.error("counts, concurrency, capacities and --warmup must be at least 1")
     return opts
@@ -185,32 +194,27 @@ async def measure_steps(stack: Stack, steps: list[Step]) -> list[Series]:
 
 @dataclass
 class Measured:
-    """What the stacks gave: sync series, async series, the async calls' records."""
+    """What the stacks gave: sync series, async series, the async calls' records, the jobs'
+    series ((g0) and (g)) and the schedule's ticks ((h))."""
 
     sync: list[Series] = field(default_factory=list)
     async_series: list[Series] = field(default_factory=list)
     records: list[Phases] = field(default_factory=list)
+    jobs: list[Series] = field(default_factory=list)
+    ticks: list[Precision] = field(default_factory=list)
 
     def add(self, other: Measured) -> None:
         self.sync += other.sync
         self.async_series += other.async_series
         self.records += other.records
+        self.jobs += other.jobs
+        self.ticks += other.ticks
 
     def summaries(self) -> list[Summary]:
-        """The sync series in the order run, then (d), (e), (f), each for both stacks."""
-        ordered = self.sync + sorted(self.async_series, key=lambda s: s.name)
+        """The sync series in the order run, then (d), (e), (f), each for both stacks, then
+        (g0) and (g)."""
+        ordered = self.sync + sorted(self.async_series, key=lambda s: s.name) + self.jobs
         return [s.summary() for s in ordered]
-
-
-async def measure_on(stack: Stack, steps: list[Step], plan: AsyncPlan | None) -> Measured:
-    """The sync steps, then the async part, if any."""
-    measured = Measured(sync=await measure_steps(stack, steps))
-    if plan is not None:
-        series, call_ids = await measure_async(stack.gateway_url, FUNCTION, plan, stack.pids)
-        measured.async_series = series
-        name = plan.name("async")
-        measured.records = [await callrecords.phases(stack.gateway_url, name, call_ids)]
-    return measured
 
 
 @dataclass(frozen=True)
@@ -221,6 +225,23 @@ class StackPlan:
     kind: WatchdogKind
     steps: list[Step]
     async_plan: AsyncPlan | None
+    job_plan: JobPlan | None = None
+    ticks: int = 0  # (h) when above 0
+
+
+async def measure_on(stack: Stack, plan: StackPlan) -> Measured:
+    """The sync steps, then the async part and the jobs, if any."""
+    measured = Measured(sync=await measure_steps(stack, plan.steps))
+    if plan.async_plan is not None:
+        series, call_ids = await measure_async(
+            stack.gateway_url, FUNCTION, plan.async_plan, stack.pids
+        )
+        measured.async_series = series
+        name = plan.async_plan.name("async")
+        measured.records = [await callrecords.phases(stack.gateway_url, name, call_ids)]
+    if plan.job_plan is not None:
+        measured.jobs = [await plan.job_plan.measure(stack.gateway_url, stack.pids)]
+    return measured
 
 
 def measure_stack(launcher: Launcher, plan: StackPlan, opts: Options) -> tuple[Measured, str]:
@@ -229,10 +250,22 @@ def measure_stack(launcher: Launcher, plan: StackPlan, opts: Options) -> tuple[M
     stack = start_stack(launcher, plan.name, plan.kind)
     try:
         deploy(stack, opts.image, opts.network)
-        measured = asyncio.run(measure_on(stack, plan.steps, plan.async_plan))
+        measured = asyncio.run(measure_on(stack, plan))
+        if plan.ticks:
+            measured.ticks = [ticks_on(launcher, stack, plan.ticks)]
         return measured, stack.watchdog_id
     finally:
         launcher.stop(stack.processes)  # before the next stack, so they do not share the CPUs
+
+
+def ticks_on(launcher: Launcher, stack: Stack, ticks: int) -> Precision:
+    """(h) with a second gateway on the stack's NATS: both fire every tick, one claims it."""
+    progress(f"{stack.name}: starting a second gateway for {ticks} ticks of a schedule")
+    _, second = launcher.gateway(f"{stack.name}-gateway-2", stack.nats_url)
+    try:
+        return measure_ticks(stack.gateway_url, 2, ticks)
+    finally:
+        launcher.stop([second])
 
 
 def invoke_steps(
@@ -269,9 +302,11 @@ def async_plan(opts: Options, label: str, body: bytes, expected: bytes) -> Async
     )
 
 
-def stacks(opts: Options, body: bytes, expected: bytes) -> list[StackPlan]:
-    """(b) with the Docker watchdog; (c) and the /healthz reference with the echo watchdog;
-    the async part on both."""
+def stacks(
+    opts: Options, body: bytes, expected: bytes, job_plan: JobPlan | None
+) -> list[StackPlan]:
+    """(b) with the Docker watchdog, then (g) and (h); (c) and the /healthz reference with the
+    echo watchdog; the async part on both."""
     concurrency = opts.concurrency
     docker_counts = (opts.calls, opts.concurrent_calls)
     echo_counts = (opts.echo_calls, opts.echo_concurrent_calls)
@@ -284,6 +319,8 @@ def stacks(opts: Options, body: bytes, expected: bytes) -> list[StackPlan]:
             docker_watchdog(opts.capacity),
             platform_steps,
             async_plan(opts, "docker", body, expected),
+            job_plan,
+            0 if opts.no_async else opts.ticks,
         ),
         StackPlan(
             "echo",
@@ -294,19 +331,32 @@ def stacks(opts: Options, body: bytes, expected: bytes) -> list[StackPlan]:
     ]
 
 
-def measure(
-    opts: Options, launcher: Launcher, watchdogs: list[str]
-) -> tuple[list[Summary], list[Phases]]:
+def job_reference(opts: Options) -> tuple[Series, JobPlan]:
+    """(g0) `docker run --rm` of the job's image and command; the plan of (g) to compare."""
+    run = DockerRun(jobs.IMAGE, "bridge", b"", jobs.COMMAND)
+    progress(f"{JOB_DOCKER}: {opts.warmup} warm-up + {opts.calls} calls")
+    expected = expected_output(run, opts.warmup)
+    reference = run.series(JOB_DOCKER, opts.calls, expected)
+    reference.versus = JOB_DOCKER
+    plan = JobPlan(jobs.IMAGE, jobs.COMMAND, expected.decode(), opts.calls, opts.warmup)
+    return reference, plan
+
+
+def measure(opts: Options, launcher: Launcher, watchdogs: list[str]) -> Measured:
     body = opts.body.encode()
     run = DockerRun(opts.image, opts.network, body)
     progress(f"{DOCKER}: {opts.warmup} warm-up + {opts.calls} calls")
     expected = expected_output(run, opts.warmup)
     measured = Measured(sync=[run.series(DOCKER, opts.calls, expected)])
-    for plan in stacks(opts, body, expected):
+    job_plan = None
+    if not opts.no_async:
+        reference, job_plan = job_reference(opts)
+        measured.jobs.append(reference)
+    for plan in stacks(opts, body, expected, job_plan):
         on_stack, watchdog_id = measure_stack(launcher, plan, opts)
         watchdogs.append(watchdog_id)
         measured.add(on_stack)
-    return measured.summaries(), measured.records
+    return measured
 
 
 def leftovers(before: set[str], watchdogs: list[str]) -> list[containers.CallContainer]:
@@ -348,7 +398,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         with tempfile.TemporaryDirectory(prefix="faas-bench-") as tmp:
             launcher = Launcher(Path(tmp), logs)
             try:
-                summaries, records = measure(opts, launcher, watchdogs)
+                measured = measure(opts, launcher, watchdogs)
             finally:
                 progress("stopping every process started")
                 launcher.stop_all()
@@ -358,6 +408,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     finally:
         left = leftovers(before, watchdogs)
         print_leftovers(left)
+    summaries = measured.summaries()
     data = report.document(
         summaries,
         started=started.isoformat(timespec="seconds"),
@@ -365,9 +416,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         options=asdict(opts),
         leftover_containers=[c.to_json() for c in left],
         logs=str(logs.relative_to(ROOT)),
-        async_records=[r.to_json() for r in records],
+        async_records=[r.to_json() for r in measured.records],
+        schedule=[t.to_json() for t in measured.ticks],
     )
-    return publish(summaries, records, data, ok=not left)
+    return publish(summaries, measured, data, ok=not left)
 
 
 def print_leftovers(left: list[containers.CallContainer]) -> None:
@@ -377,14 +429,22 @@ def print_leftovers(left: list[containers.CallContainer]) -> None:
         print(f"  {c.id} {c.status} watchdog={c.watchdog} call={c.call}", file=sys.stderr)
 
 
-def publish(summaries: list[Summary], records: list[Phases], data: dict[str, Any], ok: bool) -> int:
-    """Print the tables and the errors, write the JSON; 1 if any call failed, a record did
-    not end well or a container was left."""
+def publish(summaries: list[Summary], measured: Measured, data: dict[str, Any], ok: bool) -> int:
+    """Print the tables and the errors, write the JSON; 1 if any call or job failed, an async
+    call's record did not end well or a container was left. (h) is reported, not judged."""
+    records = measured.records
     print(report.table(summaries))
+    if measured.jobs:
+        print("(g): latency from the submission to the poll that found the record final;")
+        print("     (g)'s ratios are against (g0); in runner: the record's durationSeconds")
     if records:
         print("(d): latency is the wait for the 202; (e), (f): from the 202 to the callback")
         print()
         print(report.phases_table(records))
+    if measured.ticks:
+        print()
+        print(report.ticks_table(measured.ticks))
+        print("(h): ms from each tick to its record's createdAt (late) and startedAt (start)")
     print()
     print(report.cpu_table(summaries))
     if errors := report.errors(summaries):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 import uuid
 from dataclasses import dataclass
+from typing import Any
 
 import httpx
 
@@ -80,10 +81,20 @@ def deploy(stack: Stack, image: str, network: str) -> None:
     """Deploy the benchmark's function and wait until the gateway sees the watchdog."""
     deployment = {"service": FUNCTION, "image": image, "annotations": {NETWORK_ANNOTATION: network}}
     with httpx.Client(base_url=stack.gateway_url, timeout=10) as http:
-        reply = http.post("/system/functions", json=deployment)
-        if reply.status_code not in (200, 201, 202):
-            raise BenchError(f"deploy answered {reply.status_code}: {reply.text.strip()}")
+        post_function(http, deployment)
         _wait_for_watchdog(http, stack)
+
+
+def post_function(http: httpx.Client, deployment: dict[str, Any]) -> None:
+    reply = http.post("/system/functions", json=deployment)
+    if reply.status_code not in (200, 201, 202):
+        raise BenchError(f"deploy answered {reply.status_code}: {reply.text.strip()}")
+
+
+def remove_function(http: httpx.Client, name: str) -> None:
+    reply = http.request("DELETE", "/system/functions", json={"functionName": name})
+    if reply.status_code not in (200, 202, 204):
+        raise BenchError(f"removing {name} answered {reply.status_code}: {reply.text.strip()}")
 
 
 def _wait_for_watchdog(http: httpx.Client, stack: Stack) -> None:

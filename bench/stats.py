@@ -25,11 +25,13 @@ class Series:
     name: str
     concurrency: int
     # what a sample's latency is: "answer" (the caller's wait for it), "202" (the wait for an
-    # async call's 202), "callback" (from an async call's 202 to the arrival of its callback)
+    # async call's 202), "callback" (from an async call's 202 to the arrival of its callback),
+    # "final" (from a job's submission to the poll that found its record final)
     latency: str = "answer"
     samples: list[Sample] = field(default_factory=list)
     wall: float = 0.0
     cpu: dict[str, float] = field(default_factory=dict)  # CPU seconds used, by process
+    versus: str = ""  # the series the ratios are against; "" for the first, (a)
 
     def summary(self) -> Summary:
         return Summary.of(self)
@@ -79,6 +81,7 @@ class Summary:
     run_median_ms: float | None  # time inside the runner, as the watchdog reported it
     cpu_ms_per_call: dict[str, float]  # by process: client, gateway, watchdog, nats-server
     error_kinds: dict[str, int]
+    versus: str  # as Series.versus
 
     @classmethod
     def of(cls, series: Series) -> Summary:
@@ -97,6 +100,7 @@ class Summary:
             run_median_ms=_ms(statistics.median(runs)) if runs else None,
             cpu_ms_per_call={k: _ms(v / calls) for k, v in series.cpu.items()} if calls else {},
             error_kinds=dict(kinds.most_common()),
+            versus=series.versus,
         )
 
     def to_json(self) -> dict[str, Any]:
