@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import json
 import threading
 from collections.abc import Callable, Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -28,3 +29,25 @@ def serving(handler: type[BaseHTTPRequestHandler], make: Callable[[str], T]) -> 
         server.shutdown()
         server.server_close()
         thread.join()
+
+
+def reply(
+    handler: BaseHTTPRequestHandler,
+    status: int,
+    content: str | bytes | Any,
+    headers: dict[str, str] | None = None,
+    bytes_type: str = "text/plain",
+) -> None:
+    """Answer: text as text/plain, bytes as `bytes_type`, anything else as JSON."""
+    if isinstance(content, str):
+        data, kind = content.encode(), "text/plain; charset=utf-8"
+    elif isinstance(content, bytes):
+        data, kind = content, bytes_type
+    else:
+        data, kind = json.dumps(content).encode(), "application/json"
+    handler.send_response(status)
+    for name, value in ((headers or {}) | {"Content-Type": kind}).items():
+        handler.send_header(name, value)
+    handler.send_header("Content-Length", str(len(data)))
+    handler.end_headers()
+    handler.wfile.write(data)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import urllib.parse
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -12,7 +11,7 @@ from typing import Any
 import pytest
 
 from faas.cli import main
-from tests.fakehttp import Server, serving
+from tests.fakehttp import Server, reply, serving
 
 FINISHED = {"succeeded", "failed", "timed_out", "given_up", "cancelled"}
 
@@ -125,21 +124,7 @@ class Handler(BaseHTTPRequestHandler):
         )
         self.server.fake.seen.append(seen)
         status, content, headers = self.server.fake.route(seen)
-        self.reply(status, content, headers)
-
-    def reply(self, status: int, content: Any, headers: dict[str, str]) -> None:
-        if isinstance(content, str):
-            body, kind = content.encode(), "text/plain; charset=utf-8"
-        elif isinstance(content, bytes):
-            body, kind = content, "text/plain"
-        else:
-            body, kind = json.dumps(content).encode(), "application/json"
-        self.send_response(status)
-        for name, value in (headers | {"Content-Type": kind}).items():
-            self.send_header(name, value)
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
+        reply(self, status, content, headers)
 
     do_GET = do_POST = do_DELETE = handle_one
 

@@ -13,7 +13,7 @@ import pytest
 
 from faas import jobwatch
 from faas.cli import main
-from tests.fakehttp import Server, serving
+from tests.fakehttp import Server, reply, serving
 
 
 def entry(text: str, stream: str = "stdout") -> dict[str, Any]:
@@ -56,17 +56,7 @@ class Handler(BaseHTTPRequestHandler):
         body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
         query = dict(urllib.parse.parse_qsl(url.query))
         status, content = self.server.fake.route(self.command, url.path, query, body)
-        if isinstance(content, str):
-            data, kind = content.encode(), "text/plain"
-        elif isinstance(content, bytes):
-            data, kind = content, "application/x-ndjson"
-        else:
-            data, kind = json.dumps(content).encode(), "application/json"
-        self.send_response(status)
-        self.send_header("Content-Type", kind)
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
+        reply(self, status, content, bytes_type="application/x-ndjson")
 
     do_GET = do_POST = handle_one
 

@@ -15,7 +15,7 @@ import pytest
 from faas import __version__, credentials
 from faas.basicauth import BasicAuth
 from faas.cli import main
-from tests.fakehttp import Server, serving
+from tests.fakehttp import Server, reply, serving
 
 INFO = {
     "provider": {
@@ -70,17 +70,7 @@ class Handler(BaseHTTPRequestHandler):
         self.reply(*fake.route(self.command, self.path, body))
 
     def reply(self, status: int, content: Any) -> None:
-        if isinstance(content, str):
-            data, kind = content.encode(), "text/plain; charset=utf-8"
-        elif isinstance(content, bytes):
-            data, kind = content, "text/plain"
-        else:
-            data, kind = json.dumps(content).encode(), "application/json"
-        self.send_response(status)
-        self.send_header("Content-Type", kind)
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
+        reply(self, status, content)
 
     do_GET = do_POST = do_PUT = do_DELETE = handle_one
 
