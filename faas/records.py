@@ -91,6 +91,11 @@ class CallRecord:
     callback: CallbackRecord = field(default_factory=CallbackRecord)
 
     @property
+    def unstarted(self) -> bool:
+        """Queued and never taken by a watchdog."""
+        return self.state is CallState.QUEUED and self.attempts == 0
+
+    @property
     def key(self) -> str:
         return record_key(self.function, self.createdAt, self.callId)
 

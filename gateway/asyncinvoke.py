@@ -13,7 +13,7 @@ from starlette.responses import Response
 
 from faas import bus
 from faas.callback import check_url
-from faas.records import CallRecord, CallState
+from faas.records import CallRecord
 from faas.retry import RetryPolicy
 from faas.spec import FunctionSpec, split_namespace
 from faas.wire import CallRequest, pack
@@ -79,8 +79,10 @@ async def claim(gw: Gateway, key: str, call_id: str) -> str:
         return (entry.value or call_id.encode()).decode()
 
 
-async def accept(gw: Gateway, call: CallRequest, capped: bool) -> None:
-    """Record the call, then queue it; 202 follows only once JetStream has it on disk.
+async def accept(gw: Gateway, call: CallRequest, capped: bool) -> CallRecord:
+    """Record the call, then queue it; return its record (the first one's, for a repeat).
+
+    202 follows only once JetStream has it on disk.
 
     A repeated call id is not queued again, unless its first submission may have been cut
     short between the two steps (still queued, never started): JetStream drops the copy if
@@ -94,9 +96,10 @@ async def accept(gw: Gateway, call: CallRequest, capped: bool) -> None:
         callbackUrl=call.callback_url or None,
     )
     stored, new = await gw.records.create(record)
-    if not new and not (stored.state is CallState.QUEUED and stored.attempts == 0):
-        return
+    if not new and not stored.unstarted:
+        return stored
     call.created_at = stored.createdAt
     headers = {"Nats-Msg-Id": call.call_id}
     subject = bus.async_subject(call.function, capped)
     await gw.js.publish(subject, pack(call), headers=headers)
+    return stored

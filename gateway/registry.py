@@ -27,6 +27,9 @@ class Registry:
             self._parsed[name] = parsed
         return parsed[1]
 
+    def __contains__(self, name: object) -> bool:
+        return name in self.cache.values
+
     def names(self) -> list[str]:
         return sorted(self.cache.values)
 

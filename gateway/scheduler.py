@@ -199,7 +199,7 @@ class Scheduler:
     async def _fire(
         self, spec: FunctionSpec, schedule: Schedule, tick: float, call: CallRequest
     ) -> None:
-        if spec.name not in self.gw.registry.names():
+        if spec.name not in self.gw.registry:
             return  # removed since the tick came
         capped = spec.max_concurrency is not None
         with contextlib.suppress(CallNotFound):
@@ -217,13 +217,12 @@ class Scheduler:
         else:
             if running is not None:  # Overlap.REPLACE
                 await cancel(self.gw, running, f"replaced by the tick of {iso(tick)}")
-            await accept(self.gw, call, capped)
-            decided = await self.gw.records.get(call.call_id)
+            decided = await accept(self.gw, call, capped)
         await self._advance(spec.name, tick, decided)
 
     def _maybe_lost(self, record: CallRecord) -> bool:
         """Never started, and recent enough for JetStream to drop a second copy."""
-        if record.state is not CallState.QUEUED or record.attempts:
+        if not record.unstarted:
             return False
         created = datetime.fromisoformat(record.createdAt.replace("Z", "+00:00")).timestamp()
         return time.time() - created < self.gw.settings.dedup_window / 2

@@ -16,6 +16,15 @@ class Server(ThreadingHTTPServer):
     fake: Any  # what the handler answers from, reached as self.server.fake
 
 
+class Handler(BaseHTTPRequestHandler):
+    """A handler that logs nothing: the test's captured stderr stays the CLI's."""
+
+    server: Server
+
+    def log_message(self, format: str, *args: Any) -> None:
+        pass
+
+
 @contextlib.contextmanager
 def serving(handler: type[BaseHTTPRequestHandler], make: Callable[[str], T]) -> Iterator[T]:
     """Serve `handler` in a thread; yield the fake made for the server's URL; stop it after."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import threading
 from collections.abc import Callable
@@ -126,10 +127,7 @@ class Executor:
 
     async def _begin(self, call: CallRequest) -> CallRecord | None:
         """Mark the call running; None when it is not to run (cancelled, or a job run before)."""
-
-        def start(r: CallRecord) -> CallRecord:
-            return begun(r, call, self.name)
-
+        start = functools.partial(begun, call=call, watchdog=self.name)
         try:
             record = await self.records.update(_key(call), start)
         except CallNotFound:  # expired from the records, or written by an older gateway

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import UTC, datetime
 
 import pytest
 
@@ -17,6 +16,7 @@ from faas.records import (
 )
 from faas.retry import RetryPolicy
 from faas.wire import CallRequest, CallResult, Outcome, RunSpec
+from tests.stamps import is_now
 from watchdog.calls import (
     LOST_JOB,
     _key,
@@ -71,14 +71,6 @@ TIMED_OUT = CallResult(
     watchdog="w1",
     message="function hello timed out after 10s and was killed",
 )
-
-
-def is_now(stamp: str) -> bool:
-    """Whether `stamp` is this moment in UTC, written with a trailing Z."""
-    if not stamp.endswith("Z"):
-        return False
-    when = datetime.fromisoformat(stamp.removesuffix("Z") + "+00:00")
-    return abs((datetime.now(UTC) - when).total_seconds()) < 60
 
 
 def attempt(n: int, callback_url: str | None = None) -> CallRecord:

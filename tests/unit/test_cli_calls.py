@@ -5,13 +5,13 @@ from __future__ import annotations
 import urllib.parse
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler
 from typing import Any
 
 import pytest
 
 from faas.cli import main
-from tests.fakehttp import Server, reply, serving
+from tests.fakehttp import Handler as QuietHandler
+from tests.fakehttp import reply, serving
 
 FINISHED = {"succeeded", "failed", "timed_out", "given_up", "cancelled"}
 
@@ -109,9 +109,7 @@ class FakeGateway:
         return 405, "method not allowed\n", {}
 
 
-class Handler(BaseHTTPRequestHandler):
-    server: Server
-
+class Handler(QuietHandler):
     def handle_one(self) -> None:
         url = urllib.parse.urlsplit(self.path)
         length = int(self.headers.get("Content-Length") or 0)
@@ -127,9 +125,6 @@ class Handler(BaseHTTPRequestHandler):
         reply(self, status, content, headers)
 
     do_GET = do_POST = do_DELETE = handle_one
-
-    def log_message(self, format: str, *args: Any) -> None:
-        """Keep the test's captured stderr for the CLI."""
 
 
 @pytest.fixture

@@ -6,14 +6,14 @@ import json
 import urllib.parse
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler
 from typing import Any
 
 import pytest
 
 from faas import jobwatch
 from faas.cli import main
-from tests.fakehttp import Server, reply, serving
+from tests.fakehttp import Handler as QuietHandler
+from tests.fakehttp import reply, serving
 
 
 def entry(text: str, stream: str = "stdout") -> dict[str, Any]:
@@ -48,9 +48,7 @@ class FakeGateway:
         return 404, "no such route"
 
 
-class Handler(BaseHTTPRequestHandler):
-    server: Server
-
+class Handler(QuietHandler):
     def handle_one(self) -> None:
         url = urllib.parse.urlsplit(self.path)
         body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
@@ -59,9 +57,6 @@ class Handler(BaseHTTPRequestHandler):
         reply(self, status, content, bytes_type="application/x-ndjson")
 
     do_GET = do_POST = handle_one
-
-    def log_message(self, format: str, *args: Any) -> None:
-        """Keep the test's captured stderr for the CLI."""
 
 
 @pytest.fixture

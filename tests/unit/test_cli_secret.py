@@ -6,7 +6,7 @@ import base64
 import json
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -15,7 +15,8 @@ import pytest
 from faas import __version__, credentials
 from faas.basicauth import BasicAuth
 from faas.cli import main
-from tests.fakehttp import Server, reply, serving
+from tests.fakehttp import Handler as QuietHandler
+from tests.fakehttp import reply, serving
 
 INFO = {
     "provider": {
@@ -56,9 +57,7 @@ class FakeGateway:
         return (201 if method == "POST" else 200), b""
 
 
-class Handler(BaseHTTPRequestHandler):
-    server: Server
-
+class Handler(QuietHandler):
     def handle_one(self) -> None:
         fake = self.server.fake
         length = int(self.headers.get("Content-Length") or 0)
@@ -73,9 +72,6 @@ class Handler(BaseHTTPRequestHandler):
         reply(self, status, content)
 
     do_GET = do_POST = do_PUT = do_DELETE = handle_one
-
-    def log_message(self, format: str, *args: Any) -> None:
-        """Keep the test's captured stderr for the CLI."""
 
 
 @pytest.fixture

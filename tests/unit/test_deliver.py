@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
 from faas.callback import Delivery
 from faas.records import CallbackRecord, CallbackState
 from faas.wire import CallbackJob
+from tests.stamps import is_now
 from watchdog.deliver import _attempted, callback_headers
 
 EARLIER = "2024-05-01T10:00:00.000Z"
@@ -24,14 +23,6 @@ JOB = CallbackJob(
 
 
 # callback_headers
-
-
-def is_now(stamp: str) -> bool:
-    """Whether `stamp` is this moment in UTC, written with a trailing Z."""
-    if not stamp.endswith("Z"):
-        return False
-    when = datetime.fromisoformat(stamp.removesuffix("Z") + "+00:00")
-    return abs((datetime.now(UTC) - when).total_seconds()) < 60
 
 
 def test_callback_headers_of_a_finished_call() -> None:

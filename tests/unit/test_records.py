@@ -9,7 +9,6 @@ import socket
 import subprocess
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -35,6 +34,7 @@ from faas.records import (
     now,
     record_key,
 )
+from tests.stamps import is_now
 
 BUCKET = "faas_calls_test"
 INDEX_BUCKET = "faas_calls_test_index"
@@ -67,14 +67,6 @@ FULL = CallRecord(
         deliveredAt="2024-05-01T10:00:03.000Z",
     ),
 )
-
-
-def is_now(stamp: str) -> bool:
-    """Whether `stamp` is this moment in UTC, written with a trailing Z."""
-    if not stamp.endswith("Z"):
-        return False
-    when = datetime.fromisoformat(stamp.removesuffix("Z") + "+00:00")
-    return abs((datetime.now(UTC) - when).total_seconds()) < 60
 
 
 def free_port() -> int:
