@@ -47,6 +47,9 @@ class EchoRunner:
     def remove_orphans(self) -> int:
         return 0
 
+    def close(self) -> None:
+        pass
+
 
 async def serve(settings: WatchdogSettings) -> None:
     """Run until SIGTERM or SIGINT, then shut down as the real watchdog does."""

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.callrecords import PHASES, Phases
+from bench.cpu import MACHINE
 from bench.stats import Summary
 from bench.ticks import Precision
 
@@ -81,26 +82,30 @@ def _line(cells: list[str], widths: list[int]) -> str:
 
 def table(summaries: list[Summary]) -> str:
     """Latencies in ms; ratios against the first series, `docker run`, or the one named."""
-    return _grid([list(COLUMNS), *(_row(s, base_of(s, summaries)) for s in summaries)])
+    return grid([list(COLUMNS), *(_row(s, base_of(s, summaries)) for s in summaries)])
 
 
 CPU_ROLES = ("client", "gateway", "watchdog", "nats-server")
 
 
-def _cpu_row(summary: Summary) -> list[str]:
+def _cpu_row(summary: Summary, roles: tuple[str, ...]) -> list[str]:
     used = summary.cpu_ms_per_call
-    cells = [_num(used.get(role), 2) for role in CPU_ROLES]
-    return [summary.name, str(summary.concurrency), *cells, _num(sum(used.values()), 2)]
+    cells = [_num(used.get(role), 2) for role in roles]
+    total = sum(v for k, v in used.items() if k != MACHINE)
+    machine = [_num(used.get(MACHINE), 2)] if MACHINE in used else []
+    return [summary.name, str(summary.concurrency), *cells, _num(total, 2), *machine]
 
 
-def cpu_table(summaries: list[Summary]) -> str:
+def cpu_table(summaries: list[Summary], roles: tuple[str, ...] = CPU_ROLES) -> str:
     """CPU ms per call by process; for `docker run` the client is the `docker` CLI. Series
     without CPU figures ((d), whose window is only the submissions) are left out."""
-    columns = ["CPU ms per call", "conc", *CPU_ROLES, "total"]
-    return _grid([columns, *(_cpu_row(s) for s in summaries if s.cpu_ms_per_call)])
+    measured = [s for s in summaries if s.cpu_ms_per_call]
+    machine = [MACHINE] if any(MACHINE in s.cpu_ms_per_call for s in measured) else []
+    columns = ["CPU ms per call", "conc", *roles, "total", *machine]
+    return grid([columns, *(_cpu_row(s, roles) for s in measured)])
 
 
-def _grid(rows: list[list[str]]) -> str:
+def grid(rows: list[list[str]]) -> str:
     """Rows of cells in aligned columns, a rule under the first."""
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
     lines = [_line(r, widths) for r in rows]
@@ -119,7 +124,7 @@ def phases_table(records: list[Phases]) -> str:
     """Median and p90 in ms of each phase of the async calls measured, from their records."""
     columns = ["async call records", "calls"]
     columns += [f"{phase} {key}" for phase in PHASES for key in ("median", "p90")]
-    return _grid([[*columns, "not ok"], *(_phases_row(p) for p in records)])
+    return grid([[*columns, "not ok"], *(_phases_row(p) for p in records)])
 
 
 def _ticks_row(p: Precision) -> list[str]:
@@ -132,7 +137,7 @@ def ticks_table(precisions: list[Precision]) -> str:
     """Ticks expected and fired, and ms from each tick to its record's creation and start."""
     columns = ["schedule", "gateways", "expected", "fired"]
     columns += ["late median", "late max", "start median", "start max", "not ok"]
-    return _grid([columns, *(_ticks_row(p) for p in precisions)])
+    return grid([columns, *(_ticks_row(p) for p in precisions)])
 
 
 def odd_records(records: list[Phases]) -> str:

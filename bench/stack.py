@@ -43,6 +43,7 @@ class WatchdogKind:
     module: str
     subcommand: tuple[str, ...]
     capacity: int
+    options: tuple[str, ...] = ()
 
     def args(self, nats_url: str, watchdog_id: str) -> list[str]:
         return [
@@ -55,11 +56,13 @@ class WatchdogKind:
             str(self.capacity),
             "--id",
             watchdog_id,
+            *self.options,
         ]
 
 
-def docker_watchdog(capacity: int) -> WatchdogKind:
-    return WatchdogKind("faas.cli", ("watchdog",), capacity)
+def docker_watchdog(capacity: int, runtime: str = "docker") -> WatchdogKind:
+    """A real watchdog, running containers through `runtime` (docker or runc)."""
+    return WatchdogKind("faas.cli", ("watchdog",), capacity, ("--runtime", runtime))
 
 
 def echo_watchdog(capacity: int) -> WatchdogKind:

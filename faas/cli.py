@@ -20,7 +20,7 @@ from faas.basicauth import DEFAULT_USER, BasicAuth
 from faas.client import Client, client_for, gateway_url
 from faas.errors import Error, GatewayError, Unauthorized
 from faas.secretstore import check_secret_name
-from faas.settings import GatewaySettings, UpSettings, WatchdogSettings
+from faas.settings import RUNTIMES, GatewaySettings, UpSettings, WatchdogSettings
 from faas.spec import NETWORKS, parse_duration
 from faas.stack import Stack, load_stack
 from faas.templates import LANGUAGES
@@ -110,6 +110,8 @@ def cmd_watchdog(args: argparse.Namespace) -> int:
         settings.grace = args.grace
     if args.secrets_key:
         settings.secrets_key_file = Path(args.secrets_key)
+    if args.runtime:
+        settings.runtime = args.runtime
     uvloop.run(serve(settings))
     return 0
 
@@ -624,6 +626,12 @@ def parser() -> argparse.ArgumentParser:
     wd.add_argument("--id", help="watchdog id; labels its containers (default: host name)")
     wd.add_argument("--grace", type=float, help="seconds running calls get on SIGTERM (default 30)")
     wd.add_argument("--secrets-key", metavar="FILE", help=SECRETS_KEY_HELP)
+    wd.add_argument(
+        "--runtime",
+        choices=RUNTIMES,
+        help="what runs the containers: runc (no daemon on a call's path) or docker; "
+        "default $FAAS_RUNTIME, else auto: runc where it is usable, else docker",
+    )
     wd.set_defaults(run=cmd_watchdog)
 
     for name, run, text in (

@@ -16,6 +16,12 @@ DEFAULT_MAX_BODY = 8 * 2**20
 DEFAULT_RETENTION = 7 * 24 * 3600.0  # call records are kept this long
 DEFAULT_DEDUP_WINDOW = 600.0  # a repeated call id or idempotency key within this runs once
 DEFAULT_LEASE = 30.0  # an async call whose watchdog falls silent this long runs elsewhere
+RUNTIMES = ("auto", "runc", "docker")
+DEFAULT_RUNTIME = "auto"
+DEFAULT_RUN_DIR = Path("/run/faas")
+DEFAULT_STATE_DIR = Path("/var/lib/faas")
+DEFAULT_IMAGE_CACHE = 8 * 2**30
+DEFAULT_BRIDGE_SUBNET = "10.213.0.0/16"
 
 
 def _env_int(name: str, default: int) -> int:
@@ -116,6 +122,12 @@ class WatchdogSettings:
     lease: float = DEFAULT_LEASE
     deliverers: int = 8  # callbacks delivered at once
     secrets_key_file: Path | None = None  # Fernet key of function secrets; None: secrets off
+    runtime: str = DEFAULT_RUNTIME  # "runc" where usable, else "docker"; or either one
+    runc: str = "runc"  # the OCI runtime binary, a name on PATH or a path
+    run_dir: Path = DEFAULT_RUN_DIR  # runc's state, the calls' folders, network namespaces
+    state_dir: Path = DEFAULT_STATE_DIR  # images unpacked as root filesystems
+    image_cache_bytes: int = DEFAULT_IMAGE_CACHE  # root filesystems kept, at most
+    bridge_subnet: str = DEFAULT_BRIDGE_SUBNET  # addresses of calls with network "bridge"
 
     @classmethod
     def from_env(cls) -> WatchdogSettings:
@@ -129,7 +141,20 @@ class WatchdogSettings:
             dedup_window=_env_float("FAAS_DEDUP_WINDOW", DEFAULT_DEDUP_WINDOW),
             lease=_env_float("FAAS_LEASE", DEFAULT_LEASE),
             secrets_key_file=_env_path("FAAS_SECRETS_KEY_FILE"),
+            runtime=_env_runtime(),
+            runc=os.environ.get("FAAS_RUNC") or "runc",
+            run_dir=_env_path("FAAS_RUN_DIR") or DEFAULT_RUN_DIR,
+            state_dir=_env_path("FAAS_STATE_DIR") or DEFAULT_STATE_DIR,
+            image_cache_bytes=_env_int("FAAS_IMAGE_CACHE_BYTES", DEFAULT_IMAGE_CACHE),
+            bridge_subnet=os.environ.get("FAAS_BRIDGE_SUBNET") or DEFAULT_BRIDGE_SUBNET,
         )
+
+
+def _env_runtime() -> str:
+    runtime = os.environ.get("FAAS_RUNTIME") or DEFAULT_RUNTIME
+    if runtime not in RUNTIMES:
+        raise Error(f"FAAS_RUNTIME must be one of {', '.join(RUNTIMES)}, not {runtime!r}")
+    return runtime
 
 
 @dataclass

@@ -183,6 +183,7 @@ class FunctionSpec:
     read_only_root_filesystem: bool = False
     created_at: str = ""
     replicas: int = DEFAULT_REPLICAS  # set by the scale API; nothing is reserved by it
+    revision: int = 0  # the store's version of this spec (not stored): 0 when not from the store
 
     @classmethod
     def from_deployment(cls, body: Any) -> FunctionSpec:

@@ -64,6 +64,7 @@ class RunSpec:
     content_type: str = "text/plain"
     max_output: int = 0
     secrets: list[str] = field(default_factory=list)  # names; the watchdog reads values
+    revision: int = 0  # of the function's spec: a new one makes watchdogs look the image up again
 
 
 @dataclass

@@ -75,6 +75,7 @@ def run_spec(spec: FunctionSpec, max_output: int) -> RunSpec:
         content_type=spec.content_type,
         max_output=max_output,
         secrets=list(spec.secrets),
+        revision=spec.revision,
     )
 
 

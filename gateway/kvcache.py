@@ -16,6 +16,7 @@ class BucketCache:
     def __init__(self, kv: KeyValue) -> None:
         self.kv = kv
         self.values: dict[str, bytes] = {}
+        self.revisions: dict[str, int] = {}  # the bucket's revision of each value
         self._task: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
@@ -41,13 +42,16 @@ class BucketCache:
     def _apply(self, entry: KeyValue.Entry) -> None:
         if entry.operation in (KV_DEL, KV_PURGE) or entry.value is None:
             self.values.pop(entry.key, None)
+            self.revisions.pop(entry.key, None)
         else:
             self.values[entry.key] = entry.value
+            self.revisions[entry.key] = entry.revision or 0
 
     async def put(self, key: str, value: bytes) -> None:
-        await self.kv.put(key, value)
+        self.revisions[key] = await self.kv.put(key, value)
         self.values[key] = value
 
     async def delete(self, key: str) -> None:
         await self.kv.purge(key)
         self.values.pop(key, None)
+        self.revisions.pop(key, None)

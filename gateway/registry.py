@@ -23,7 +23,8 @@ class Registry:
             raise FunctionNotFound(name)
         parsed = self._parsed.get(name)
         if parsed is None or parsed[0] is not raw:  # parse each stored value once
-            parsed = raw, FunctionSpec.from_json(json.loads(raw))
+            spec = FunctionSpec.from_json(json.loads(raw))
+            parsed = raw, replace(spec, revision=self.cache.revisions.get(name, 0))
             self._parsed[name] = parsed
         return parsed[1]
 

@@ -1,13 +1,15 @@
-"""Feed a container's stdin and read its multiplexed stdout/stderr over one attach socket."""
+"""Feed a container's stdin and read its stdout and stderr: over Docker's multiplexed attach
+socket, or over three pipes (the OCI runtime's)."""
 
 from __future__ import annotations
 
 import contextlib
+import os
 import selectors
 import socket
 import struct
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from enum import StrEnum
 
@@ -54,14 +56,24 @@ class Exchange:
                 break
             payload = bytes(self._buffer[_HEADER.size : _HEADER.size + size])
             del self._buffer[: _HEADER.size + size]
-            if self.tap is not None and kind in _NAMES:
-                self.tap(_NAMES[kind], payload)
-            if kind == _STDOUT and self.overflow:
-                self.stdout += payload
-            elif kind == _STDOUT and len(self.stdout) < self.max_stdout:
-                self.stdout += payload[: self.max_stdout - len(self.stdout)]
-            elif kind == _STDERR and len(self.stderr) < self.max_stderr:
-                self.stderr += payload[: self.max_stderr - len(self.stderr)]
+            if kind in _NAMES:
+                self.add(_NAMES[kind], payload)
+        return self.within_limit
+
+    def add(self, stream: str, payload: bytes) -> bool:
+        """Add output of one stream ("stdout" or "stderr"); False as `feed`."""
+        if self.tap is not None:
+            self.tap(stream, payload)
+        if stream == "stdout" and self.overflow:
+            self.stdout += payload
+        elif stream == "stdout" and len(self.stdout) < self.max_stdout:
+            self.stdout += payload[: self.max_stdout - len(self.stdout)]
+        elif stream == "stderr" and len(self.stderr) < self.max_stderr:
+            self.stderr += payload[: self.max_stderr - len(self.stderr)]
+        return self.within_limit
+
+    @property
+    def within_limit(self) -> bool:
         return not self.overflow or len(self.stdout) <= self.max_stdout
 
 
@@ -123,3 +135,84 @@ def _half_close(sock: socket.socket) -> None:
     """Close our sending side: the function sees the end of its stdin."""
     with contextlib.suppress(OSError):  # the container may have closed the stream already
         sock.shutdown(socket.SHUT_WR)
+
+
+def exchange_pipes(
+    stdin: int,
+    outputs: dict[int, str],
+    body: bytes,
+    out: Exchange,
+    deadline: float,
+    aborted: object,
+) -> Stop:
+    """As `exchange`, over a pipe to the process's stdin and pipes of its outputs.
+
+    `outputs` maps each read end to its stream name; EOF is when every one of them closed.
+    `stdin` is closed here once the body is written (or on return); the outputs stay open.
+    """
+    view = memoryview(body)
+    for fd in (stdin, *outputs):
+        os.set_blocking(fd, False)
+    with selectors.DefaultSelector() as sel, _closing(stdin) as close_stdin:
+        for fd in outputs:
+            sel.register(fd, selectors.EVENT_READ)
+        if view:
+            sel.register(stdin, selectors.EVENT_WRITE)
+        else:
+            close_stdin()
+        open_outputs = len(outputs)
+        while open_outputs:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                return Stop.DEADLINE
+            if aborted.is_set():  # type: ignore[attr-defined]
+                return Stop.ABORTED
+            for key, _ in sel.select(min(left, 0.1)):
+                if key.fd == stdin:
+                    view = _write_pipe(stdin, view)
+                    if not view:
+                        sel.unregister(stdin)
+                        close_stdin()  # the function sees the end of its stdin
+                    continue
+                data = _read_pipe(key.fd)
+                if data is None:
+                    continue
+                if not data:
+                    sel.unregister(key.fd)
+                    open_outputs -= 1
+                elif not out.add(outputs[key.fd], data):
+                    return Stop.OVERFLOW
+    return Stop.EOF
+
+
+@contextlib.contextmanager
+def _closing(fd: int) -> Iterator[Callable[[], None]]:
+    """A function that closes `fd` once, and closes it at the end if it was not called."""
+    closed = False
+
+    def close() -> None:
+        nonlocal closed
+        if not closed:
+            closed = True
+            os.close(fd)
+
+    try:
+        yield close
+    finally:
+        close()
+
+
+def _write_pipe(fd: int, view: memoryview) -> memoryview:
+    try:
+        return view[os.write(fd, view[:_CHUNK]) :]
+    except BlockingIOError:
+        return view
+    except BrokenPipeError:
+        return view[len(view) :]  # the function stopped reading: drop the rest of the body
+
+
+def _read_pipe(fd: int) -> bytes | None:
+    try:
+        return os.read(fd, _CHUNK)
+    except BlockingIOError:
+        return None

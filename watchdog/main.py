@@ -1,8 +1,11 @@
-"""Start a watchdog: Docker client, runner, signal handling."""
+"""Start a watchdog: Docker client, container runner, signal handling."""
 
 from __future__ import annotations
 
 import asyncio
+import logging
+import os
+import re
 import signal
 
 import docker
@@ -10,9 +13,18 @@ from docker.errors import DockerException
 
 from faas.errors import Error
 from faas.settings import WatchdogSettings
+from watchdog.dockerrunner import DockerRunner
 from watchdog.node import Watchdog
-from watchdog.runner import DockerRunner
-from watchdog.secretfiles import SecretSource
+from watchdog.oci import profile
+from watchdog.oci.images import ImageStore
+from watchdog.oci.network import Bridge, NetworkError
+from watchdog.oci.profile import ProfileError
+from watchdog.oci.runc import Runc
+from watchdog.oci.runner import OciRunner
+from watchdog.runner import Runner
+from watchdog.secretfiles import SecretProvider, SecretSource
+
+log = logging.getLogger(__name__)
 
 
 def docker_client(settings: WatchdogSettings) -> docker.DockerClient:
@@ -31,16 +43,82 @@ def docker_client(settings: WatchdogSettings) -> docker.DockerClient:
     return client
 
 
+class Unusable(Exception):
+    """The OCI runtime cannot run containers here; the message says why."""
+
+
+def oci_runner(
+    settings: WatchdogSettings, client: docker.DockerClient, secrets: SecretProvider | None
+) -> OciRunner:
+    """The daemonless runner, started; raise Unusable saying why it cannot run here."""
+    runc = Runc.find(settings.run_dir / "runc", settings.runc)
+    if runc is None:
+        raise Unusable(f"{settings.runc} is not installed")
+    why = runc.unusable() or _no_pidfd()
+    if why:
+        raise Unusable(why)
+    try:
+        confinement = profile.load(client, settings.state_dir / "profiles")
+    except ProfileError as exc:
+        raise Unusable(f"cannot read Docker's default confinement: {exc}") from exc
+    owner = re.sub(r"[^A-Za-z0-9_.-]", "_", settings.watchdog_id)
+    bridge = Bridge(settings.run_dir / "net" / owner, settings.bridge_subnet)
+    images = ImageStore(client, settings.state_dir / "images", settings.image_cache_bytes)
+    runner = OciRunner(
+        runc,
+        images,
+        confinement,
+        bridge,
+        settings.run_dir / "calls",
+        settings.watchdog_id,
+        secrets,
+    )
+    try:
+        runner.start()
+    except NetworkError as exc:
+        log.warning("no bridge network for calls (%s): calls with network bridge will fail", exc)
+        runner.bridge = None
+    except OSError as exc:
+        raise Unusable(str(exc)) from exc
+    return runner
+
+
+def _no_pidfd() -> str | None:
+    try:
+        os.close(os.pidfd_open(os.getpid()))
+    except (AttributeError, OSError) as exc:
+        return f"this kernel has no pidfd_open ({exc})"
+    return None
+
+
+def make_runner(
+    settings: WatchdogSettings, client: docker.DockerClient, secrets: SecretProvider | None
+) -> Runner:
+    """runc where it is usable and wanted, else Docker; the log says which."""
+    if settings.runtime != "docker":
+        try:
+            runner = oci_runner(settings, client, secrets)
+        except Unusable as exc:
+            log.warning("runtime runc is not usable here (%s): using docker", exc)
+        else:
+            log.info("runtime: runc (%s), one OCI container per call", runner.runc.binary)
+            return runner
+    log.info("runtime: docker, one container per call through the Docker engine")
+    return DockerRunner(client, settings.watchdog_id, secrets)
+
+
 async def serve(settings: WatchdogSettings) -> None:
     """Run a watchdog until SIGTERM or SIGINT, then shut down gracefully."""
     client = docker_client(settings)
     key = settings.secrets_key_file
     secrets = SecretSource(key) if key else None
-    node = Watchdog(settings, DockerRunner(client, settings.watchdog_id, secrets), secrets)
+    runner = await asyncio.to_thread(make_runner, settings, client, secrets)
+    node = Watchdog(settings, runner, secrets)
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, node.stop)
     try:
         await node.run()
     finally:
+        runner.close()
         client.close()

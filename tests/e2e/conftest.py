@@ -12,11 +12,11 @@ import pytest
 
 from faas.build import build_stack
 from faas.stack import load_stack
+from tests.e2e.containers import call_containers, leftovers
 from tests.e2e.functions import BASE_IMAGES, TEST_FUNCTIONS
 from tests.e2e.parts import ROOT, Gateway, Parts, wait_for_watchdog
 from tests.e2e.receiver import Receiver
-
-CALL_LABEL = "faas.call"
+from watchdog.runner import CALL_LABEL
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -46,16 +46,6 @@ def docker_client() -> Iterator[docker.DockerClient]:
     client.close()
 
 
-def call_containers(
-    client: docker.DockerClient, running_only: bool = False, **labels: str
-) -> list[str]:
-    """Ids of per-call containers with these labels (all states, or only running ones)."""
-    filters: dict[str, object] = {"label": [CALL_LABEL] + [f"{k}={v}" for k, v in labels.items()]}
-    if running_only:
-        filters["status"] = "running"
-    return [c["Id"] for c in client.api.containers(all=True, filters=filters)]
-
-
 def _assert_no_call_containers(client: docker.DockerClient, when: str, **labels: str) -> None:
     """Removal runs just after the reply, so give it a moment before calling it a leak."""
     deadline = time.monotonic() + 10
@@ -63,6 +53,9 @@ def _assert_no_call_containers(client: docker.DockerClient, when: str, **labels:
         time.sleep(0.1)
     left = call_containers(client, **labels)
     assert not left, f"{len(left)} container(s) labelled {CALL_LABEL} left {when}"
+    while leftovers() and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not leftovers(), f"left {when}: {', '.join(leftovers())}"
 
 
 @pytest.fixture
@@ -74,25 +67,44 @@ def parts(tmp_path: Path, docker_client: docker.DockerClient) -> Iterator[Parts]
     _assert_no_call_containers(docker_client, "after the test")
 
 
-@pytest.fixture(scope="module")
-def platform(
-    tmp_path_factory: pytest.TempPathFactory, docker_client: docker.DockerClient
-) -> Iterator[Gateway]:
+RUNTIMES = ("runc", "docker")
+
+
+def _platform(tmp: Path, runtime: str | None) -> Iterator[Gateway]:
     """NATS, a gateway and a watchdog of capacity 4, with the sample and test functions."""
-    made = Parts(tmp_path_factory.mktemp("platform"))
+    made = Parts(tmp)
     try:
         nats = made.nats()
         gateway = made.gateway(nats)
-        made.watchdog(nats, 4)
+        made.watchdog(nats, 4, *(("--runtime", runtime) if runtime else ()))
         wait_for_watchdog(gateway)
         with gateway.client() as http:
             for fn in load_stack(ROOT / "stack.yml").functions.values():
                 assert http.post("/system/functions", json=fn.deployment()).status_code == 202
             for body in TEST_FUNCTIONS:
                 assert http.post("/system/functions", json=body).status_code == 202
+        gateway.runtime = runtime or ""
         yield gateway
     finally:
         made.stop_all()
+
+
+@pytest.fixture(scope="module")
+def platform(
+    tmp_path_factory: pytest.TempPathFactory, docker_client: docker.DockerClient
+) -> Iterator[Gateway]:
+    """The platform on the watchdog's default runtime."""
+    yield from _platform(tmp_path_factory.mktemp("platform"), None)
+
+
+@pytest.fixture(scope="module", params=RUNTIMES)
+def each_runtime(
+    request: pytest.FixtureRequest,
+    tmp_path_factory: pytest.TempPathFactory,
+    docker_client: docker.DockerClient,
+) -> Iterator[Gateway]:
+    """The platform once with each runtime: the tests of call outcomes and limits use it."""
+    yield from _platform(tmp_path_factory.mktemp(f"platform-{request.param}"), request.param)
 
 
 def wait_for_containers(

@@ -54,6 +54,7 @@ class Gateway:
     url: str
     proc: subprocess.Popen[bytes]
     auth: BasicAuth | None = None  # the credentials it wants, if any
+    runtime: str = ""  # what its watchdog was told to run containers with; "": the default
 
     def client(self, **options: Any) -> httpx.Client:
         """An HTTP client of the gateway, sending its credentials unless told otherwise."""

@@ -11,9 +11,9 @@ MiB = 2**20
 
 
 def test_hello_answers_from_a_container_removed_after_the_call(
-    platform: Gateway, docker_client: docker.DockerClient
+    each_runtime: Gateway, docker_client: docker.DockerClient
 ) -> None:
-    with platform.client() as http:
+    with each_runtime.client() as http:
         reply = http.post("/function/hello", content=b"world")
     assert reply.status_code == 200
     assert reply.text == "Hello, world!\n"
@@ -22,9 +22,9 @@ def test_hello_answers_from_a_container_removed_after_the_call(
     wait_for_containers(docker_client, False, **{"faas.call": reply.headers["x-call-id"]})
 
 
-def test_each_call_gets_a_fresh_container(platform: Gateway) -> None:
+def test_each_call_gets_a_fresh_container(each_runtime: Gateway) -> None:
     command = "sh -c 'cat /tmp/mark 2>/dev/null || echo fresh; echo used > /tmp/mark'"
-    with platform.client() as http:
+    with each_runtime.client() as http:
         http.post(
             "/system/functions",
             json={"service": "marker", "image": "faas/base-busybox:latest", "envProcess": command},
@@ -33,9 +33,9 @@ def test_each_call_gets_a_fresh_container(platform: Gateway) -> None:
     assert answers == ["fresh\n", "fresh\n"]
 
 
-def test_sample_functions(platform: Gateway) -> None:
+def test_sample_functions(each_runtime: Gateway) -> None:
     page = b'<a href="/a">a</a><a href="#top">t</a><a href="https://other.org/">o</a>'
-    with platform.client() as http:
+    with each_runtime.client() as http:
         wc = http.post("/function/wc", content=b"one two\nthree\n")
         links = http.post(
             "/function/href-counter", content=page, headers={"X-Page-Url": "https://site.com/"}
@@ -53,8 +53,8 @@ def test_namespace_suffix_and_sub_paths(platform: Gateway) -> None:
         assert "namespace" in other.text
 
 
-def test_classic_watchdog_environment(platform: Gateway) -> None:
-    with platform.client() as http:
+def test_classic_watchdog_environment(each_runtime: Gateway) -> None:
+    with each_runtime.client() as http:
         reply = http.put(
             "/function/env/some/path?x=1&y=two",
             content=b"{}",
@@ -77,8 +77,8 @@ def test_unknown_function_is_404_naming_it(platform: Gateway) -> None:
     assert "no-such-thing" in reply.text
 
 
-def test_nonzero_exit_is_500_with_stderr(platform: Gateway) -> None:
-    with platform.client() as http:
+def test_nonzero_exit_is_500_with_stderr(each_runtime: Gateway) -> None:
+    with each_runtime.client() as http:
         reply = http.post("/function/fail")
     assert reply.status_code == 500
     assert reply.headers["x-exit-code"] == "3"
@@ -87,18 +87,18 @@ def test_nonzero_exit_is_500_with_stderr(platform: Gateway) -> None:
 
 
 def test_timeout_is_504_and_the_container_is_gone(
-    platform: Gateway, docker_client: docker.DockerClient
+    each_runtime: Gateway, docker_client: docker.DockerClient
 ) -> None:
-    with platform.client() as http:
+    with each_runtime.client() as http:
         reply = http.post("/function/sleepy")
     assert reply.status_code == 504
     assert "timed out after 2s" in reply.text
     wait_for_containers(docker_client, False, **{"faas.function": "sleepy"})
 
 
-def test_large_body_round_trips_and_over_the_limit_is_413(platform: Gateway) -> None:
+def test_large_body_round_trips_and_over_the_limit_is_413(each_runtime: Gateway) -> None:
     body = bytes(range(256)) * (8 * MiB // 256)
-    with platform.client() as http:
+    with each_runtime.client() as http:
         echoed = http.post("/function/echo", content=body)
         too_big = http.post("/function/echo", content=body + b"!")
     assert echoed.status_code == 200
@@ -107,8 +107,8 @@ def test_large_body_round_trips_and_over_the_limit_is_413(platform: Gateway) -> 
     assert str(8 * MiB) in too_big.text
 
 
-def test_output_flood_is_502_and_contained(platform: Gateway) -> None:
-    with platform.client() as http:
+def test_output_flood_is_502_and_contained(each_runtime: Gateway) -> None:
+    with each_runtime.client() as http:
         flood = http.post("/function/flood")
         after = http.post("/function/hello", content=b"again")
     assert flood.status_code == 502
@@ -116,22 +116,22 @@ def test_output_flood_is_502_and_contained(platform: Gateway) -> None:
     assert after.text == "Hello, again!\n"
 
 
-def test_memory_hog_is_killed_and_reported(platform: Gateway) -> None:
-    with platform.client() as http:
+def test_memory_hog_is_killed_and_reported(each_runtime: Gateway) -> None:
+    with each_runtime.client() as http:
         reply = http.post("/function/hog")
     assert reply.status_code == 500
     assert "ran out of memory" in reply.text
 
 
-def test_pids_limit_stops_a_fork_storm(platform: Gateway) -> None:
-    with platform.client() as http:
+def test_pids_limit_stops_a_fork_storm(each_runtime: Gateway) -> None:
+    with each_runtime.client() as http:
         reply = http.post("/function/forker")
     assert reply.status_code == 500
     assert "can't fork" in reply.text or "Resource temporarily unavailable" in reply.text
 
 
-def test_no_capabilities_and_read_only_root(platform: Gateway) -> None:
-    with platform.client() as http:
+def test_no_capabilities_and_read_only_root(each_runtime: Gateway) -> None:
+    with each_runtime.client() as http:
         reply = http.post("/function/confined")
     assert reply.status_code == 200, reply.text
     assert "CapEff:\t0000000000000000" in reply.text

@@ -2,22 +2,20 @@
 
 from __future__ import annotations
 
-import contextlib
 import itertools
+import shlex
 import signal
-import threading
 import time
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import docker
 import httpx
 
 from faas.basicauth import BasicAuth
 from tests.e2e.parts import Parts, faas, wait_for_watchdog
 from tests.e2e.receiver import Receiver
+from tests.e2e.runs import run_reports
 
 BUSYBOX = "faas/base-busybox:latest"
 
@@ -54,32 +52,8 @@ def until_final(http: httpx.Client, name: str, timeout: float = 60) -> list[dict
         time.sleep(0.5)
 
 
-@contextlib.contextmanager
-def container_starts(client: docker.DockerClient, name: str) -> Iterator[list[str]]:
-    """Ids of the containers Docker starts for the function meanwhile, watched live (the
-    engine replays only its last 256 events): counted apart from our own records."""
-    started: list[str] = []
-    stream = client.events(
-        filters={"type": "container", "event": "start", "label": f"faas.function={name}"},
-        decode=True,
-    )
-
-    def read() -> None:
-        with contextlib.suppress(Exception):  # the stream is closed under it at the end
-            started.extend(event["id"] for event in stream)
-
-    reader = threading.Thread(target=read)
-    reader.start()
-    try:
-        yield started
-    finally:
-        time.sleep(1)  # the last events on their way
-        stream.close()
-        reader.join(10)
-
-
 def test_every_2s_fires_once_per_tick_across_three_gateways_with_one_killed(
-    parts: Parts, docker_client: docker.DockerClient
+    parts: Parts,
 ) -> None:
     nats = parts.nats()
     gateways = [parts.gateway(nats) for _ in range(3)]
@@ -87,8 +61,8 @@ def test_every_2s_fires_once_per_tick_across_three_gateways_with_one_killed(
     parts.watchdog(nats, 2)
     wait_for_watchdog(gateways[0])
     survivor = gateways[2]
-    with survivor.client() as http, container_starts(docker_client, "beat") as started:
-        beat = scheduled("beat", "date", "@every 2s")
+    with survivor.client() as http, run_reports() as runs:
+        beat = scheduled("beat", f"sh -c {shlex.quote(runs.reporting())}", "@every 2s")
         assert http.post("/system/functions", json=beat).status_code == 202
         start = time.time()
         time.sleep(15)
@@ -98,13 +72,15 @@ def test_every_2s_fires_once_per_tick_across_three_gateways_with_one_killed(
         http.request("DELETE", "/system/functions", json={"functionName": "beat"})
         end = time.time()
         found = until_final(http, "beat")
+        time.sleep(1)  # the last reports on their way
+    started = runs.lines  # one line per container run, each with its own host name
     ticks = [tick_of(r) for r in found]
     expected = [t for t in range(int(start) + 1, int(end) + 1) if t % 2 == 0]
     assert len(ticks) == len(set(ticks)), "a tick was recorded twice"
     assert abs(len(ticks) - 15) <= 1 and abs(len(ticks) - len(expected)) <= 1, (ticks, expected)
     assert set(ticks) >= set(expected[1:-1]), "a tick inside the window was missed"
     assert all(r["state"] == "succeeded" and r["attempts"] == 1 for r in found), found
-    assert len(started) == len(set(started)) == len(found)
+    assert len(started) == len(set(started)) == len(found), started
 
 
 def test_forbid_skips_ticks_while_the_last_run_goes_on(parts: Parts) -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import os
 import socket
 import struct
 import threading
@@ -10,7 +12,7 @@ from collections.abc import Callable, Iterator
 
 import pytest
 
-from watchdog.exchange import Exchange, Stop, exchange
+from watchdog.exchange import Exchange, Stop, exchange, exchange_pipes
 
 STDIN, STDOUT, STDERR = 0, 1, 2
 MiB = 2**20
@@ -345,3 +347,116 @@ def test_feed_a_lot_of_stderr_is_not_an_overflow() -> None:
     out = Exchange(max_stdout=4, max_stderr=4)
     assert out.feed(frame(STDERR, b"e" * 1000))
     assert len(out.stderr) == 4
+
+
+# exchange_pipes: the OCI runtime's three pipes
+
+
+class PipeSide:
+    """A process's end of three pipes, played by a thread: stdin, stdout, stderr."""
+
+    def __init__(self) -> None:
+        self.child_in, self.stdin = os.pipe()
+        self.stdout, self.child_out = os.pipe()
+        self.stderr, self.child_err = os.pipe()
+        self.thread: threading.Thread | None = None
+
+    def run(self, behaviour: Callable[[PipeSide], None]) -> PipeSide:
+        self.thread = threading.Thread(target=behaviour, args=(self,), daemon=True)
+        self.thread.start()
+        return self
+
+    def outputs(self) -> dict[int, str]:
+        return {self.stdout: "stdout", self.stderr: "stderr"}
+
+    def read_all(self) -> bytes:
+        chunks = []
+        while chunk := os.read(self.child_in, 65536):
+            chunks.append(chunk)
+        return b"".join(chunks)
+
+    def finish(self) -> None:
+        for fd in (self.child_out, self.child_err, self.child_in):
+            with contextlib.suppress(OSError):
+                os.close(fd)
+
+    def close(self) -> None:
+        if self.thread is not None:
+            self.thread.join(5)
+        for fd in (self.stdout, self.stderr, self.child_in, self.child_out, self.child_err):
+            with contextlib.suppress(OSError):
+                os.close(fd)
+
+
+@pytest.fixture
+def pipes() -> Iterator[PipeSide]:
+    side = PipeSide()
+    yield side
+    side.close()
+
+
+def test_pipes_body_in_then_output_until_both_close(pipes: PipeSide) -> None:
+    def upper(side: PipeSide) -> None:
+        body = side.read_all()
+        os.write(side.child_out, body.upper())
+        os.write(side.child_err, b"note")
+        side.finish()
+
+    out = Exchange(4 * MiB, MiB)
+    body = b"abc" * MiB
+    stop = exchange_pipes(
+        pipes.run(upper).stdin, pipes.outputs(), body, out, time.monotonic() + 10, threading.Event()
+    )
+    assert stop is Stop.EOF
+    assert bytes(out.stdout) == b"ABC" * MiB
+    assert bytes(out.stderr) == b"note"
+
+
+def test_pipes_stdout_past_its_limit_is_an_overflow(pipes: PipeSide) -> None:
+    def flood(side: PipeSide) -> None:
+        with contextlib.suppress(OSError):
+            while True:
+                os.write(side.child_out, b"y" * 65536)
+
+    out = Exchange(1000, 1000)
+    stop = exchange_pipes(
+        pipes.run(flood).stdin, pipes.outputs(), b"", out, time.monotonic() + 10, threading.Event()
+    )
+    assert stop is Stop.OVERFLOW
+    os.close(pipes.stdout)  # ends the flood
+
+
+def test_pipes_deadline_and_abort(pipes: PipeSide) -> None:
+    out = Exchange(1000, 1000)
+    started = time.monotonic()
+    stop = exchange_pipes(pipes.stdin, pipes.outputs(), b"", out, started + 0.3, threading.Event())
+    assert stop is Stop.DEADLINE
+    assert time.monotonic() - started >= 0.3
+    aborted = threading.Event()
+    aborted.set()
+    other = PipeSide()
+    try:
+        assert exchange_pipes(other.stdin, other.outputs(), b"x", out, started + 10, aborted) == (
+            Stop.ABORTED
+        )
+    finally:
+        other.close()
+
+
+def test_pipes_a_process_that_stops_reading_drops_the_rest_of_the_body(pipes: PipeSide) -> None:
+    def early(side: PipeSide) -> None:
+        os.read(side.child_in, 10)
+        os.write(side.child_out, b"done")
+        side.finish()
+
+    out = Exchange(1000, 1000)
+    stop = exchange_pipes(
+        pipes.run(early).stdin,
+        pipes.outputs(),
+        b"z" * (8 * MiB),
+        out,
+        time.monotonic() + 10,
+        threading.Event(),
+    )
+    assert stop is Stop.EOF
+    assert bytes(out.stdout) == b"done"

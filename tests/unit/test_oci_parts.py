@@ -1,0 +1,124 @@
+"""Unit tests of the small parts of watchdog.oci: runc's messages, cgroups, resolv.conf,
+image configs and root filesystems."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from watchdog.oci import cgroups
+from watchdog.oci.images import ImageConfig, ImageStore, prepare_rootfs
+from watchdog.oci.network import resolv_conf
+from watchdog.oci.runc import error_text
+
+
+def test_runc_error_is_the_last_error_of_its_json_log() -> None:
+    log = b"\n".join(
+        [
+            json.dumps({"level": "warning", "msg": "odd"}).encode(),
+            json.dumps({"level": "error", "msg": 'exec: "nope": not found'}).encode(),
+        ]
+    )
+    assert error_text(log) == 'exec: "nope": not found'
+
+
+def test_runc_error_from_plain_stderr() -> None:
+    assert error_text(b"\nconfig.json: no such file\n") == "config.json: no such file"
+    assert error_text(b"") == ""
+
+
+def write(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text)
+
+
+def test_oom_kill_count_on_cgroup_v1(tmp_path: Path) -> None:
+    control = tmp_path / "memory/faas/c1/memory.oom_control"
+    write(control, "oom_kill_disable 0\nunder_oom 0\noom_kill 1\n")
+    write(tmp_path / "memory/faas/c2/memory.oom_control", "oom_kill_disable 0\noom_kill 0\n")
+    assert cgroups.oom_killed("/faas/c1", tmp_path)
+    assert not cgroups.oom_killed("/faas/c2", tmp_path)
+    assert not cgroups.oom_killed("/faas/gone", tmp_path)
+
+
+def test_oom_kill_count_on_cgroup_v2(tmp_path: Path) -> None:
+    write(tmp_path / "cgroup.controllers", "cpu memory pids\n")
+    write(tmp_path / "faas/c1/memory.events", "low 0\nhigh 0\nmax 3\noom 1\noom_kill 1\n")
+    assert cgroups.unified(tmp_path)
+    assert cgroups.oom_killed("/faas/c1", tmp_path)
+
+
+def test_resolv_conf_drops_loopback_name_servers(tmp_path: Path) -> None:
+    host = tmp_path / "resolv.conf"
+    host.write_text("nameserver 127.0.0.53\nnameserver 10.1.2.3\nsearch example.org\n")
+    assert resolv_conf(host) == "nameserver 10.1.2.3\nsearch example.org\n"
+    assert resolv_conf(tmp_path / "missing") == ""
+
+
+def test_image_config_from_docker_inspect() -> None:
+    inspected = {
+        "Id": "sha256:abc",
+        "Config": {
+            "User": "65534:65534",
+            "Env": ["PATH=/bin"],
+            "WorkingDir": "/app",
+            "Entrypoint": None,
+            "Cmd": ["/bin/sh", "/app/handler.sh"],
+        },
+    }
+    assert ImageConfig.from_inspect(inspected) == ImageConfig(
+        "sha256:abc", "65534:65534", ["PATH=/bin"], "/app", [], ["/bin/sh", "/app/handler.sh"]
+    )
+
+
+def test_rootfs_gets_its_mount_points(tmp_path: Path) -> None:
+    (tmp_path / "etc").mkdir()
+    (tmp_path / "etc/hosts").write_text("kept\n")
+    prepare_rootfs(tmp_path)
+    for name in ("proc", "sys", "dev", "tmp", "var/openfaas/secrets"):
+        assert (tmp_path / name).is_dir()
+    assert (tmp_path / "tmp").stat().st_mode & 0o7777 == 0o1777
+    assert (tmp_path / "etc/hosts").read_text() == "kept\n"
+    assert (tmp_path / "etc/resolv.conf").read_text() == ""
+
+
+def unpacked(root: Path, image_id: str, size: int) -> Path:
+    folder = root / image_id.removeprefix("sha256:")
+    (folder / "rootfs").mkdir(parents=True)
+    (folder / "size").write_text(str(size))
+    return folder
+
+
+def test_unused_root_filesystems_go_oldest_first_within_the_bound(tmp_path: Path) -> None:
+    store = ImageStore(client=None, root=tmp_path, max_bytes=250)  # type: ignore[arg-type]
+    old, used, new = (unpacked(tmp_path, f"sha256:{n}", 100) for n in ("a", "b", "c"))
+    for image_id in ("sha256:a", "sha256:b", "sha256:c"):
+        store._users[image_id] = 1
+        store.release(image_id)
+    store._users["sha256:b"] = 1  # in use: never removed
+    store._used["sha256:b"] = 0.0
+    store.collect()
+    assert not old.exists()
+    assert used.exists() and new.exists()
+
+
+def test_half_made_root_filesystems_are_removed_at_start(tmp_path: Path) -> None:
+    (tmp_path / ".new-123/rootfs").mkdir(parents=True)
+    kept = unpacked(tmp_path, "sha256:a", 1)
+    ImageStore(client=None, root=tmp_path, max_bytes=10).start()  # type: ignore[arg-type]
+    assert not (tmp_path / ".new-123").exists()
+    assert kept.exists()
+
+
+def test_rootfs_mount_points_never_follow_the_image_symlinks(tmp_path: Path) -> None:
+    outside = tmp_path / "host"
+    outside.mkdir()
+    outside.chmod(0o755)
+    rootfs = tmp_path / "rootfs"
+    rootfs.mkdir()
+    (rootfs / "tmp").symlink_to(outside)
+    (rootfs / "var").symlink_to(outside)
+    (rootfs / "etc").symlink_to(outside)
+    prepare_rootfs(rootfs)
+    assert list(outside.iterdir()) == []
+    assert outside.stat().st_mode & 0o7777 == 0o755

@@ -1,0 +1,243 @@
+"""Images as root filesystems: unpacked once per image id from the local Docker image store."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import shutil
+import subprocess
+import threading
+import time
+import uuid
+from collections.abc import Iterable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import docker
+from docker.errors import DockerException, ImageNotFound
+
+log = logging.getLogger(__name__)
+
+# Mount points every container needs, made in each root filesystem once, so that a shared
+# read-only root needs no change at run time.
+MOUNT_DIRS = ("proc", "sys", "dev", "tmp", "var/openfaas/secrets")
+MOUNT_FILES = ("etc/hosts", "etc/hostname", "etc/resolv.conf")
+
+
+class ImageError(Exception):
+    """An image that cannot be run here; the message names it and says why."""
+
+
+@dataclass(frozen=True)
+class ImageConfig:
+    """What an image says about running it (Docker's image config)."""
+
+    image_id: str
+    user: str = ""
+    env: list[str] = field(default_factory=list)
+    working_dir: str = ""
+    entrypoint: list[str] = field(default_factory=list)
+    cmd: list[str] = field(default_factory=list)
+
+    @classmethod
+    def from_inspect(cls, inspected: dict[str, Any]) -> ImageConfig:
+        config = inspected.get("Config") or {}
+        return cls(
+            image_id=str(inspected["Id"]),
+            user=config.get("User") or "",
+            env=list(config.get("Env") or []),
+            working_dir=config.get("WorkingDir") or "",
+            entrypoint=list(config.get("Entrypoint") or []),
+            cmd=list(config.get("Cmd") or []),
+        )
+
+
+@dataclass(frozen=True)
+class Image:
+    config: ImageConfig
+    rootfs: Path
+
+
+class ImageStore:
+    """Root filesystems under `root`, one folder per image id, kept within `max_bytes`.
+
+    A tag is looked up in Docker once per function revision: a new `faas deploy` makes the
+    next call see a new build of the same tag. A root filesystem in use is never removed.
+    """
+
+    def __init__(self, client: docker.DockerClient, root: Path, max_bytes: int) -> None:
+        self.client = client
+        self.root = root
+        self.max_bytes = max_bytes
+        self._tags: dict[tuple[str, int], ImageConfig] = {}
+        self._lock = threading.Lock()
+        self._making: dict[str, threading.Lock] = {}
+        self._users: dict[str, int] = {}  # image id -> calls using its root filesystem
+        self._used: dict[str, float] = {}  # image id -> last use, for removal of the oldest
+
+    def start(self) -> None:
+        """Remove folders a killed run left half made."""
+        self.root.mkdir(parents=True, exist_ok=True)
+        for partial in self.root.glob(".new-*"):
+            shutil.rmtree(partial, ignore_errors=True)
+
+    def acquire(self, image: str, revision: int) -> Image:
+        """The image's root filesystem, made if need be and kept until `release`."""
+        config = self.config_of(image, revision)
+        with self._lock:
+            self._users[config.image_id] = self._users.get(config.image_id, 0) + 1
+        try:
+            return Image(config, self._rootfs(image, config))
+        except BaseException:
+            self.release(config.image_id)
+            raise
+
+    def release(self, image_id: str) -> None:
+        with self._lock:
+            self._users[image_id] -= 1
+            self._used[image_id] = time.monotonic()
+
+    def config_of(self, image: str, revision: int) -> ImageConfig:
+        """The image's config; looked up again for a new revision, or always for revision 0."""
+        key = (image, revision)
+        config = self._tags.get(key) if revision else None
+        if config is None:
+            config = self._inspect(image)
+            if revision:
+                self._tags = {k: v for k, v in self._tags.items() if k[0] != image} | {key: config}
+        return config
+
+    def _inspect(self, image: str) -> ImageConfig:
+        try:
+            return ImageConfig.from_inspect(self.client.api.inspect_image(image))
+        except ImageNotFound:
+            raise ImageError(f"image {image} is not on this host") from None
+        except DockerException as exc:
+            raise ImageError(f"cannot look up image {image}: {exc}") from exc
+
+    def _rootfs(self, image: str, config: ImageConfig) -> Path:
+        folder = self.root / config.image_id.removeprefix("sha256:")
+        if (folder / "rootfs").is_dir():
+            return folder / "rootfs"
+        with self._lock:
+            making = self._making.setdefault(config.image_id, threading.Lock())
+        with making:
+            if not (folder / "rootfs").is_dir():
+                self._unpack(image, config, folder)
+                self.collect()
+        return folder / "rootfs"
+
+    def _unpack(self, image: str, config: ImageConfig, folder: Path) -> None:
+        """Export a container of the image into a new folder, then move it in place whole."""
+        started = time.monotonic()
+        partial = self.root / f".new-{uuid.uuid4().hex}"
+        (partial / "rootfs").mkdir(parents=True)
+        try:
+            self._export(config.image_id, partial / "rootfs")
+            prepare_rootfs(partial / "rootfs")
+            (partial / "config.json").write_text(json.dumps(asdict(config)))
+            (partial / "size").write_text(str(_size(partial / "rootfs")))
+            partial.rename(folder)
+        except ImageError as exc:
+            shutil.rmtree(partial, ignore_errors=True)
+            raise ImageError(f"cannot unpack image {image}: {exc}") from None
+        except OSError as exc:
+            shutil.rmtree(partial, ignore_errors=True)
+            raise ImageError(f"cannot unpack image {image}: {exc.strerror or exc}") from None
+        log.info("image %s unpacked in %.2fs", image, time.monotonic() - started)
+
+    def _export(self, image_id: str, target: Path) -> None:
+        try:
+            container = self.client.api.create_container(image_id, command=["/"], entrypoint=[])
+        except DockerException as exc:
+            raise ImageError(str(exc)) from exc
+        try:
+            untar(self.client.api.export(container["Id"]), target)
+        except DockerException as exc:
+            raise ImageError(str(exc)) from exc
+        finally:
+            with contextlib.suppress(DockerException):
+                self.client.api.remove_container(container["Id"], force=True)
+
+    def collect(self) -> None:
+        """Remove the least recently used root filesystems not in use, down to `max_bytes`."""
+        folders = [f for f in self.root.iterdir() if not f.name.startswith(".")]
+        sizes = {f: _stored_size(f) for f in folders}
+        total = sum(sizes.values())
+        with self._lock:
+            idle = [f for f in folders if not self._users.get("sha256:" + f.name)]
+            idle.sort(key=lambda f: self._used.get("sha256:" + f.name, 0.0))
+        for folder in idle:
+            if total <= self.max_bytes:
+                break
+            log.info("removing the unused root filesystem of image %s", folder.name[:12])
+            shutil.rmtree(folder, ignore_errors=True)
+            total -= sizes[folder]
+
+
+def untar(chunks: Iterable[bytes], target: Path) -> None:
+    """Unpack a tar stream into `target` with tar(1): it keeps owners, modes and links."""
+    tar = subprocess.Popen(
+        ["tar", "-x", "-C", str(target), "--numeric-owner", "-f", "-"],
+        stdin=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    assert tar.stdin is not None and tar.stderr is not None
+    try:
+        for chunk in chunks:
+            tar.stdin.write(chunk)
+        tar.stdin.close()
+    except BrokenPipeError:
+        pass  # tar stopped: its message says why
+    finally:
+        error = tar.stderr.read().decode(errors="replace").strip()
+        tar.stderr.close()
+        code = tar.wait()
+    if code != 0:
+        raise ImageError(error.splitlines()[-1] if error else f"tar exited with code {code}")
+
+
+def prepare_rootfs(rootfs: Path) -> None:
+    """Make the mount points every container of this image needs.
+
+    The image is untrusted: a path through a symlink is left alone (it could point out of the
+    root filesystem); runc resolves those within the root when it mounts.
+    """
+    for name in MOUNT_DIRS:
+        if _inside(rootfs, name):
+            (rootfs / name).mkdir(parents=True, exist_ok=True)
+    if _inside(rootfs, "tmp"):
+        (rootfs / "tmp").chmod(0o1777)
+    for name in MOUNT_FILES:
+        path = rootfs / name
+        if _inside(rootfs, name) and not path.exists():
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.touch()
+
+
+def _inside(rootfs: Path, name: str) -> bool:
+    """Whether no part of `name` below `rootfs` is a symlink."""
+    path = rootfs
+    for part in Path(name).parts:
+        path = path / part
+        if path.is_symlink():
+            return False
+    return True
+
+
+def _size(folder: Path) -> int:
+    total = 0
+    for path in folder.rglob("*"):
+        with contextlib.suppress(OSError):
+            if not path.is_symlink() and path.is_file():
+                total += path.stat().st_size
+    return total
+
+
+def _stored_size(folder: Path) -> int:
+    try:
+        return int((folder / "size").read_text())
+    except (OSError, ValueError):
+        return _size(folder)

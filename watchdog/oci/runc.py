@@ -1,0 +1,102 @@
+"""The runc command line: what the watchdog asks of the OCI runtime."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import shutil
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+log = logging.getLogger(__name__)
+
+TIMEOUT = 30.0  # seconds any one runc command may take
+
+
+class RuncError(Exception):
+    """runc refused or failed; the message is runc's own."""
+
+
+@dataclass(frozen=True)
+class Runc:
+    """One runc binary with its own state folder (`--root`), apart from Docker's."""
+
+    binary: str
+    root: Path
+
+    @classmethod
+    def find(cls, root: Path, name: str = "runc") -> Runc | None:
+        path = shutil.which(name)
+        return cls(path, root) if path else None
+
+    def unusable(self) -> str | None:
+        """Why this runc cannot run containers here, or None when it can."""
+        if os.geteuid() != 0:
+            return "the watchdog does not run as root"
+        try:
+            self._run("--version")
+        except RuncError as exc:
+            return f"{self.binary} does not run: {exc}"
+        return None
+
+    def command(self, *args: str) -> list[str]:
+        return [self.binary, "--root", str(self.root), *args]
+
+    def create(self, container_id: str, bundle: Path, pid_file: Path, log_file: Path) -> list[str]:
+        """The command that creates a container whose stdio is the command's own."""
+        return self.command(
+            "--log",
+            str(log_file),
+            "--log-format",
+            "json",
+            "create",
+            "--bundle",
+            str(bundle),
+            "--pid-file",
+            str(pid_file),
+            container_id,
+        )
+
+    def start(self, container_id: str) -> None:
+        self._run("start", container_id)
+
+    def delete(self, container_id: str) -> None:
+        """Remove the container, killing it first if it still runs; gone already is fine."""
+        try:
+            self._run("delete", "--force", container_id)
+        except RuncError as exc:
+            if "does not exist" not in str(exc) and "not exist" not in str(exc):
+                raise
+
+    def list(self) -> list[dict[str, Any]]:
+        out = self._run("list", "--format", "json")
+        return json.loads(out) or [] if out.strip() else []
+
+    def _run(self, *args: str) -> str:
+        try:
+            done = subprocess.run(
+                self.command(*args), capture_output=True, timeout=TIMEOUT, check=False
+            )
+        except (OSError, subprocess.TimeoutExpired) as exc:
+            raise RuncError(str(exc)) from exc
+        if done.returncode != 0:
+            raise RuncError(error_text(done.stderr) or f"exit code {done.returncode}")
+        return done.stdout.decode()
+
+
+def error_text(raw: bytes) -> str:
+    """runc's message from its stderr or its JSON log: the last error it wrote."""
+    message = ""
+    for line in raw.decode(errors="replace").splitlines():
+        line = line.strip()
+        try:
+            entry = json.loads(line)
+        except ValueError:
+            message = line or message
+            continue
+        if isinstance(entry, dict) and entry.get("level") in ("error", "fatal"):
+            message = str(entry.get("msg", ""))
+    return message

@@ -1,0 +1,364 @@
+"""Run one call in a fresh OCI container through runc, without the Docker daemon on the call's
+path. Blocking: call from a thread.
+
+The watchdog is the child subreaper of its containers: `runc create` exits once a container is
+made, its first process becomes the watchdog's child, and the watchdog waits for it (pidfd),
+kills it at its deadline, and reads its exit status itself.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import logging
+import os
+import select
+import shutil
+import signal
+import subprocess
+import threading
+import time
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from faas.secretstore import SecretError
+from faas.wire import CallRequest, CallResult
+from watchdog.dockerrunner import remove_docker_orphans
+from watchdog.environ import call_environment
+from watchdog.exchange import Stop, Tap, exchange_pipes
+from watchdog.oci import bundle, cgroups
+from watchdog.oci.images import ImageError, ImageStore
+from watchdog.oci.network import Bridge, Lease, NetworkError, resolv_conf
+from watchdog.oci.profile import Profile
+from watchdog.oci.runc import Runc, RuncError, error_text
+from watchdog.runner import (
+    CALL_LABEL,
+    WATCHDOG_LABEL,
+    failed_to_run,
+    finished,
+    labels,
+    output_for,
+)
+from watchdog.secretfiles import SecretProvider, remove_leftovers, secret_files
+
+log = logging.getLogger(__name__)
+
+CGROUP_PARENT = "faas"
+CREATE_TIMEOUT = 30.0
+PR_SET_CHILD_SUBREAPER = 36
+MS_RDONLY = 1
+
+
+@dataclass
+class Made:
+    """What one call's container is made of on the host, removed with it."""
+
+    folder: Path
+    image_id: str = ""
+    lease: Lease | None = None
+    overlay: bool = False
+    pid: int = 0  # its first process, a child of the watchdog until reaped
+
+    @property
+    def rootfs(self) -> Path:
+        return self.folder / "rootfs"
+
+
+class OciRunner:
+    """One container per call: make its bundle, `runc create`, `runc start`, exchange, wait."""
+
+    def __init__(
+        self,
+        runc: Runc,
+        images: ImageStore,
+        profile: Profile,
+        bridge: Bridge | None,
+        calls_dir: Path,
+        watchdog_id: str,
+        secrets: SecretProvider | None = None,
+    ) -> None:
+        self.runc = runc
+        self.images = images
+        self.profile = profile
+        self.bridge = bridge  # None: calls with network "bridge" fail, saying why
+        self.calls_dir = calls_dir
+        self.watchdog_id = watchdog_id
+        self.secrets = secrets
+        self.resolv_conf = resolv_conf()
+        self._made: dict[str, Made] = {}
+        self._lock = threading.Lock()
+
+    def start(self) -> None:
+        """Become the subreaper of the containers, make the folders, set the bridge up."""
+        become_subreaper()
+        self.calls_dir.mkdir(parents=True, exist_ok=True)
+        self.runc.root.mkdir(parents=True, exist_ok=True)
+        self.images.start()
+        if self.bridge is not None:
+            self.bridge.start()
+
+    def close(self) -> None:
+        if self.bridge is not None:
+            self.bridge.stop()
+
+    def run(
+        self, call: CallRequest, aborted: threading.Event, tap: Tap | None = None
+    ) -> tuple[CallResult, str | None]:
+        started = time.monotonic()
+        container_id = f"faas-{uuid.uuid4().hex}"
+        try:
+            with secret_files(call.run.secrets, self.secrets, self.watchdog_id) as secrets:
+                made = self._make(call, container_id, secrets)
+                return self._run(call, container_id, made, started, aborted, tap), container_id
+        except SecretError as exc:
+            why = f"cannot give {call.function} its secrets: {exc}"
+        except (ImageError, NetworkError) as exc:
+            why = str(exc)
+        except RuncError as exc:
+            why = f"cannot start a container of image {call.run.image}: {exc}"
+        except OSError as exc:
+            why = f"cannot make a container of image {call.run.image}: {exc}"
+        known = container_id in self._made
+        return failed_to_run(call, started, self.watchdog_id, why), container_id if known else None
+
+    def _make(self, call: CallRequest, container_id: str, secrets: Path | None) -> Made:
+        """The call's folder, root filesystem, network and OCI config; removed by `remove`."""
+        made = Made(self.calls_dir / container_id)
+        made.folder.mkdir(mode=0o711)
+        with self._lock:
+            self._made[container_id] = made
+        image = self.images.acquire(call.run.image, call.run.revision)
+        made.image_id = image.config.image_id
+        rootfs = image.rootfs if call.run.read_only else self._overlay(made, image.rootfs)
+        if call.run.network == "bridge":
+            if self.bridge is None:
+                raise NetworkError("this watchdog has no bridge network: see its log")
+            made.lease = self.bridge.take()
+        hostname = container_id.removeprefix("faas-")[:12]
+        self._write_files(made, hostname)
+        box = bundle.Container(
+            image=call.run.image,
+            config=image.config,
+            profile=self.profile,
+            rootfs=rootfs,
+            files=made.folder,
+            cgroups_path=f"/{CGROUP_PARENT}/{container_id}",
+            hostname=hostname,
+            annotations=labels(call, self.watchdog_id),
+            netns=made.lease.path if made.lease else None,
+            secrets=secrets,
+        )
+        config = bundle.oci_config(
+            box,
+            bundle.command(image.config, call.run.command, call.run.image),
+            bundle.environment(image.config, call_environment(call), hostname),
+            bundle.resolve_user(image.rootfs, image.config.user),
+            call.run.memory,
+            call.run.cpus,
+            call.run.pids,
+            call.run.read_only,
+        )
+        bundle.write(made.folder / "config.json", config)
+        return made
+
+    def _overlay(self, made: Made, lower: Path) -> Path:
+        """A writable root: the image's below, the call's changes in its own folder above."""
+        for name in ("rootfs", "upper", "work"):
+            (made.folder / name).mkdir()
+        options = (
+            f"lowerdir={lower},upperdir={made.folder / 'upper'},workdir={made.folder / 'work'}"
+        )
+        mount("overlay", made.rootfs, "overlay", options)
+        made.overlay = True
+        return made.rootfs
+
+    def _write_files(self, made: Made, hostname: str) -> None:
+        address = made.lease.address if made.lease else "127.0.0.1"
+        hosts = "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n"
+        (made.folder / "hosts").write_text(hosts + f"{address}\t{hostname}\n")
+        (made.folder / "hostname").write_text(hostname + "\n")
+        (made.folder / "resolv.conf").write_text(self.resolv_conf)
+
+    def _run(
+        self,
+        call: CallRequest,
+        container_id: str,
+        made: Made,
+        started: float,
+        aborted: threading.Event,
+        tap: Tap | None,
+    ) -> CallResult:
+        out = output_for(call, tap)
+        stdin, outputs = self._create(container_id, made)
+        with _pidfd(made.pid) as pidfd:
+            try:
+                self.runc.start(container_id)
+            except RuncError:
+                _close(stdin, *outputs)
+                raise
+            start_seconds = time.monotonic() - started
+            deadline = started + call.run.timeout
+            try:
+                stop = exchange_pipes(stdin, outputs, call.body, out, deadline, aborted)
+            finally:
+                _close(*outputs)
+            if stop is Stop.EOF:  # its output closed; it may still run
+                stop = _wait_exit(pidfd, deadline, aborted)
+            if stop is not Stop.EOF:
+                _kill(made.pid)
+            exit_code = self._reap(made)
+        oom = (
+            stop is Stop.EOF
+            and exit_code != 0
+            and cgroups.oom_killed(f"/{CGROUP_PARENT}/{container_id}")
+        )
+        return finished(call, out, stop, exit_code, oom, started, start_seconds, self.watchdog_id)
+
+    def _create(self, container_id: str, made: Made) -> tuple[int, dict[int, str]]:
+        """`runc create`, its stdio the container's: return our ends of the three pipes."""
+        in_read, in_write = os.pipe()
+        out_read, out_write = os.pipe()
+        err_read, err_write = os.pipe()
+        log_file = made.folder / "runc.log"
+        argv = self.runc.create(container_id, made.folder, made.folder / "pid", log_file)
+        try:
+            proc = subprocess.Popen(argv, stdin=in_read, stdout=out_write, stderr=err_write)
+        except OSError:
+            _close(in_read, in_write, out_read, out_write, err_read, err_write)
+            raise
+        _close(in_read, out_write, err_write)
+        try:
+            code = proc.wait(CREATE_TIMEOUT)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+            code = -1
+        if code != 0:
+            _close(in_write, out_read, err_read)
+            raise RuncError(_log_text(log_file) or f"runc create exited with code {code}")
+        made.pid = int((made.folder / "pid").read_text())
+        return in_write, {out_read: "stdout", err_read: "stderr"}
+
+    def _reap(self, made: Made) -> int:
+        """Wait for the container's first process; its exit code, 128 + signal when killed."""
+        _, status = os.waitpid(made.pid, 0)
+        made.pid = 0
+        code = os.waitstatus_to_exitcode(status)
+        return 128 - code if code < 0 else code
+
+    def remove(self, container_id: str) -> None:
+        with self._lock:
+            made = self._made.pop(container_id, None)
+        try:
+            self.runc.delete(container_id)
+        except RuncError as exc:
+            log.warning("cannot delete container %s: %s", container_id, exc)
+        if made is None:
+            return
+        if made.pid:  # never reaped: it was made, never waited for
+            _kill(made.pid)
+            with contextlib.suppress(ChildProcessError):
+                os.waitpid(made.pid, 0)
+        self._unmake(made)
+
+    def _unmake(self, made: Made) -> None:
+        if made.overlay:
+            try:
+                umount(made.rootfs)
+            except OSError as exc:
+                log.warning("cannot unmount %s: %s", made.rootfs, exc)
+        if made.lease is not None and self.bridge is not None:
+            self.bridge.remove(made.lease)
+        if made.image_id:
+            self.images.release(made.image_id)
+        shutil.rmtree(made.folder, ignore_errors=True)
+
+    def remove_orphans(self) -> int:
+        """Remove the containers, mounts and folders a killed run of this watchdog left."""
+        count = 0
+        for state in self.runc.list():
+            annotations = state.get("annotations") or {}
+            if annotations.get(WATCHDOG_LABEL) == self.watchdog_id and CALL_LABEL in annotations:
+                self.runc.delete(str(state["id"]))
+                count += 1
+        for folder in self.calls_dir.glob("faas-*"):
+            if _owner(folder) == self.watchdog_id:
+                with contextlib.suppress(OSError):
+                    umount(folder / "rootfs")
+                shutil.rmtree(folder, ignore_errors=True)
+        remove_leftovers(self.watchdog_id)
+        return count + remove_docker_orphans(self.images.client.api, self.watchdog_id)
+
+
+def _owner(folder: Path) -> str:
+    """The watchdog a call folder belongs to, from the annotations of its config."""
+    try:
+        config = bundle.read(folder / "config.json")
+    except (OSError, ValueError):
+        return ""
+    return str((config.get("annotations") or {}).get(WATCHDOG_LABEL, ""))
+
+
+def _wait_exit(pidfd: int, deadline: float, aborted: threading.Event) -> Stop:
+    """Until the process exits (EOF), its deadline passes or the call is aborted."""
+    while True:
+        left = deadline - time.monotonic()
+        if left <= 0:
+            return Stop.DEADLINE
+        if aborted.is_set():
+            return Stop.ABORTED
+        ready, _, _ = select.select([pidfd], [], [], min(left, 0.1))
+        if ready:
+            return Stop.EOF
+
+
+@contextlib.contextmanager
+def _pidfd(pid: int) -> Iterator[int]:
+    fd = os.pidfd_open(pid)
+    try:
+        yield fd
+    finally:
+        os.close(fd)
+
+
+def _kill(pid: int) -> None:
+    """SIGKILL the container's first process: the kernel then kills all of its pid namespace."""
+    with contextlib.suppress(ProcessLookupError):
+        os.kill(pid, signal.SIGKILL)
+
+
+def _close(*fds: int) -> None:
+    for fd in fds:
+        with contextlib.suppress(OSError):
+            os.close(fd)
+
+
+def _log_text(path: Path) -> str:
+    try:
+        return error_text(path.read_bytes())
+    except OSError:
+        return ""
+
+
+_libc = ctypes.CDLL(None, use_errno=True)
+
+
+def become_subreaper() -> None:
+    """Orphaned processes of this process's children (the containers) become its children."""
+    if _libc.prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) != 0:
+        errno = ctypes.get_errno()
+        raise OSError(errno, f"prctl(PR_SET_CHILD_SUBREAPER): {os.strerror(errno)}")
+
+
+def mount(source: str, target: Path, fstype: str, options: str) -> None:
+    if _libc.mount(source.encode(), bytes(target), fstype.encode(), 0, options.encode()) != 0:
+        errno = ctypes.get_errno()
+        raise OSError(errno, f"mount {fstype} on {target}: {os.strerror(errno)}")
+
+
+def umount(target: Path) -> None:
+    if _libc.umount2(bytes(target), 0) != 0:
+        errno = ctypes.get_errno()
+        raise OSError(errno, f"umount {target}: {os.strerror(errno)}")
