@@ -50,6 +50,9 @@ class EchoRunner:
     def close(self) -> None:
         pass
 
+    def forget(self, function: str) -> None:
+        pass
+
 
 async def serve(settings: WatchdogSettings) -> None:
     """Run until SIGTERM or SIGINT, then shut down as the real watchdog does."""

@@ -88,21 +88,21 @@ def table(summaries: list[Summary]) -> str:
 CPU_ROLES = ("client", "gateway", "watchdog", "nats-server")
 
 
-def _cpu_row(summary: Summary, roles: tuple[str, ...]) -> list[str]:
+def _cpu_row(summary: Summary, roles: tuple[str, ...], machine: bool) -> list[str]:
     used = summary.cpu_ms_per_call
     cells = [_num(used.get(role), 2) for role in roles]
     total = sum(v for k, v in used.items() if k != MACHINE)
-    machine = [_num(used.get(MACHINE), 2)] if MACHINE in used else []
-    return [summary.name, str(summary.concurrency), *cells, _num(total, 2), *machine]
+    whole = [_num(used.get(MACHINE), 2)] if machine else []
+    return [summary.name, str(summary.concurrency), *cells, _num(total, 2), *whole]
 
 
 def cpu_table(summaries: list[Summary], roles: tuple[str, ...] = CPU_ROLES) -> str:
     """CPU ms per call by process; for `docker run` the client is the `docker` CLI. Series
     without CPU figures ((d), whose window is only the submissions) are left out."""
     measured = [s for s in summaries if s.cpu_ms_per_call]
-    machine = [MACHINE] if any(MACHINE in s.cpu_ms_per_call for s in measured) else []
-    columns = ["CPU ms per call", "conc", *roles, "total", *machine]
-    return grid([columns, *(_cpu_row(s, roles) for s in measured)])
+    machine = any(MACHINE in s.cpu_ms_per_call for s in measured)
+    columns = ["CPU ms per call", "conc", *roles, "total", *([MACHINE] if machine else [])]
+    return grid([columns, *(_cpu_row(s, roles, machine) for s in measured)])
 
 
 def grid(rows: list[list[str]]) -> str:

@@ -128,6 +128,8 @@ class WatchdogSettings:
     state_dir: Path = DEFAULT_STATE_DIR  # images unpacked as root filesystems
     image_cache_bytes: int = DEFAULT_IMAGE_CACHE  # root filesystems kept, at most
     bridge_subnet: str = DEFAULT_BRIDGE_SUBNET  # addresses of calls with network "bridge"
+    ahead: int = 2  # containers made ahead of calls, per function (runc); 0: none
+    ahead_total: int = 8  # made ahead, for the whole watchdog
 
     @classmethod
     def from_env(cls) -> WatchdogSettings:
@@ -147,6 +149,8 @@ class WatchdogSettings:
             state_dir=_env_path("FAAS_STATE_DIR") or DEFAULT_STATE_DIR,
             image_cache_bytes=_env_int("FAAS_IMAGE_CACHE_BYTES", DEFAULT_IMAGE_CACHE),
             bridge_subnet=os.environ.get("FAAS_BRIDGE_SUBNET") or DEFAULT_BRIDGE_SUBNET,
+            ahead=_env_int("FAAS_AHEAD", 2),
+            ahead_total=_env_int("FAAS_AHEAD_TOTAL", 8),
         )
 
 

@@ -146,6 +146,9 @@ class DockerRunner:
     def close(self) -> None:
         """Nothing is held between calls."""
 
+    def forget(self, function: str) -> None:
+        """Nothing is kept for a function."""
+
 
 def remove_container(api: docker.APIClient, container_id: str) -> None:
     try:

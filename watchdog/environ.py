@@ -18,11 +18,14 @@ def header_variable(header: str) -> str:
 
 def call_environment(call: CallRequest) -> dict[str, str]:
     """Function environment first, then the request's Http_* variables (a job has no request)."""
-    env = dict(call.run.env)
+    return dict(call.run.env) | request_variables(call)
+
+
+def request_variables(call: CallRequest) -> dict[str, str]:
+    """The request's Http_* variables: every header, then the method, path, query and type."""
     if call.kind == JOB_KIND:
-        return env
-    for name, value in call.headers:
-        env[header_variable(name)] = value
+        return {}
+    env = {header_variable(name): value for name, value in call.headers}
     content_type = next((v for k, v in call.headers if k.lower() == "content-type"), "")
     env.update(
         Http_Method=call.method,

@@ -6,7 +6,9 @@ import asyncio
 import logging
 import os
 import re
+import shutil
 import signal
+from pathlib import Path
 
 import docker
 from docker.errors import DockerException
@@ -18,6 +20,7 @@ from watchdog.node import Watchdog
 from watchdog.oci import profile
 from watchdog.oci.images import ImageStore
 from watchdog.oci.network import Bridge, NetworkError
+from watchdog.oci.pool import Limits
 from watchdog.oci.profile import ProfileError
 from watchdog.oci.runc import Runc
 from watchdog.oci.runner import OciRunner
@@ -64,6 +67,9 @@ def oci_runner(
     owner = re.sub(r"[^A-Za-z0-9_.-]", "_", settings.watchdog_id)
     bridge = Bridge(settings.run_dir / "net" / owner, settings.bridge_subnet)
     images = ImageStore(client, settings.state_dir / "images", settings.image_cache_bytes)
+    shim = static_busybox() if settings.ahead > 0 else None
+    if settings.ahead > 0 and shim is None:
+        log.warning("no static busybox on this host: no container is made ahead of its call")
     runner = OciRunner(
         runc,
         images,
@@ -72,6 +78,8 @@ def oci_runner(
         settings.run_dir / "calls",
         settings.watchdog_id,
         secrets,
+        Limits(per_key=settings.ahead, total=settings.ahead_total),
+        shim,
     )
     try:
         runner.start()
@@ -81,6 +89,16 @@ def oci_runner(
     except OSError as exc:
         raise Unusable(str(exc)) from exc
     return runner
+
+
+def static_busybox() -> Path | None:
+    """A busybox that needs no library (Debian's busybox-static): it runs in any image."""
+    found = shutil.which("busybox")
+    if found is None:
+        return None
+    with open(found, "rb") as binary:
+        head = binary.read(64 * 1024)
+    return Path(found) if head[:4] == b"\x7fELF" and b"ld-linux" not in head else None
 
 
 def _no_pidfd() -> str | None:

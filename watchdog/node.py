@@ -95,6 +95,7 @@ class Watchdog:
         background = [
             asyncio.create_task(self._heartbeats()),
             asyncio.create_task(deliverer.run(self.stopping)),
+            asyncio.create_task(self._follow_functions(js)),
         ]
         log.info("watchdog %s: capacity %d, taking calls", self.name, self.settings.capacity)
         try:
@@ -102,6 +103,7 @@ class Watchdog:
         finally:
             await self._drain()
             background[0].cancel()
+            background[2].cancel()
             await asyncio.gather(*background, return_exceptions=True)
             with contextlib.suppress(nats.errors.Error):
                 for sub in subs:
@@ -199,6 +201,16 @@ class Watchdog:
                 self._executor.abort_all()
                 await asyncio.wait(late)
         await self._executor.wait_cleanups()
+
+    async def _follow_functions(self, js: JetStreamContext) -> None:
+        """Tell the runner of every function deployed again or removed: what it keeps for one
+        (containers made ahead) is for its old spec."""
+        loop = asyncio.get_running_loop()
+        functions = await bus.bucket(js, bus.FUNCTIONS_BUCKET)
+        watcher = await functions.watch(">", meta_only=True)
+        async for entry in watcher:
+            if entry is not None:
+                await loop.run_in_executor(self._pool, self.runner.forget, entry.key)
 
     async def _heartbeats(self) -> None:
         """Beat every interval, and at once when stopping begins."""

@@ -36,6 +36,10 @@ class Runner(Protocol):
 
     def remove_orphans(self) -> int: ...
 
+    def forget(self, function: str) -> None:
+        """The function was updated or removed: drop what is kept for it (blocking)."""
+        ...
+
     def close(self) -> None:
         """Release what the runner holds (pools, connections); the watchdog has stopped."""
         ...

@@ -16,7 +16,7 @@ from tests.e2e.containers import call_containers, leftovers
 from tests.e2e.functions import BASE_IMAGES, TEST_FUNCTIONS
 from tests.e2e.parts import ROOT, Gateway, Parts, wait_for_watchdog
 from tests.e2e.receiver import Receiver
-from watchdog.runner import CALL_LABEL
+from watchdog.runner import CALL_LABEL, WATCHDOG_LABEL
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -46,16 +46,21 @@ def docker_client() -> Iterator[docker.DockerClient]:
     client.close()
 
 
-def _assert_no_call_containers(client: docker.DockerClient, when: str, **labels: str) -> None:
-    """Removal runs just after the reply, so give it a moment before calling it a leak."""
+def _assert_no_call_containers(
+    client: docker.DockerClient, when: str, watchdogs: set[str] | None = None
+) -> None:
+    """No container of a call, in Docker or runc, and nothing a runc container is made of;
+    of these watchdogs (stopped), or of any. Removal runs just after the reply, so give it a
+    moment before calling it a leak."""
     deadline = time.monotonic() + 10
-    while call_containers(client, **labels) and time.monotonic() < deadline:
+    labels = [{WATCHDOG_LABEL: w} for w in watchdogs] if watchdogs is not None else [{}]
+    while any(call_containers(client, **x) for x in labels) and time.monotonic() < deadline:
         time.sleep(0.1)
-    left = call_containers(client, **labels)
+    left = [c for x in labels for c in call_containers(client, **x)]
     assert not left, f"{len(left)} container(s) labelled {CALL_LABEL} left {when}"
-    while leftovers() and time.monotonic() < deadline:
+    while leftovers(watchdogs) and time.monotonic() < deadline:
         time.sleep(0.1)
-    assert not leftovers(), f"left {when}: {', '.join(leftovers())}"
+    assert not leftovers(watchdogs), f"left {when}: {', '.join(leftovers(watchdogs))}"
 
 
 @pytest.fixture
@@ -64,7 +69,7 @@ def parts(tmp_path: Path, docker_client: docker.DockerClient) -> Iterator[Parts]
     made = Parts(tmp_path)
     yield made
     made.stop_all()
-    _assert_no_call_containers(docker_client, "after the test")
+    _assert_no_call_containers(docker_client, "after the test", made.watchdog_ids)
 
 
 RUNTIMES = ("runc", "docker")

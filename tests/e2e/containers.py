@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import re
 import time
 from pathlib import Path
 from typing import Any
@@ -11,8 +13,8 @@ import docker
 from faas.settings import WatchdogSettings
 from watchdog.oci.network import NETNS_DIR, PREFIX
 from watchdog.oci.runc import Runc, RuncError
-from watchdog.oci.runner import CGROUP_PARENT
-from watchdog.runner import CALL_LABEL
+from watchdog.oci.runner import AHEAD, CGROUP_PARENT
+from watchdog.runner import CALL_LABEL, WATCHDOG_LABEL
 
 RUN_DIR = WatchdogSettings().run_dir
 RUNC_ROOT = RUN_DIR / "runc"
@@ -38,14 +40,14 @@ def docker_containers(
 
 
 def runc_containers(running_only: bool = False, **labels: str) -> list[str]:
-    """Containers in the runc state the watchdogs use, with the labels as annotations."""
-    runc = Runc.find(RUNC_ROOT)
-    if runc is None or not RUNC_ROOT.is_dir():
-        return []
+    """Containers of calls in the runc state the watchdogs use, with the labels as
+    annotations; one made ahead counts once its call took it."""
     found = []
-    for state in _listed(runc):
+    for state in runc_states():
         annotations = state.get("annotations") or {}
-        if CALL_LABEL not in annotations:
+        if annotations.get(CALL_LABEL) == AHEAD:  # made ahead: its call, once it has one
+            annotations[CALL_LABEL] = _read(Path(state.get("bundle", "")) / "call")
+        if not annotations.get(CALL_LABEL):
             continue
         if any(annotations.get(k) != v for k, v in labels.items()):
             continue
@@ -55,30 +57,70 @@ def runc_containers(running_only: bool = False, **labels: str) -> list[str]:
     return found
 
 
-def _listed(runc: Runc) -> list[dict[str, Any]]:
+def runc_states() -> list[dict[str, Any]]:
     """runc's list; it fails while a container is half made or half removed: try again."""
+    runc = Runc.find(RUNC_ROOT)
+    if runc is None or not RUNC_ROOT.is_dir():
+        return []
     for _ in range(20):
         try:
-            return runc.list()
+            return [s for s in runc.list() if CALL_LABEL in (s.get("annotations") or {})]
         except RuncError:
             time.sleep(0.05)
     return runc.list()
 
 
-def leftovers() -> list[str]:
-    """What calls leave on the host when their removal fails: say what, for a test to fail."""
-    left = [f"call folder {p}" for p in _children(RUN_DIR / "calls")]
-    ready = {p.name for p in (RUN_DIR / "net").glob(f"*/{PREFIX}*") if not p.read_text()}
+def leftovers(watchdogs: set[str] | None = None) -> list[str]:
+    """What the containers of these stopped watchdogs (None: of every one) left on the host:
+    runc containers, call folders, network namespaces; and cgroups and mounts of no container.
+    """
+    states = runc_states()
+    live = {str(s["id"]) for s in states}
+    mine = (lambda w: True) if watchdogs is None else (lambda w: w in watchdogs)
+    left = [f"runc container {s['id']}" for s in states if mine(_watchdog(s))]
     left += [
-        f"network namespace {p.name}"
-        for p in _children(NETNS_DIR, PREFIX)
-        if p.name not in ready  # made ahead by a watchdog still running, for its next call
+        f"call folder {p.name}"
+        for p in _children(RUN_DIR / "calls")
+        if mine(_owner(p)) or ((watchdogs is None or p.name not in live) and not _owner(p))
     ]
-    left += [f"cgroup {p}" for p in CGROUP_ROOT.glob(f"*/{CGROUP_PARENT}/faas-*")]
-    left += [f"cgroup {p}" for p in CGROUP_ROOT.glob(f"unified/{CGROUP_PARENT}/faas-*")]
+    left += _namespaces(watchdogs)
+    cgroups = [*CGROUP_ROOT.glob(f"*/{CGROUP_PARENT}/faas-*")]
+    left += [f"cgroup {p}" for p in cgroups if p.name not in live or watchdogs is None]
     with open("/proc/self/mountinfo") as mounts:
-        left += [f"mount {line.split()[4]}" for line in mounts if str(RUN_DIR / "calls") in line]
+        points = [line.split()[4] for line in mounts if str(RUN_DIR / "calls") in line]
+    left += [f"mount {m}" for m in points if Path(m).parent.name not in live or watchdogs is None]
     return left
+
+
+def _namespaces(watchdogs: set[str] | None) -> list[str]:
+    if watchdogs is None:
+        return [f"network namespace {p.name}" for p in _children(NETNS_DIR, PREFIX)]
+    owned = [p for w in watchdogs for p in _children(RUN_DIR / "net" / _safe(w), PREFIX)]
+    return [f"network namespace {p.name}" for p in owned if (NETNS_DIR / p.name).exists()]
+
+
+def _safe(watchdog_id: str) -> str:
+    return re.sub(r"[^A-Za-z0-9_.-]", "_", watchdog_id)
+
+
+def _watchdog(state: dict[str, Any]) -> str:
+    return str((state.get("annotations") or {}).get(WATCHDOG_LABEL, ""))
+
+
+def _owner(folder: Path) -> str:
+    """The watchdog a call folder belongs to, from its OCI config; "" when it has none yet."""
+    try:
+        config = json.loads((folder / "config.json").read_text())
+    except (OSError, ValueError):
+        return ""
+    return str((config.get("annotations") or {}).get(WATCHDOG_LABEL, ""))
+
+
+def _read(path: Path) -> str:
+    try:
+        return path.read_text()
+    except OSError:
+        return ""
 
 
 def _children(folder: Path, prefix: str = "") -> list[Path]:

@@ -76,6 +76,7 @@ class Parts:
     tmp: Path
     procs: list[subprocess.Popen[bytes]] = field(default_factory=list)
     env: dict[str, str] = field(default_factory=dict)  # for every gateway and watchdog
+    watchdog_ids: set[str] = field(default_factory=set)  # of every watchdog started
 
     def nats(self, max_body: int = 8 * 2**20) -> Nats:
         port = free_port()
@@ -111,6 +112,7 @@ class Parts:
 
     def watchdog(self, nats: Nats, capacity: int = 2, *args: str, wid: str = "") -> Watchdog:
         wid = wid or f"test-{uuid.uuid4().hex[:8]}"
+        self.watchdog_ids.add(wid)
         proc = self._spawn(
             "watchdog", "--nats", nats.url, "--capacity", str(capacity), "--id", wid, *args
         )

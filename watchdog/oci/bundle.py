@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from watchdog.oci.images import ImageConfig, ImageError
+from watchdog.oci.pool import SHIM_PATH
 from watchdog.oci.profile import Profile
 from watchdog.secretfiles import SECRETS_PATH
 
@@ -38,6 +39,7 @@ class Container:
     annotations: dict[str, str]
     netns: Path | None = None  # a ready network namespace to join; None: loopback only
     secrets: Path | None = None
+    shim: Path | None = None  # a static busybox bound at SHIM_PATH, for containers made ahead
 
 
 def command(config: ImageConfig, override: list[str], image: str) -> list[str]:
@@ -119,6 +121,10 @@ def _mounts(box: Container, read_only: bool) -> list[dict[str, Any]]:
         mounts.append(_bind(box.files / name, f"/etc/{name}", read_only=False))
     if box.secrets is not None:
         mounts.append(_bind(box.secrets, SECRETS_PATH, read_only=True))
+    if box.shim is not None:
+        shim = _bind(box.shim, SHIM_PATH, read_only=True)
+        shim["options"].remove("noexec")
+        mounts.append(shim)
     return mounts
 
 

@@ -22,8 +22,8 @@ log = logging.getLogger(__name__)
 
 # Mount points every container needs, made in each root filesystem once, so that a shared
 # read-only root needs no change at run time.
-MOUNT_DIRS = ("proc", "sys", "dev", "tmp", "var/openfaas/secrets")
-MOUNT_FILES = ("etc/hosts", "etc/hostname", "etc/resolv.conf")
+MOUNT_DIRS = ("proc", "sys", "dev", "tmp", "var/openfaas/secrets", ".faas")
+MOUNT_FILES = ("etc/hosts", "etc/hostname", "etc/resolv.conf", ".faas/busybox")
 
 
 class ImageError(Exception):
@@ -119,12 +119,14 @@ class ImageStore:
 
     def _rootfs(self, image: str, config: ImageConfig) -> Path:
         folder = self.root / config.image_id.removeprefix("sha256:")
-        if (folder / "rootfs").is_dir():
+        if (folder / "rootfs" / ".faas").is_dir():
             return folder / "rootfs"
         with self._lock:
             making = self._making.setdefault(config.image_id, threading.Lock())
         with making:
-            if not (folder / "rootfs").is_dir():
+            if (folder / "rootfs").is_dir():
+                prepare_rootfs(folder / "rootfs")  # unpacked by an older version
+            else:
                 self._unpack(image, config, folder)
                 self.collect()
         return folder / "rootfs"

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
+import select
 import shutil
 import subprocess
 from dataclasses import dataclass
@@ -61,7 +63,26 @@ class Runc:
         )
 
     def start(self, container_id: str) -> None:
-        self._run("start", container_id)
+        """Let a created container run its process.
+
+        What `runc start` does, without its exec: read the container's exec FIFO, which its
+        init blocks on, then remove it (runc then reports the container as running). Where
+        there is no FIFO (another runtime's layout), `runc start` itself.
+        """
+        fifo = self.root / container_id / "exec.fifo"
+        try:
+            fd = os.open(fifo, os.O_RDONLY | os.O_NONBLOCK)
+        except FileNotFoundError:
+            self._run("start", container_id)
+            return
+        try:
+            ready, _, _ = select.select([fd], [], [], TIMEOUT)
+            if not ready or not os.read(fd, 1):
+                raise RuncError(f"container {container_id} did not start: its init is gone")
+        finally:
+            os.close(fd)
+        with contextlib.suppress(FileNotFoundError):
+            fifo.unlink()
 
     def delete(self, container_id: str) -> None:
         """Remove the container, killing it first if it still runs; gone already is fine."""

@@ -19,18 +19,20 @@ import subprocess
 import threading
 import time
 import uuid
-from collections.abc import Iterator
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+from faas.jobs import JOB_KIND
 from faas.secretstore import SecretError
 from faas.wire import CallRequest, CallResult
 from watchdog.dockerrunner import remove_docker_orphans
-from watchdog.environ import call_environment
+from watchdog.environ import call_environment, request_variables
 from watchdog.exchange import Stop, Tap, exchange_pipes
 from watchdog.oci import bundle, cgroups
 from watchdog.oci.images import ImageError, ImageStore
 from watchdog.oci.network import Bridge, Lease, NetworkError, resolv_conf
+from watchdog.oci.pool import Entry, Limits, Pool, env_prefix, shim_args
 from watchdog.oci.profile import Profile
 from watchdog.oci.runc import Runc, RuncError, error_text
 from watchdog.runner import (
@@ -46,6 +48,7 @@ from watchdog.secretfiles import SecretProvider, remove_leftovers, secret_files
 log = logging.getLogger(__name__)
 
 CGROUP_PARENT = "faas"
+AHEAD = "(ahead)"  # the faas.call label of a container made ahead: its folder's `call` says
 CREATE_TIMEOUT = 30.0
 PR_SET_CHILD_SUBREAPER = 36
 MS_RDONLY = 1
@@ -53,17 +56,28 @@ MS_RDONLY = 1
 
 @dataclass
 class Made:
-    """What one call's container is made of on the host, removed with it."""
+    """What one container is made of on the host, removed with it."""
 
+    container_id: str
     folder: Path
     image_id: str = ""
     lease: Lease | None = None
     overlay: bool = False
     pid: int = 0  # its first process, a child of the watchdog until reaped
+    stdin: int = -1  # our ends of its stdio pipes, once created
+    outputs: dict[int, str] = field(default_factory=dict)
 
     @property
     def rootfs(self) -> Path:
         return self.folder / "rootfs"
+
+    @property
+    def cgroups_path(self) -> str:
+        return f"/{CGROUP_PARENT}/{self.container_id}"
+
+    def close_pipes(self) -> None:
+        _close(self.stdin, *self.outputs)
+        self.stdin, self.outputs = -1, {}
 
 
 class OciRunner:
@@ -78,6 +92,8 @@ class OciRunner:
         calls_dir: Path,
         watchdog_id: str,
         secrets: SecretProvider | None = None,
+        ahead: Limits | None = None,
+        shim: Path | None = None,
     ) -> None:
         self.runc = runc
         self.images = images
@@ -89,6 +105,9 @@ class OciRunner:
         self.resolv_conf = resolv_conf()
         self._made: dict[str, Made] = {}
         self._lock = threading.Lock()
+        self.shim = shim  # a static busybox: with it, containers are made ahead of calls
+        self.pool = Pool(ahead, self._make_ahead, self.remove) if ahead and shim else None
+        self._templates: dict[str, CallRequest] = {}  # pool key -> a call to make them from
 
     def start(self) -> None:
         """Become the subreaper of the containers, make the folders, set the bridge up."""
@@ -98,20 +117,46 @@ class OciRunner:
         self.images.start()
         if self.bridge is not None:
             self.bridge.start()
+        if self.pool is not None:
+            self.pool.start()
 
     def close(self) -> None:
+        if self.pool is not None:
+            self.pool.stop()
         if self.bridge is not None:
             self.bridge.stop()
+
+    def forget(self, function: str) -> None:
+        """The function was updated or removed: no container made ahead for it stays."""
+        if self.pool is not None:
+            self.pool.forget(function)
+        self._templates = {k: c for k, c in self._templates.items() if c.function != function}
 
     def run(
         self, call: CallRequest, aborted: threading.Event, tap: Tap | None = None
     ) -> tuple[CallResult, str | None]:
         started = time.monotonic()
+        ahead = self._take_ahead(call)
+        if ahead is not None:
+            made, prefix = ahead
+            return self._guarded(call, made.container_id, started, lambda: self._run(
+                call, made, started, aborted, tap, prefix))  # fmt: skip
         container_id = f"faas-{uuid.uuid4().hex}"
-        try:
+
+        def fresh() -> CallResult:
             with secret_files(call.run.secrets, self.secrets, self.watchdog_id) as secrets:
-                made = self._make(call, container_id, secrets)
-                return self._run(call, container_id, made, started, aborted, tap), container_id
+                made = self._make(call, container_id, call_environment(call), secrets)
+                self._create(made)
+                return self._run(call, made, started, aborted, tap)
+
+        return self._guarded(call, container_id, started, fresh)
+
+    def _guarded(
+        self, call: CallRequest, container_id: str, started: float, work: Callable[[], CallResult]
+    ) -> tuple[CallResult, str | None]:
+        """The call's result, or the reason it could not run; and the container to remove."""
+        try:
+            return work(), container_id
         except SecretError as exc:
             why = f"cannot give {call.function} its secrets: {exc}"
         except (ImageError, NetworkError) as exc:
@@ -123,9 +168,46 @@ class OciRunner:
         known = container_id in self._made
         return failed_to_run(call, started, self.watchdog_id, why), container_id if known else None
 
-    def _make(self, call: CallRequest, container_id: str, secrets: Path | None) -> Made:
-        """The call's folder, root filesystem, network and OCI config; removed by `remove`."""
-        made = Made(self.calls_dir / container_id)
+    def _take_ahead(self, call: CallRequest) -> tuple[Made, bytes] | None:
+        """A container made ahead for this function's spec, and the lines its shim reads."""
+        if self.pool is None or call.run.secrets or call.kind == JOB_KIND:
+            return None
+        prefix = env_prefix(request_variables(call))
+        if prefix is None:
+            return None
+        key = _pool_key(call)
+        self._templates.setdefault(key, replace(call, call_id="", body=b"", headers=[]))
+        entry = self.pool.take(key, call.function)
+        if entry is None:
+            return None
+        with self._lock:
+            made = self._made[entry.container_id]
+        (made.folder / "call").write_text(call.call_id)  # its faas.call label says AHEAD
+        return made, prefix
+
+    def _make_ahead(self, key: str) -> Entry:
+        """A container for the next call with this key (the pool's thread)."""
+        call = self._templates[key]
+        container_id = f"faas-{uuid.uuid4().hex}"
+        try:
+            made = self._make(call, container_id, dict(call.run.env), None, shim=True)
+            self._create(made)
+        except BaseException:
+            self.remove(container_id)
+            raise
+        return Entry(key, call.function, container_id, _rss(made.pid), time.monotonic())
+
+    def _make(
+        self,
+        call: CallRequest,
+        container_id: str,
+        env: dict[str, str],
+        secrets: Path | None,
+        shim: bool = False,
+    ) -> Made:
+        """The container's folder, root filesystem, network and OCI config; undone by
+        `remove`. With `shim`, its first process reads the call's variables first."""
+        made = Made(container_id, self.calls_dir / container_id)
         made.folder.mkdir(mode=0o711)
         with self._lock:
             self._made[container_id] = made
@@ -144,16 +226,18 @@ class OciRunner:
             profile=self.profile,
             rootfs=rootfs,
             files=made.folder,
-            cgroups_path=f"/{CGROUP_PARENT}/{container_id}",
+            cgroups_path=made.cgroups_path,
             hostname=hostname,
-            annotations=labels(call, self.watchdog_id),
+            annotations=labels(call, self.watchdog_id) | ({CALL_LABEL: AHEAD} if shim else {}),
             netns=made.lease.path if made.lease else None,
             secrets=secrets,
+            shim=self.shim if shim else None,
         )
+        args = bundle.command(image.config, call.run.command, call.run.image)
         config = bundle.oci_config(
             box,
-            bundle.command(image.config, call.run.command, call.run.image),
-            bundle.environment(image.config, call_environment(call), hostname),
+            shim_args(args) if shim else args,
+            bundle.environment(image.config, env, hostname),
             bundle.resolve_user(image.rootfs, image.config.user),
             call.run.memory,
             call.run.cpus,
@@ -184,24 +268,27 @@ class OciRunner:
     def _run(
         self,
         call: CallRequest,
-        container_id: str,
         made: Made,
         started: float,
         aborted: threading.Event,
         tap: Tap | None,
+        prefix: bytes = b"",
     ) -> CallResult:
+        """Start the created container, exchange stdin and output, wait for its end."""
         out = output_for(call, tap)
-        stdin, outputs = self._create(container_id, made)
+        stdin, outputs = made.stdin, made.outputs
+        made.stdin, made.outputs = -1, {}
         with _pidfd(made.pid) as pidfd:
             try:
-                self.runc.start(container_id)
+                self.runc.start(made.container_id)
             except RuncError:
                 _close(stdin, *outputs)
                 raise
             start_seconds = time.monotonic() - started
             deadline = started + call.run.timeout
+            body = prefix + call.body if prefix else call.body
             try:
-                stop = exchange_pipes(stdin, outputs, call.body, out, deadline, aborted)
+                stop = exchange_pipes(stdin, outputs, body, out, deadline, aborted)
             finally:
                 _close(*outputs)
             if stop is Stop.EOF:  # its output closed; it may still run
@@ -209,37 +296,27 @@ class OciRunner:
             if stop is not Stop.EOF:
                 _kill(made.pid)
             exit_code = self._reap(made)
-        oom = (
-            stop is Stop.EOF
-            and exit_code != 0
-            and cgroups.oom_killed(f"/{CGROUP_PARENT}/{container_id}")
-        )
+        oom = stop is Stop.EOF and exit_code != 0 and cgroups.oom_killed(made.cgroups_path)
         return finished(call, out, stop, exit_code, oom, started, start_seconds, self.watchdog_id)
 
-    def _create(self, container_id: str, made: Made) -> tuple[int, dict[int, str]]:
-        """`runc create`, its stdio the container's: return our ends of the three pipes."""
+    def _create(self, made: Made) -> None:
+        """`runc create`, its stdio the container's; keep our ends of the three pipes."""
         in_read, in_write = os.pipe()
         out_read, out_write = os.pipe()
         err_read, err_write = os.pipe()
         log_file = made.folder / "runc.log"
-        argv = self.runc.create(container_id, made.folder, made.folder / "pid", log_file)
+        argv = self.runc.create(made.container_id, made.folder, made.folder / "pid", log_file)
         try:
             proc = subprocess.Popen(argv, stdin=in_read, stdout=out_write, stderr=err_write)
         except OSError:
             _close(in_read, in_write, out_read, out_write, err_read, err_write)
             raise
         _close(in_read, out_write, err_write)
-        try:
-            code = proc.wait(CREATE_TIMEOUT)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-            code = -1
+        made.stdin, made.outputs = in_write, {out_read: "stdout", err_read: "stderr"}
+        code = wait(proc, CREATE_TIMEOUT)
         if code != 0:
-            _close(in_write, out_read, err_read)
             raise RuncError(_log_text(log_file) or f"runc create exited with code {code}")
         made.pid = int((made.folder / "pid").read_text())
-        return in_write, {out_read: "stdout", err_read: "stderr"}
 
     def _reap(self, made: Made) -> int:
         """Wait for the container's first process; its exit code, 128 + signal when killed."""
@@ -257,7 +334,8 @@ class OciRunner:
             log.warning("cannot delete container %s: %s", container_id, exc)
         if made is None:
             return
-        if made.pid:  # never reaped: it was made, never waited for
+        made.close_pipes()
+        if made.pid:  # never reaped: made, never started or never waited for
             _kill(made.pid)
             with contextlib.suppress(ChildProcessError):
                 os.waitpid(made.pid, 0)
@@ -292,6 +370,22 @@ class OciRunner:
         return count + remove_docker_orphans(self.images.client.api, self.watchdog_id)
 
 
+def _pool_key(call: CallRequest) -> str:
+    """Calls whose containers are alike: same function and same spec, to the byte."""
+    return f"{call.function}\0" + repr(sorted(vars(call.run).items()))
+
+
+def _rss(pid: int) -> int:
+    try:
+        with open(f"/proc/{pid}/status") as status:
+            for line in status:
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError):
+        pass
+    return 0
+
+
 def _owner(folder: Path) -> str:
     """The watchdog a call folder belongs to, from the annotations of its config."""
     try:
@@ -321,6 +415,16 @@ def _pidfd(pid: int) -> Iterator[int]:
         yield fd
     finally:
         os.close(fd)
+
+
+def wait(proc: subprocess.Popen[bytes], timeout: float) -> int:
+    """The process's exit code, waited for on its pidfd: Popen.wait with a timeout polls,
+    and its sleeps add up to tens of milliseconds to a runc command of forty."""
+    with _pidfd(proc.pid) as fd:
+        ready, _, _ = select.select([fd], [], [], timeout)
+    if not ready:
+        proc.kill()
+    return proc.wait()
 
 
 def _kill(pid: int) -> None:
