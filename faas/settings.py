@@ -130,6 +130,7 @@ class WatchdogSettings:
     bridge_subnet: str = DEFAULT_BRIDGE_SUBNET  # addresses of calls with network "bridge"
     ahead: int = 2  # containers made ahead of calls, per function (runc); 0: none
     ahead_total: int = 8  # made ahead, for the whole watchdog
+    seccomp_32bit: bool = False  # runc: admit 32-bit system calls too, as Docker (slower)
 
     @classmethod
     def from_env(cls) -> WatchdogSettings:
@@ -151,6 +152,7 @@ class WatchdogSettings:
             bridge_subnet=os.environ.get("FAAS_BRIDGE_SUBNET") or DEFAULT_BRIDGE_SUBNET,
             ahead=_env_int("FAAS_AHEAD", 2),
             ahead_total=_env_int("FAAS_AHEAD_TOTAL", 8),
+            seccomp_32bit=_env_bool("FAAS_SECCOMP_32BIT"),
         )
 
 

@@ -64,6 +64,8 @@ def oci_runner(
         confinement = profile.load(client, settings.state_dir / "profiles")
     except ProfileError as exc:
         raise Unusable(f"cannot read Docker's default confinement: {exc}") from exc
+    if not settings.seccomp_32bit:
+        confinement = profile.native_only(confinement)
     owner = re.sub(r"[^A-Za-z0-9_.-]", "_", settings.watchdog_id)
     bridge = Bridge(settings.run_dir / "net" / owner, settings.bridge_subnet)
     images = ImageStore(client, settings.state_dir / "images", settings.image_cache_bytes)

@@ -12,6 +12,14 @@ def unified(root: Path = CGROUP_ROOT) -> bool:
     return (root / "cgroup.controllers").exists()
 
 
+def directories(cgroups_path: str, root: Path = CGROUP_ROOT) -> list[Path]:
+    """The folders of this cgroup: one on cgroup v2, one per controller hierarchy on v1."""
+    relative = cgroups_path.lstrip("/")
+    if unified(root):
+        return [root / relative]
+    return sorted(p for p in root.glob(f"*/{relative}") if p.is_dir())
+
+
 def oom_killed(cgroups_path: str, root: Path = CGROUP_ROOT) -> bool:
     """Whether the kernel's OOM killer killed a process of this cgroup."""
     relative = cgroups_path.lstrip("/")

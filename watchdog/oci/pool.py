@@ -90,7 +90,10 @@ class Pool:
             if found is not None:
                 del self._ready[found.container_id]
             stale = [e for e in self._ready.values() if e.function == function and e.key != key]
-            self._wanted[key] = function
+            for entry in stale:
+                del self._ready[entry.container_id]
+            self._wanted = {k: f for k, f in self._wanted.items() if f != function}
+            self._wanted[key] = function  # the newest spec of the function only
             self._wake.notify()
         self._remove_all(stale)  # made for an older spec of the same function
         return found

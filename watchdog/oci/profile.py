@@ -8,7 +8,7 @@ import json
 import logging
 import shutil
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -55,6 +55,18 @@ class Profile:
             devices=list((linux.get("resources") or {}).get("devices") or []),
             source=source,
         )
+
+
+def native_only(profile: Profile) -> Profile:
+    """The profile for this machine's own system-call ABI only (Docker's first architecture).
+
+    Docker's filter also admits the 32-bit ABIs (x86 and x32 beside x86_64); compiling their
+    rules costs runc about 15 ms of CPU per container, a third of a call's cost. Without
+    them, a 32-bit program's system calls are refused: stricter than Docker, never looser.
+    """
+    arches = profile.seccomp.get("architectures") or []
+    seccomp = {**profile.seccomp, "architectures": arches[:1]}
+    return replace(profile, seccomp=seccomp)
 
 
 def load(client: docker.DockerClient, cache: Path) -> Profile:

@@ -92,6 +92,15 @@ class Runc:
             if "does not exist" not in str(exc) and "not exist" not in str(exc):
                 raise
 
+    def remove_stopped(self, container_id: str, cgroup_dirs: list[Path]) -> None:
+        """What `runc delete` does for a container whose processes are all gone, without the
+        exec of a Go program (a quarter of a container's CPU): remove its cgroups and state.
+        Raises OSError when that cannot be done (a cgroup still busy): `delete` then."""
+        for path in cgroup_dirs:
+            with contextlib.suppress(FileNotFoundError):
+                path.rmdir()
+        shutil.rmtree(self.root / container_id)
+
     def list(self) -> list[dict[str, Any]]:
         out = self._run("list", "--format", "json")
         return json.loads(out) or [] if out.strip() else []

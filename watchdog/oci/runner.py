@@ -48,6 +48,7 @@ from watchdog.secretfiles import SecretProvider, remove_leftovers, secret_files
 log = logging.getLogger(__name__)
 
 CGROUP_PARENT = "faas"
+AHEAD_NICENESS = 10
 AHEAD = "(ahead)"  # the faas.call label of a container made ahead: its folder's `call` says
 CREATE_TIMEOUT = 30.0
 PR_SET_CHILD_SUBREAPER = 36
@@ -64,6 +65,7 @@ class Made:
     lease: Lease | None = None
     overlay: bool = False
     pid: int = 0  # its first process, a child of the watchdog until reaped
+    exited: bool = False  # its first process was reaped here: only its traces are left
     stdin: int = -1  # our ends of its stdio pipes, once created
     outputs: dict[int, str] = field(default_factory=dict)
 
@@ -182,6 +184,7 @@ class OciRunner:
             return None
         with self._lock:
             made = self._made[entry.container_id]
+        os.setpriority(os.PRIO_PROCESS, made.pid, 0)  # the call runs at the usual priority
         (made.folder / "call").write_text(call.call_id)  # its faas.call label says AHEAD
         return made, prefix
 
@@ -191,7 +194,7 @@ class OciRunner:
         container_id = f"faas-{uuid.uuid4().hex}"
         try:
             made = self._make(call, container_id, dict(call.run.env), None, shim=True)
-            self._create(made)
+            self._create(made, niceness=AHEAD_NICENESS)
         except BaseException:
             self.remove(container_id)
             raise
@@ -299,13 +302,18 @@ class OciRunner:
         oom = stop is Stop.EOF and exit_code != 0 and cgroups.oom_killed(made.cgroups_path)
         return finished(call, out, stop, exit_code, oom, started, start_seconds, self.watchdog_id)
 
-    def _create(self, made: Made) -> None:
-        """`runc create`, its stdio the container's; keep our ends of the three pipes."""
+    def _create(self, made: Made, niceness: int = 0) -> None:
+        """`runc create`, its stdio the container's; keep our ends of the three pipes.
+
+        With `niceness`, runc and the container's first process run at that lower priority
+        (containers made ahead yield the CPU to calls running); `_take_ahead` lifts it."""
         in_read, in_write = os.pipe()
         out_read, out_write = os.pipe()
         err_read, err_write = os.pipe()
         log_file = made.folder / "runc.log"
         argv = self.runc.create(made.container_id, made.folder, made.folder / "pid", log_file)
+        if niceness:
+            argv = ["nice", "-n", str(niceness), *argv]
         try:
             proc = subprocess.Popen(argv, stdin=in_read, stdout=out_write, stderr=err_write)
         except OSError:
@@ -321,25 +329,36 @@ class OciRunner:
     def _reap(self, made: Made) -> int:
         """Wait for the container's first process; its exit code, 128 + signal when killed."""
         _, status = os.waitpid(made.pid, 0)
-        made.pid = 0
+        made.pid, made.exited = 0, True
         code = os.waitstatus_to_exitcode(status)
         return 128 - code if code < 0 else code
 
     def remove(self, container_id: str) -> None:
         with self._lock:
             made = self._made.pop(container_id, None)
+        if made is not None:
+            made.close_pipes()
+            if made.pid:  # never reaped: made, never started or never waited for
+                _kill(made.pid)
+                with contextlib.suppress(ChildProcessError):
+                    os.waitpid(made.pid, 0)
+                made.pid, made.exited = 0, True
+        self._delete(container_id, made)
+        if made is not None:
+            self._unmake(made)
+
+    def _delete(self, container_id: str, made: Made | None) -> None:
+        """Its cgroups and runc state; without runc's exec where its process was reaped here."""
+        if made is not None and made.exited:
+            try:
+                self.runc.remove_stopped(container_id, cgroups.directories(made.cgroups_path))
+                return
+            except OSError as exc:
+                log.debug("container %s: %s; runc delete instead", container_id, exc)
         try:
             self.runc.delete(container_id)
         except RuncError as exc:
             log.warning("cannot delete container %s: %s", container_id, exc)
-        if made is None:
-            return
-        made.close_pipes()
-        if made.pid:  # never reaped: made, never started or never waited for
-            _kill(made.pid)
-            with contextlib.suppress(ChildProcessError):
-                os.waitpid(made.pid, 0)
-        self._unmake(made)
 
     def _unmake(self, made: Made) -> None:
         if made.overlay:
