@@ -61,11 +61,13 @@ class DockerRunner:
         except ImageNotFound:
             return self._error(call, started, f"image {call.run.image} is not on this host"), None
         except DockerException as exc:
-            return self._error(call, started, f"cannot create container: {exc}"), None
+            why = f"cannot create a container of image {call.run.image}: {_reason(exc)}"
+            return self._error(call, started, why), None
         try:
             result = self._run_created(call, container_id, started, aborted, tap)
         except DockerException as exc:
-            result = self._error(call, started, f"container failed: {exc}")
+            why = f"the container of image {call.run.image} failed: {_reason(exc)}"
+            result = self._error(call, started, why)
         return result, container_id
 
     def _create(self, call: CallRequest, secrets: Path | None) -> str:
@@ -165,3 +167,8 @@ def remove_docker_orphans(api: docker.APIClient, watchdog_id: str) -> int:
     for container in orphans:
         remove_container(api, container["Id"])
     return len(orphans)
+
+
+def _reason(exc: DockerException) -> str:
+    """The engine's own words where it gave some, not the HTTP request that carried them."""
+    return str(exc.explanation) if isinstance(exc, APIError) and exc.explanation else str(exc)
