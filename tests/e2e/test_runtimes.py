@@ -6,9 +6,10 @@ from __future__ import annotations
 import contextlib
 import io
 import shlex
+import subprocess
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -17,10 +18,11 @@ import httpx
 import pytest
 
 from tests.e2e.conftest import _platform
-from tests.e2e.containers import docker_containers, leftovers, runc_containers
+from tests.e2e.containers import docker_containers, leftovers, runc_containers, runc_states
 from tests.e2e.functions import BUSYBOX, PYTHON, fn
 from tests.e2e.parts import Gateway, Parts, wait_for_watchdog
 from tests.e2e.runs import run_reports
+from watchdog.oci.runner import AHEAD
 
 CONFIGURED = "faas-test/configured:latest"  # USER, ENV, WORKDIR, ENTRYPOINT and CMD
 RETAGGED = "faas-test/retagged:latest"  # built again under the same tag
@@ -348,3 +350,75 @@ def test_an_unusable_runc_leaves_the_calls_to_docker(
         assert docker_containers(docker_client, **labels)
     finally:
         caller.join(30)
+
+
+def _ahead(function: str) -> list[str]:
+    """Containers made ahead for the function and not taken by a call yet."""
+    return [
+        str(s["id"])
+        for s in runc_states()
+        if (s.get("annotations") or {}).get("faas.function") == function
+        and s["annotations"].get("faas.call") == AHEAD
+        and not Path(s.get("bundle", ""), "call").exists()
+    ]
+
+
+def _until(check: Callable[[], bool], timeout: float = 15) -> bool:
+    deadline = time.monotonic() + timeout
+    while not check():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.05)
+    return True
+
+
+def test_containers_made_ahead_go_when_their_function_changes_or_goes(
+    runc_platform: Gateway,
+) -> None:
+    deploy(runc_platform, fn("ahead", "cat"))
+    assert call(runc_platform, "ahead", b"one").text == "one"
+    assert _until(lambda: len(_ahead("ahead")) == 2), _ahead("ahead")  # two per function
+    before = set(_ahead("ahead"))
+    deploy(runc_platform, fn("ahead", "cat", envVars={"changed": "yes"}))
+    assert _until(lambda: not set(_ahead("ahead")) & before), "old ones were kept"
+    assert call(runc_platform, "ahead", b"two").text == "two"
+    assert _until(lambda: len(_ahead("ahead")) == 2)
+    with runc_platform.client() as http:
+        http.request("DELETE", "/system/functions", json={"functionName": "ahead"})
+    assert _until(lambda: not _ahead("ahead")), _ahead("ahead")
+
+
+def test_each_call_of_a_made_ahead_container_sees_only_its_own_request(
+    runc_platform: Gateway,
+) -> None:
+    deploy(runc_platform, fn("whoami", "sh -c 'echo $Http_X_Caller $(cat) $HOSTNAME'"))
+    seen = []
+    for n in range(6):
+        with runc_platform.client() as http:
+            reply = http.post("/function/whoami", content=f"body{n}", headers={"X-Caller": f"c{n}"})
+        seen.append(reply.text.split())
+        time.sleep(0.3)  # room to make the next one ahead
+    assert [s[:2] for s in seen] == [[f"c{n}", f"body{n}"] for n in range(6)]
+    assert len({s[2] for s in seen}) == 6  # six containers
+
+
+def test_a_full_disk_for_root_filesystems_is_reported(parts: Parts, tmp_path: Path) -> None:
+    state = tmp_path / "state"
+    state.mkdir()
+    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=2m", "tmpfs", str(state)], check=True)
+    try:
+        parts.env["FAAS_STATE_DIR"] = str(state)
+        nats = parts.nats()
+        gateway = parts.gateway(nats)
+        parts.watchdog(nats, 1, "--runtime", "runc")
+        wait_for_watchdog(gateway)
+        deploy(gateway, {"service": "hello", "image": "faas/hello:latest"})
+        reply = call(gateway, "hello", b"x")
+        assert reply.status_code == 502
+        assert "cannot unpack image faas/hello:latest" in reply.text
+        assert "No space left on device" in reply.text
+        deploy(gateway, fn("small", "echo fits", annotations={"com.faas.network": "none"}))
+        assert call(gateway, "small").text == "fits\n"  # and the watchdog keeps serving
+    finally:
+        parts.stop_all()
+        subprocess.run(["umount", str(state)], check=True)

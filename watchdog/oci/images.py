@@ -5,8 +5,10 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
+import os
 import shutil
 import subprocess
+import tempfile
 import threading
 import time
 import uuid
@@ -24,6 +26,9 @@ log = logging.getLogger(__name__)
 # read-only root needs no change at run time.
 MOUNT_DIRS = ("proc", "sys", "dev", "tmp", "var/openfaas/secrets", ".faas")
 MOUNT_FILES = ("etc/hosts", "etc/hostname", "etc/resolv.conf", ".faas/busybox")
+
+
+FULL = 1 << 20  # free bytes below which a failed unpack is put down to a full disk
 
 
 class ImageError(Exception):
@@ -180,25 +185,47 @@ class ImageStore:
 
 
 def untar(chunks: Iterable[bytes], target: Path) -> None:
-    """Unpack a tar stream into `target` with tar(1): it keeps owners, modes and links."""
-    tar = subprocess.Popen(
-        ["tar", "-x", "-C", str(target), "--numeric-owner", "-f", "-"],
-        stdin=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-    )
-    assert tar.stdin is not None and tar.stderr is not None
-    try:
-        for chunk in chunks:
-            tar.stdin.write(chunk)
-        tar.stdin.close()
-    except BrokenPipeError:
-        pass  # tar stopped: its message says why
-    finally:
-        error = tar.stderr.read().decode(errors="replace").strip()
-        tar.stderr.close()
-        code = tar.wait()
+    """Unpack a tar stream into `target` with tar(1): it keeps owners, modes and links.
+
+    Its messages go to a file: on a full disk it writes one per file, and a pipe of them
+    nobody reads while its input is written would stop both.
+    """
+    with tempfile.TemporaryFile() as errors:
+        tar = subprocess.Popen(
+            ["tar", "-x", "-C", str(target), "--numeric-owner", "-f", "-"],
+            stdin=subprocess.PIPE,
+            stderr=errors,
+        )
+        assert tar.stdin is not None
+        try:
+            for chunk in chunks:
+                tar.stdin.write(chunk)
+            tar.stdin.close()
+        except BrokenPipeError:
+            pass  # tar stopped: its message says why
+        finally:
+            code = tar.wait()
+        errors.seek(0)
+        text = errors.read(4096).decode(errors="replace").strip()
     if code != 0:
-        raise ImageError(error.splitlines()[-1] if error else f"tar exited with code {code}")
+        raise ImageError(_tar_failure(text, target) or f"tar exited with code {code}")
+
+
+def _tar_failure(text: str, target: Path) -> str:
+    """What went wrong, in tar's words; a full disk said plainly (tar may only say that a
+    write came up short)."""
+    if "No space left" not in text and _free(target) < FULL:
+        return f"No space left on device ({_free(target) // 1024} KiB free)"
+    lines = text.splitlines()
+    return next((line for line in lines if "No space left" in line), lines[0] if lines else "")
+
+
+def _free(path: Path) -> int:
+    try:
+        stat = os.statvfs(path)
+    except OSError:
+        return FULL
+    return stat.f_bavail * stat.f_frsize
 
 
 def prepare_rootfs(rootfs: Path) -> None:
