@@ -7,9 +7,12 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TypeVar
 
 import httpx
 
@@ -20,6 +23,7 @@ from faas.settings import DEFAULT_MAX_BODY
 ROOT = Path(__file__).resolve().parents[1]
 STOP_TIMEOUT = 45.0  # above the watchdog's 30 s grace and uvicorn's 30 s graceful shutdown
 READY_TIMEOUT = 30.0
+T = TypeVar("T")
 
 
 class BenchError(Error):
@@ -139,3 +143,14 @@ def wait_healthy(url: str, process: Process, timeout: float = READY_TIMEOUT) -> 
 
 def progress(text: str) -> None:
     print(f"bench {time.strftime('%H:%M:%S')}: {text}", file=sys.stderr, flush=True)
+
+
+def with_launcher(logs: Path, measure: Callable[[Launcher], T]) -> T:
+    """Run `measure` with a launcher whose processes are all stopped after it, whatever."""
+    with tempfile.TemporaryDirectory(prefix="faas-bench-") as tmp:
+        launcher = Launcher(Path(tmp), logs)
+        try:
+            return measure(launcher)
+        finally:
+            progress("stopping every process started")
+            launcher.stop_all()

@@ -19,7 +19,6 @@ import platform
 import shutil
 import signal
 import sys
-import tempfile
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, datetime
@@ -32,7 +31,7 @@ from bench.callrecords import Phases
 from bench.cpu import CpuMeter
 from bench.jobs import JOB_DOCKER, JobPlan
 from bench.load import DockerRun, HttpCall
-from bench.parts import ROOT, BenchError, Launcher, progress
+from bench.parts import ROOT, BenchError, Launcher, progress, with_launcher
 from bench.stack import (
     FUNCTION,
     Stack,
@@ -395,13 +394,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     watchdogs: list[str] = []
     started = datetime.now(UTC)
     try:
-        with tempfile.TemporaryDirectory(prefix="faas-bench-") as tmp:
-            launcher = Launcher(Path(tmp), logs)
-            try:
-                measured = measure(opts, launcher, watchdogs)
-            finally:
-                progress("stopping every process started")
-                launcher.stop_all()
+        measured = with_launcher(logs, lambda launcher: measure(opts, launcher, watchdogs))
     except Error as exc:
         print(f"bench: {exc}", file=sys.stderr)
         return 1

@@ -14,17 +14,15 @@ from __future__ import annotations
 import argparse
 import asyncio
 import sys
-import tempfile
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, replace
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 from bench import containers, report
 from bench.cpu import CpuMeter, pids_named
 from bench.load import DockerRun, HttpCall
-from bench.parts import ROOT, BenchError, Launcher, progress
+from bench.parts import ROOT, BenchError, Launcher, progress, with_launcher
 from bench.run import expected_output, fresh_logs
 from bench.stack import FUNCTION, Stack, deploy, docker_watchdog, start_stack
 from bench.stats import Series, Summary
@@ -170,13 +168,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     before = {c.id for c in containers.call_containers()}
     started = datetime.now(UTC)
     try:
-        with tempfile.TemporaryDirectory(prefix="faas-bench-") as tmp:
-            launcher = Launcher(Path(tmp), logs)
-            try:
-                measured = measure(opts, launcher)
-            finally:
-                progress("stopping every process started")
-                launcher.stop_all()
+        measured = with_launcher(logs, lambda launcher: measure(opts, launcher))
     except Error as exc:
         print(f"bench: {exc}", file=sys.stderr)
         return 1

@@ -77,6 +77,19 @@ class Exchange:
         return not self.overflow or len(self.stdout) <= self.max_stdout
 
 
+def waiting(deadline: float, aborted: object, poll: float = 0.1) -> Stop | float:
+    """Seconds to wait for the next event, at most `poll`; or why to stop waiting.
+
+    `aborted` is anything with `is_set()` (a threading.Event).
+    """
+    left = deadline - time.monotonic()
+    if left <= 0:
+        return Stop.DEADLINE
+    if aborted.is_set():  # type: ignore[attr-defined]
+        return Stop.ABORTED
+    return min(left, poll)
+
+
 def exchange(
     sock: socket.socket, body: bytes, out: Exchange, deadline: float, aborted: object
 ) -> Stop:
@@ -91,12 +104,10 @@ def exchange(
         if not view:
             _half_close(sock)
         while True:
-            left = deadline - time.monotonic()
-            if left <= 0:
-                return Stop.DEADLINE
-            if aborted.is_set():  # type: ignore[attr-defined]
-                return Stop.ABORTED
-            for key, events in sel.select(min(left, 0.1)):
+            wait = waiting(deadline, aborted)
+            if isinstance(wait, Stop):
+                return wait
+            for key, events in sel.select(wait):
                 if events & selectors.EVENT_WRITE and view:
                     view = _write(sock, view)
                     if not view:
@@ -162,12 +173,10 @@ def exchange_pipes(
             close_stdin()
         open_outputs = len(outputs)
         while open_outputs:
-            left = deadline - time.monotonic()
-            if left <= 0:
-                return Stop.DEADLINE
-            if aborted.is_set():  # type: ignore[attr-defined]
-                return Stop.ABORTED
-            for key, _ in sel.select(min(left, 0.1)):
+            wait = waiting(deadline, aborted)
+            if isinstance(wait, Stop):
+                return wait
+            for key, _ in sel.select(wait):
                 if key.fd == stdin:
                     view = _write_pipe(stdin, view)
                     if not view:

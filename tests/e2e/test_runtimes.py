@@ -422,3 +422,13 @@ def test_a_full_disk_for_root_filesystems_is_reported(parts: Parts, tmp_path: Pa
     finally:
         parts.stop_all()
         subprocess.run(["umount", str(state)], check=True)
+
+
+def test_a_command_not_in_the_image_fails_every_call_alike(each_runtime: Gateway) -> None:
+    deploy(each_runtime, fn("no-such-program", "no-such-program --flag"))
+    replies = []
+    for _ in range(3):
+        replies.append(call(each_runtime, "no-such-program"))
+        time.sleep(0.3)  # time enough to make one ahead, were it made
+    assert [r.status_code for r in replies] == [502, 502, 502], [r.text for r in replies]
+    assert all(BUSYBOX in r.text and "no-such-program" in r.text for r in replies)

@@ -13,6 +13,7 @@ from watchdog.oci.bundle import (
     environment,
     oci_config,
     resolve_user,
+    resolves,
 )
 from watchdog.oci.images import ImageConfig, ImageError
 from watchdog.oci.profile import Profile
@@ -156,3 +157,17 @@ def test_unknown_user_or_group_is_refused(rootfs: Path) -> None:
         resolve_user(rootfs, "nobody2")
     with pytest.raises(ImageError, match="group 'staff'"):
         resolve_user(rootfs, "app:staff")
+
+
+def test_a_program_resolves_on_the_image_path(tmp_path: Path) -> None:
+    (tmp_path / "usr/bin").mkdir(parents=True)
+    (tmp_path / "usr/bin/python3").touch()
+    (tmp_path / "app").mkdir()
+    (tmp_path / "app/run.sh").touch()
+    env = ["PATH=/usr/local/bin:/usr/bin"]
+    assert resolves(tmp_path, "python3", env)
+    assert resolves(tmp_path, "/usr/bin/python3", env)
+    assert resolves(tmp_path, "./run.sh", env, cwd="/app")
+    assert not resolves(tmp_path, "python2", env)
+    assert not resolves(tmp_path, "python3", ["PATH=/bin"])
+    assert not resolves(tmp_path, "/bin/sh", env)

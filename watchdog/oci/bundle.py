@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import resource
 from dataclasses import dataclass
 from pathlib import Path
@@ -202,3 +203,18 @@ def write(path: Path, config: dict[str, Any]) -> None:
 def read(path: Path) -> dict[str, Any]:
     config: dict[str, Any] = json.loads(path.read_text())
     return config
+
+
+def resolves(rootfs: Path, program: str, env: list[str], cwd: str = "/") -> bool:
+    """Whether `program` names a file of the image, on its PATH when it has no slash."""
+    if program.startswith("/"):
+        return _exists(rootfs, program)
+    if "/" in program:
+        return _exists(rootfs, f"{cwd}/{program}")
+    path = next((e[5:] for e in env if e.startswith("PATH=")), DEFAULT_PATH)
+    return any(_exists(rootfs, f"{folder}/{program}") for folder in path.split(":") if folder)
+
+
+def _exists(rootfs: Path, path: str) -> bool:
+    """Within the image only: an absolute symlink in it is taken as it stands."""
+    return os.path.lexists(rootfs / path.lstrip("/"))

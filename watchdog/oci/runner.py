@@ -28,7 +28,7 @@ from faas.secretstore import SecretError
 from faas.wire import CallRequest, CallResult
 from watchdog.dockerrunner import remove_docker_orphans
 from watchdog.environ import call_environment, request_variables
-from watchdog.exchange import Stop, Tap, exchange_pipes
+from watchdog.exchange import Stop, Tap, exchange_pipes, waiting
 from watchdog.oci import bundle, cgroups
 from watchdog.oci.images import ImageError, ImageStore
 from watchdog.oci.network import Bridge, Lease, NetworkError, resolv_conf
@@ -53,6 +53,10 @@ AHEAD = "(ahead)"  # the faas.call label of a container made ahead: its folder's
 CREATE_TIMEOUT = 30.0
 PR_SET_CHILD_SUBREAPER = 36
 MS_RDONLY = 1
+
+
+class NotAhead(Exception):
+    """A container of this spec is not to be made ahead; the message says why."""
 
 
 @dataclass
@@ -110,6 +114,7 @@ class OciRunner:
         self.shim = shim  # a static busybox: with it, containers are made ahead of calls
         self.pool = Pool(ahead, self._make_ahead, self.remove) if ahead and shim else None
         self._templates: dict[str, CallRequest] = {}  # pool key -> a call to make them from
+        self._not_ahead: set[str] = set()  # pool keys whose containers are made for the call
 
     def start(self) -> None:
         """Become the subreaper of the containers, make the folders, set the bridge up."""
@@ -133,6 +138,7 @@ class OciRunner:
         if self.pool is not None:
             self.pool.forget(function)
         self._templates = {k: c for k, c in self._templates.items() if c.function != function}
+        self._not_ahead = {k for k in self._not_ahead if not k.startswith(f"{function}\0")}
 
     def run(
         self, call: CallRequest, aborted: threading.Event, tap: Tap | None = None
@@ -178,6 +184,8 @@ class OciRunner:
         if prefix is None:
             return None
         key = _pool_key(call)
+        if key in self._not_ahead:
+            return None
         self._templates.setdefault(key, replace(call, call_id="", body=b"", headers=[]))
         entry = self.pool.take(key, call.function)
         if entry is None:
@@ -195,6 +203,10 @@ class OciRunner:
         try:
             made = self._make(call, container_id, dict(call.run.env), None, shim=True)
             self._create(made, niceness=AHEAD_NICENESS)
+        except NotAhead:
+            self._not_ahead.add(key)
+            self.remove(container_id)
+            raise
         except BaseException:
             self.remove(container_id)
             raise
@@ -237,10 +249,15 @@ class OciRunner:
             shim=self.shim if shim else None,
         )
         args = bundle.command(image.config, call.run.command, call.run.image)
+        environment = bundle.environment(image.config, env, hostname)
+        cwd = image.config.working_dir or "/"
+        if shim and not bundle.resolves(image.rootfs, args[0], environment, cwd):
+            # runc itself says so, as a start failure, for a container made for its call
+            raise NotAhead(f"{args[0]} is not in image {call.run.image}")
         config = bundle.oci_config(
             box,
             shim_args(args) if shim else args,
-            bundle.environment(image.config, env, hostname),
+            environment,
             bundle.resolve_user(image.rootfs, image.config.user),
             call.run.memory,
             call.run.cpus,
@@ -417,12 +434,10 @@ def _owner(folder: Path) -> str:
 def _wait_exit(pidfd: int, deadline: float, aborted: threading.Event) -> Stop:
     """Until the process exits (EOF), its deadline passes or the call is aborted."""
     while True:
-        left = deadline - time.monotonic()
-        if left <= 0:
-            return Stop.DEADLINE
-        if aborted.is_set():
-            return Stop.ABORTED
-        ready, _, _ = select.select([pidfd], [], [], min(left, 0.1))
+        wait = waiting(deadline, aborted)
+        if isinstance(wait, Stop):
+            return wait
+        ready, _, _ = select.select([pidfd], [], [], wait)
         if ready:
             return Stop.EOF
 
