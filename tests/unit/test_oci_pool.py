@@ -160,3 +160,17 @@ def test_the_shim_runs_the_function_command_after_it() -> None:
     args = shim_args(["python3", "/app/handler.py"])
     assert args[0] == SHIM_PATH
     assert args[-2:] == ["python3", "/app/handler.py"]
+
+
+def test_a_full_pool_makes_room_for_the_function_asked_for_last(runtime: FakeRuntime) -> None:
+    pool = started(runtime, Limits(per_key=2, total=2, memory=1000, idle=60))
+    try:
+        pool.take("a/1", "a")
+        runtime.until(lambda: len(runtime.made) == 2)
+        pool.take("b/1", "b")
+        runtime.until(lambda: len(runtime.made) == 4)
+        time.sleep(0.1)
+        assert sorted(runtime.removed) == ["c0", "c1"]
+        assert [e.key for e in pool.waiting()] == ["b/1", "b/1"]
+    finally:
+        pool.stop()

@@ -66,6 +66,7 @@ class Pool:
         self._remove = remove
         self._ready: OrderedDict[str, Entry] = OrderedDict()  # container id -> entry
         self._wanted: dict[str, str] = {}  # key -> function, to be filled
+        self._asked: dict[str, float] = {}  # key -> when a call last asked for one
         self._lock = threading.Lock()
         self._wake = threading.Condition(self._lock)
         self._stopping = False
@@ -94,6 +95,7 @@ class Pool:
                 del self._ready[entry.container_id]
             self._wanted = {k: f for k, f in self._wanted.items() if f != function}
             self._wanted[key] = function  # the newest spec of the function only
+            self._asked[key] = time.monotonic()
             self._wake.notify()
         self._remove_all(stale)  # made for an older spec of the same function
         return found
@@ -122,14 +124,14 @@ class Pool:
     def _fill(self) -> None:
         while True:
             with self._lock:
-                expired, key = self._expired(), self._next_key()
+                expired, (key, evicted) = self._expired(), self._next()
                 while not (expired or key or self._stopping):
                     self._wake.wait(self.limits.idle / 4)
-                    expired, key = self._expired(), self._next_key()
+                    expired, (key, evicted) = self._expired(), self._next()
                 if self._stopping:
                     return
                 function = self._wanted[key] if key else ""
-            self._remove_all(expired)
+            self._remove_all(expired + evicted)
             if key:
                 self._make_one(key, function)
 
@@ -148,17 +150,25 @@ class Pool:
         if not keep:
             self._remove(entry.container_id)
 
-    def _next_key(self) -> str | None:
-        """A wanted key below its share, while the pool is within its bounds."""
+    def _next(self) -> tuple[str | None, list[Entry]]:
+        """The wanted key below its share that a call asked for last, and what to take out
+        for it when the pool is full: the waiting container least recently asked for, if a
+        call asked for it before this key (the lock is held)."""
         ready = list(self._ready.values())
-        if len(ready) >= self.limits.total:
-            return None
-        if sum(e.rss for e in ready) >= self.limits.memory:
-            return None
-        for key in self._wanted:
-            if sum(1 for e in ready if e.key == key) < self.limits.per_key:
-                return key
-        return None
+        below = [k for k in self._wanted if sum(e.key == k for e in ready) < self.limits.per_key]
+        if not below:
+            return None, []
+        key = max(below, key=lambda k: self._asked.get(k, 0.0))
+        full = len(ready) >= self.limits.total or sum(e.rss for e in ready) >= self.limits.memory
+        if not full:
+            return key, []
+        asked = self._asked.get(key, 0.0)
+        older = [e for e in ready if self._asked.get(e.key, 0.0) < asked]
+        if not older:
+            return None, []
+        victim = min(older, key=lambda e: (self._asked.get(e.key, 0.0), e.made_at))
+        del self._ready[victim.container_id]
+        return key, [victim]
 
     def _expired(self) -> list[Entry]:
         """Take out the containers that waited longer than `idle` (the lock is held)."""
@@ -167,6 +177,7 @@ class Pool:
         for entry in old:
             del self._ready[entry.container_id]
             self._wanted.pop(entry.key, None)
+            self._asked.pop(entry.key, None)
         return old
 
     def _remove_all(self, entries: list[Entry]) -> None:
