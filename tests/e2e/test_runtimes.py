@@ -405,7 +405,7 @@ def test_each_call_of_a_made_ahead_container_sees_only_its_own_request(
 def test_a_full_disk_for_root_filesystems_is_reported(parts: Parts, tmp_path: Path) -> None:
     state = tmp_path / "state"
     state.mkdir()
-    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=2m", "tmpfs", str(state)], check=True)
+    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=8m", "tmpfs", str(state)], check=True)
     try:
         parts.env["FAAS_STATE_DIR"] = str(state)
         nats = parts.nats()

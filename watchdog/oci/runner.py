@@ -9,17 +9,14 @@ kills it at its deadline, and reads its exit status itself.
 from __future__ import annotations
 
 import contextlib
-import ctypes
 import logging
 import os
-import select
 import shutil
-import signal
 import subprocess
 import threading
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -28,8 +25,8 @@ from faas.secretstore import SecretError
 from faas.wire import CallRequest, CallResult
 from watchdog.dockerrunner import remove_docker_orphans
 from watchdog.environ import call_environment, request_variables
-from watchdog.exchange import Stop, Tap, exchange_pipes, waiting
-from watchdog.oci import bundle, cgroups
+from watchdog.exchange import Stop, Tap, exchange_pipes
+from watchdog.oci import bundle, cgroups, kernel
 from watchdog.oci.images import ImageError, ImageStore
 from watchdog.oci.network import Bridge, Lease, NetworkError, resolv_conf
 from watchdog.oci.pool import Entry, Limits, Pool, env_prefix, shim_args
@@ -51,8 +48,6 @@ CGROUP_PARENT = "faas"
 AHEAD_NICENESS = 10
 AHEAD = "(ahead)"  # the faas.call label of a container made ahead: its folder's `call` says
 CREATE_TIMEOUT = 30.0
-PR_SET_CHILD_SUBREAPER = 36
-MS_RDONLY = 1
 
 
 class NotAhead(Exception):
@@ -82,7 +77,7 @@ class Made:
         return f"/{CGROUP_PARENT}/{self.container_id}"
 
     def close_pipes(self) -> None:
-        _close(self.stdin, *self.outputs)
+        kernel.close(self.stdin, *self.outputs)
         self.stdin, self.outputs = -1, {}
 
 
@@ -118,7 +113,7 @@ class OciRunner:
 
     def start(self) -> None:
         """Become the subreaper of the containers, make the folders, set the bridge up."""
-        become_subreaper()
+        kernel.become_subreaper()
         self.calls_dir.mkdir(parents=True, exist_ok=True)
         self.runc.root.mkdir(parents=True, exist_ok=True)
         self.images.start()
@@ -135,10 +130,11 @@ class OciRunner:
 
     def forget(self, function: str) -> None:
         """The function was updated or removed: no container made ahead for it stays."""
+        with self._lock:
+            self._templates = {k: c for k, c in self._templates.items() if c.function != function}
+            self._not_ahead = {k for k in self._not_ahead if not k.startswith(f"{function}\0")}
         if self.pool is not None:
             self.pool.forget(function)
-        self._templates = {k: c for k, c in self._templates.items() if c.function != function}
-        self._not_ahead = {k for k in self._not_ahead if not k.startswith(f"{function}\0")}
 
     def run(
         self, call: CallRequest, aborted: threading.Event, tap: Tap | None = None
@@ -184,9 +180,10 @@ class OciRunner:
         if prefix is None:
             return None
         key = _pool_key(call)
-        if key in self._not_ahead:
-            return None
-        self._templates.setdefault(key, replace(call, call_id="", body=b"", headers=[]))
+        with self._lock:
+            if key in self._not_ahead:
+                return None
+            self._templates.setdefault(key, replace(call, call_id="", body=b"", headers=[]))
         entry = self.pool.take(key, call.function)
         if entry is None:
             return None
@@ -198,13 +195,17 @@ class OciRunner:
 
     def _make_ahead(self, key: str) -> Entry:
         """A container for the next call with this key (the pool's thread)."""
-        call = self._templates[key]
+        with self._lock:
+            call = self._templates.get(key)
+        if call is None:
+            raise NotAhead("its function was deployed again or removed")
         container_id = f"faas-{uuid.uuid4().hex}"
         try:
             made = self._make(call, container_id, dict(call.run.env), None, shim=True)
             self._create(made, niceness=AHEAD_NICENESS)
         except NotAhead:
-            self._not_ahead.add(key)
+            with self._lock:
+                self._not_ahead.add(key)
             self.remove(container_id)
             raise
         except BaseException:
@@ -274,7 +275,7 @@ class OciRunner:
         options = (
             f"lowerdir={lower},upperdir={made.folder / 'upper'},workdir={made.folder / 'work'}"
         )
-        mount("overlay", made.rootfs, "overlay", options)
+        kernel.mount("overlay", made.rootfs, "overlay", options)
         made.overlay = True
         return made.rootfs
 
@@ -298,11 +299,11 @@ class OciRunner:
         out = output_for(call, tap)
         stdin, outputs = made.stdin, made.outputs
         made.stdin, made.outputs = -1, {}
-        with _pidfd(made.pid) as pidfd:
+        with kernel.pidfd(made.pid) as pidfd:
             try:
                 self.runc.start(made.container_id)
             except RuncError:
-                _close(stdin, *outputs)
+                kernel.close(stdin, *outputs)
                 raise
             start_seconds = time.monotonic() - started
             deadline = started + call.run.timeout
@@ -310,11 +311,11 @@ class OciRunner:
             try:
                 stop = exchange_pipes(stdin, outputs, body, out, deadline, aborted)
             finally:
-                _close(*outputs)
+                kernel.close(*outputs)
             if stop is Stop.EOF:  # its output closed; it may still run
-                stop = _wait_exit(pidfd, deadline, aborted)
+                stop = kernel.wait_exit(pidfd, deadline, aborted)
             if stop is not Stop.EOF:
-                _kill(made.pid)
+                kernel.kill(made.pid)
             exit_code = self._reap(made)
         oom = stop is Stop.EOF and exit_code != 0 and cgroups.oom_killed(made.cgroups_path)
         return finished(call, out, stop, exit_code, oom, started, start_seconds, self.watchdog_id)
@@ -334,11 +335,11 @@ class OciRunner:
         try:
             proc = subprocess.Popen(argv, stdin=in_read, stdout=out_write, stderr=err_write)
         except OSError:
-            _close(in_read, in_write, out_read, out_write, err_read, err_write)
+            kernel.close(in_read, in_write, out_read, out_write, err_read, err_write)
             raise
-        _close(in_read, out_write, err_write)
+        kernel.close(in_read, out_write, err_write)
         made.stdin, made.outputs = in_write, {out_read: "stdout", err_read: "stderr"}
-        code = wait(proc, CREATE_TIMEOUT)
+        code = kernel.wait(proc, CREATE_TIMEOUT)
         if code != 0:
             raise RuncError(_log_text(log_file) or f"runc create exited with code {code}")
         made.pid = int((made.folder / "pid").read_text())
@@ -356,7 +357,7 @@ class OciRunner:
         if made is not None:
             made.close_pipes()
             if made.pid:  # never reaped: made, never started or never waited for
-                _kill(made.pid)
+                kernel.kill(made.pid)
                 with contextlib.suppress(ChildProcessError):
                     os.waitpid(made.pid, 0)
                 made.pid, made.exited = 0, True
@@ -380,7 +381,7 @@ class OciRunner:
     def _unmake(self, made: Made) -> None:
         if made.overlay:
             try:
-                umount(made.rootfs)
+                kernel.umount(made.rootfs)
             except OSError as exc:
                 log.warning("cannot unmount %s: %s", made.rootfs, exc)
         if made.lease is not None and self.bridge is not None:
@@ -400,7 +401,7 @@ class OciRunner:
         for folder in self.calls_dir.glob("faas-*"):
             if _owner(folder) == self.watchdog_id:
                 with contextlib.suppress(OSError):
-                    umount(folder / "rootfs")
+                    kernel.umount(folder / "rootfs")
                 shutil.rmtree(folder, ignore_errors=True)
         remove_leftovers(self.watchdog_id)
         return count + remove_docker_orphans(self.images.client.api, self.watchdog_id)
@@ -431,72 +432,8 @@ def _owner(folder: Path) -> str:
     return str((config.get("annotations") or {}).get(WATCHDOG_LABEL, ""))
 
 
-def _wait_exit(pidfd: int, deadline: float, aborted: threading.Event) -> Stop:
-    """Until the process exits (EOF), its deadline passes or the call is aborted."""
-    while True:
-        wait = waiting(deadline, aborted)
-        if isinstance(wait, Stop):
-            return wait
-        ready, _, _ = select.select([pidfd], [], [], wait)
-        if ready:
-            return Stop.EOF
-
-
-@contextlib.contextmanager
-def _pidfd(pid: int) -> Iterator[int]:
-    fd = os.pidfd_open(pid)
-    try:
-        yield fd
-    finally:
-        os.close(fd)
-
-
-def wait(proc: subprocess.Popen[bytes], timeout: float) -> int:
-    """The process's exit code, waited for on its pidfd: Popen.wait with a timeout polls,
-    and its sleeps add up to tens of milliseconds to a runc command of forty."""
-    with _pidfd(proc.pid) as fd:
-        ready, _, _ = select.select([fd], [], [], timeout)
-    if not ready:
-        proc.kill()
-    return proc.wait()
-
-
-def _kill(pid: int) -> None:
-    """SIGKILL the container's first process: the kernel then kills all of its pid namespace."""
-    with contextlib.suppress(ProcessLookupError):
-        os.kill(pid, signal.SIGKILL)
-
-
-def _close(*fds: int) -> None:
-    for fd in fds:
-        with contextlib.suppress(OSError):
-            os.close(fd)
-
-
 def _log_text(path: Path) -> str:
     try:
         return error_text(path.read_bytes())
     except OSError:
         return ""
-
-
-_libc = ctypes.CDLL(None, use_errno=True)
-
-
-def become_subreaper() -> None:
-    """Orphaned processes of this process's children (the containers) become its children."""
-    if _libc.prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) != 0:
-        errno = ctypes.get_errno()
-        raise OSError(errno, f"prctl(PR_SET_CHILD_SUBREAPER): {os.strerror(errno)}")
-
-
-def mount(source: str, target: Path, fstype: str, options: str) -> None:
-    if _libc.mount(source.encode(), bytes(target), fstype.encode(), 0, options.encode()) != 0:
-        errno = ctypes.get_errno()
-        raise OSError(errno, f"mount {fstype} on {target}: {os.strerror(errno)}")
-
-
-def umount(target: Path) -> None:
-    if _libc.umount2(bytes(target), 0) != 0:
-        errno = ctypes.get_errno()
-        raise OSError(errno, f"umount {target}: {os.strerror(errno)}")
