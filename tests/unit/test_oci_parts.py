@@ -9,7 +9,8 @@ from pathlib import Path
 from watchdog.oci import cgroups
 from watchdog.oci.images import ImageConfig, ImageStore, prepare_rootfs
 from watchdog.oci.network import resolv_conf
-from watchdog.oci.runc import error_text
+from watchdog.oci.profile import Profile, native_only
+from watchdog.oci.runc import Runc, error_text
 
 
 def test_runc_error_is_the_last_error_of_its_json_log() -> None:
@@ -122,3 +123,37 @@ def test_rootfs_mount_points_never_follow_the_image_symlinks(tmp_path: Path) -> 
     prepare_rootfs(rootfs)
     assert list(outside.iterdir()) == []
     assert outside.stat().st_mode & 0o7777 == 0o755
+
+
+def test_cgroup_directories_one_per_v1_hierarchy(tmp_path: Path) -> None:
+    for controller in ("memory", "pids", "cpu"):
+        (tmp_path / controller / "faas/c1").mkdir(parents=True)
+    (tmp_path / "memory/faas/c2").mkdir()
+    assert cgroups.directories("/faas/c1", tmp_path) == [
+        tmp_path / "cpu/faas/c1",
+        tmp_path / "memory/faas/c1",
+        tmp_path / "pids/faas/c1",
+    ]
+
+
+def test_cgroup_directory_on_v2(tmp_path: Path) -> None:
+    write(tmp_path / "cgroup.controllers", "memory\n")
+    assert cgroups.directories("/faas/c1", tmp_path) == [tmp_path / "faas/c1"]
+
+
+def test_a_stopped_container_is_removed_without_runc(tmp_path: Path) -> None:
+    runc = Runc("/nonexistent/runc", tmp_path / "state")
+    (tmp_path / "state/c1").mkdir(parents=True)
+    (tmp_path / "state/c1/state.json").write_text("{}")
+    groups = [tmp_path / "memory/faas/c1", tmp_path / "pids/faas/c1"]
+    for group in groups:
+        group.mkdir(parents=True)
+    runc.remove_stopped("c1", [*groups, tmp_path / "gone"])
+    assert not (tmp_path / "state/c1").exists()
+    assert not any(g.exists() for g in groups)
+
+
+def test_the_native_abi_only() -> None:
+    profile = Profile(seccomp={"architectures": ["SCMP_ARCH_X86_64", "SCMP_ARCH_X86"], "x": 1})
+    assert native_only(profile).seccomp == {"architectures": ["SCMP_ARCH_X86_64"], "x": 1}
+    assert profile.seccomp["architectures"] == ["SCMP_ARCH_X86_64", "SCMP_ARCH_X86"]
