@@ -35,6 +35,10 @@ class ImageError(Exception):
     """An image that cannot be run here; the message names it and says why."""
 
 
+class NotUnpacked(ImageError):
+    """The image's root filesystem is not there yet, and was not to be made now."""
+
+
 @dataclass(frozen=True)
 class ImageConfig:
     """What an image says about running it (Docker's image config)."""
@@ -88,9 +92,12 @@ class ImageStore:
         for partial in self.root.glob(".new-*"):
             shutil.rmtree(partial, ignore_errors=True)
 
-    def acquire(self, image: str, revision: int) -> Image:
-        """The image's root filesystem, made if need be and kept until `release`."""
+    def acquire(self, image: str, revision: int, unpack: bool = True) -> Image:
+        """The image's root filesystem, kept until `release`; made if need be, unless
+        `unpack` is False (then NotUnpacked: unpacking is for a call to wait for)."""
         config = self.config_of(image, revision)
+        if not unpack and not self._unpacked(config):
+            raise NotUnpacked(f"image {image} is not unpacked yet")
         with self._lock:
             self._users[config.image_id] = self._users.get(config.image_id, 0) + 1
         try:
@@ -122,9 +129,15 @@ class ImageStore:
         except DockerException as exc:
             raise ImageError(f"cannot look up image {image}: {exc}") from exc
 
+    def _folder(self, config: ImageConfig) -> Path:
+        return self.root / config.image_id.removeprefix("sha256:")
+
+    def _unpacked(self, config: ImageConfig) -> bool:
+        return (self._folder(config) / "rootfs" / ".faas").is_dir()
+
     def _rootfs(self, image: str, config: ImageConfig) -> Path:
-        folder = self.root / config.image_id.removeprefix("sha256:")
-        if (folder / "rootfs" / ".faas").is_dir():
+        folder = self._folder(config)
+        if self._unpacked(config):
             return folder / "rootfs"
         with self._lock:
             making = self._making.setdefault(config.image_id, threading.Lock())

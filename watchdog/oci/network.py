@@ -100,7 +100,11 @@ class Bridge:
                     continue  # another watchdog has this address
                 raise
             lease = Lease(name, address)
-            (self.owners / name).touch()
+            try:
+                (self.owners / name).touch()
+            except OSError:
+                _ip("netns", "delete", name)
+                raise
             try:
                 self._wire(lease)
             except NetworkError:
@@ -110,11 +114,13 @@ class Bridge:
         raise NetworkError("no free address on the bridge after 20 tries")
 
     def remove(self, lease: Lease) -> None:
+        """Delete the namespace; its owner file stays when that fails, for a later start."""
         try:
             _ip("netns", "delete", lease.name)
         except NetworkError as exc:
             if "No such file" not in str(exc):
                 log.warning("cannot delete network namespace %s: %s", lease.name, exc)
+                return
         with contextlib.suppress(FileNotFoundError):
             (self.owners / lease.name).unlink()
 
@@ -135,7 +141,7 @@ class Bridge:
                 continue
             try:
                 self._ready.put(self.make())
-            except NetworkError as exc:
+            except (NetworkError, OSError) as exc:  # the next call makes its own
                 log.warning("cannot make a network namespace ahead: %s", exc)
 
     def _pick(self) -> str:

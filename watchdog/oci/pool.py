@@ -34,6 +34,10 @@ def env_prefix(env: dict[str, str]) -> bytes | None:
     return "".join(f"{k}={v}\n" for k, v in env.items()).encode() + b"\n"
 
 
+class Later(Exception):
+    """Not now (its image is still being unpacked for a call): the next call asks again."""
+
+
 @dataclass(frozen=True)
 class Limits:
     per_key: int = 2  # containers made ahead for one function (one revision of its spec)
@@ -138,8 +142,9 @@ class Pool:
     def _make_one(self, key: str, function: str) -> None:
         try:
             entry = self._make(key)
-        except Exception as exc:  # the next call runs without one; say why once per key
-            log.warning("cannot make a container ahead for %s: %s", function, exc)
+        except Exception as exc:  # the next call runs without one; it asks again
+            level = logging.DEBUG if isinstance(exc, Later) else logging.WARNING
+            log.log(level, "cannot make a container ahead for %s: %s", function, exc)
             with self._lock:
                 self._wanted.pop(key, None)
             return

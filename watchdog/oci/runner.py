@@ -27,9 +27,9 @@ from watchdog.dockerrunner import remove_docker_orphans
 from watchdog.environ import call_environment, request_variables
 from watchdog.exchange import Stop, Tap, exchange_pipes
 from watchdog.oci import bundle, cgroups, kernel
-from watchdog.oci.images import ImageError, ImageStore
+from watchdog.oci.images import ImageError, ImageStore, NotUnpacked
 from watchdog.oci.network import Bridge, Lease, NetworkError, resolv_conf
-from watchdog.oci.pool import Entry, Limits, Pool, env_prefix, shim_args
+from watchdog.oci.pool import Entry, Later, Limits, Pool, env_prefix, shim_args
 from watchdog.oci.profile import Profile
 from watchdog.oci.runc import Runc, RuncError, error_text
 from watchdog.runner import (
@@ -227,7 +227,10 @@ class OciRunner:
         made.folder.mkdir(mode=0o711)
         with self._lock:
             self._made[container_id] = made
-        image = self.images.acquire(call.run.image, call.run.revision)
+        try:  # unpacking an image is for a call to wait for, not the pool
+            image = self.images.acquire(call.run.image, call.run.revision, unpack=not shim)
+        except NotUnpacked as exc:
+            raise Later(str(exc)) from exc
         made.image_id = image.config.image_id
         rootfs = image.rootfs if call.run.read_only else self._overlay(made, image.rootfs)
         if call.run.network == "bridge":
