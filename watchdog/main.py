@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
-import re
 import shutil
 import signal
 from pathlib import Path
@@ -19,7 +18,7 @@ from watchdog.dockerrunner import DockerRunner
 from watchdog.node import Watchdog
 from watchdog.oci import profile
 from watchdog.oci.images import ImageStore
-from watchdog.oci.network import Bridge, NetworkError
+from watchdog.oci.network import Bridge, NetworkError, owner_folder
 from watchdog.oci.pool import Limits
 from watchdog.oci.profile import ProfileError
 from watchdog.oci.runc import Runc
@@ -66,8 +65,8 @@ def oci_runner(
         raise Unusable(f"cannot read Docker's default confinement: {exc}") from exc
     if not settings.seccomp_32bit:
         confinement = profile.native_only(confinement)
-    owner = re.sub(r"[^A-Za-z0-9_.-]", "_", settings.watchdog_id)
-    bridge = Bridge(settings.run_dir / "net" / owner, settings.bridge_subnet)
+    net = owner_folder(settings.run_dir / "net", settings.watchdog_id)
+    bridge = Bridge(net, settings.bridge_subnet)
     images = ImageStore(client, settings.state_dir / "images", settings.image_cache_bytes)
     shim = static_busybox() if settings.ahead > 0 else None
     if settings.ahead > 0 and shim is None:

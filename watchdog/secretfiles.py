@@ -83,7 +83,12 @@ def remove_leftovers(owner: str, parent: Path | None = None) -> int:
 
 
 def folder_prefix(owner: str) -> str:
-    return f"{PREFIX}{_SAFE.sub('_', owner)}-" if owner else PREFIX
+    return f"{PREFIX}{safe_name(owner)}-" if owner else PREFIX
+
+
+def safe_name(owner: str) -> str:
+    """A watchdog id as a file name: what a file name cannot hold becomes `_`."""
+    return _SAFE.sub("_", owner)
 
 
 def write_folder(

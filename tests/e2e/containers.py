@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import json
-import re
 import time
 from pathlib import Path
 from typing import Any
@@ -11,9 +9,9 @@ from typing import Any
 import docker
 
 from faas.settings import WatchdogSettings
-from watchdog.oci.network import NETNS_DIR, PREFIX
+from watchdog.oci.network import NETNS_DIR, PREFIX, owner_folder
 from watchdog.oci.runc import Runc, RuncError
-from watchdog.oci.runner import AHEAD, CGROUP_PARENT
+from watchdog.oci.runner import AHEAD, CGROUP_PARENT, owner_of
 from watchdog.runner import CALL_LABEL, WATCHDOG_LABEL
 
 RUN_DIR = WatchdogSettings().run_dir
@@ -81,7 +79,7 @@ def leftovers(watchdogs: set[str] | None = None) -> list[str]:
     left += [
         f"call folder {p.name}"
         for p in _children(RUN_DIR / "calls")
-        if mine(_owner(p)) or ((watchdogs is None or p.name not in live) and not _owner(p))
+        if mine(owner_of(p)) or ((watchdogs is None or p.name not in live) and not owner_of(p))
     ]
     left += _namespaces(watchdogs)
     cgroups = [*CGROUP_ROOT.glob(f"*/{CGROUP_PARENT}/faas-*")]
@@ -95,25 +93,12 @@ def leftovers(watchdogs: set[str] | None = None) -> list[str]:
 def _namespaces(watchdogs: set[str] | None) -> list[str]:
     if watchdogs is None:
         return [f"network namespace {p.name}" for p in _children(NETNS_DIR, PREFIX)]
-    owned = [p for w in watchdogs for p in _children(RUN_DIR / "net" / _safe(w), PREFIX)]
+    owned = [p for w in watchdogs for p in _children(owner_folder(RUN_DIR / "net", w), PREFIX)]
     return [f"network namespace {p.name}" for p in owned if (NETNS_DIR / p.name).exists()]
-
-
-def _safe(watchdog_id: str) -> str:
-    return re.sub(r"[^A-Za-z0-9_.-]", "_", watchdog_id)
 
 
 def _watchdog(state: dict[str, Any]) -> str:
     return str((state.get("annotations") or {}).get(WATCHDOG_LABEL, ""))
-
-
-def _owner(folder: Path) -> str:
-    """The watchdog a call folder belongs to, from its OCI config; "" when it has none yet."""
-    try:
-        config = json.loads((folder / "config.json").read_text())
-    except (OSError, ValueError):
-        return ""
-    return str((config.get("annotations") or {}).get(WATCHDOG_LABEL, ""))
 
 
 def _read(path: Path) -> str:

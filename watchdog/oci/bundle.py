@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import resource
@@ -152,6 +153,7 @@ def _namespaces(netns: Path | None) -> list[dict[str, str]]:
     return [{"type": t} for t in ("pid", "ipc", "uts", "mount")] + [network]
 
 
+@functools.lru_cache(maxsize=256)  # a root filesystem never changes once unpacked
 def resolve_user(rootfs: Path, spec: str) -> User:
     """`uid[:gid]` or names, looked up in the image's /etc/passwd and /etc/group, as Docker."""
     if not spec:

@@ -19,6 +19,8 @@ import threading
 from dataclasses import dataclass
 from pathlib import Path
 
+from watchdog.secretfiles import safe_name
+
 log = logging.getLogger(__name__)
 
 BRIDGE = "faas0"
@@ -43,6 +45,11 @@ class Lease:
     @property
     def path(self) -> Path:
         return NETNS_DIR / self.name
+
+
+def owner_folder(net_dir: Path, watchdog_id: str) -> Path:
+    """Where a watchdog notes the namespaces it made, one file each."""
+    return net_dir / safe_name(watchdog_id)
 
 
 class Bridge:

@@ -402,7 +402,7 @@ class OciRunner:
                 self.runc.delete(str(state["id"]))
                 count += 1
         for folder in self.calls_dir.glob("faas-*"):
-            if _owner(folder) == self.watchdog_id:
+            if owner_of(folder) == self.watchdog_id:
                 with contextlib.suppress(OSError):
                     kernel.umount(folder / "rootfs")
                 shutil.rmtree(folder, ignore_errors=True)
@@ -426,7 +426,7 @@ def _rss(pid: int) -> int:
     return 0
 
 
-def _owner(folder: Path) -> str:
+def owner_of(folder: Path) -> str:
     """The watchdog a call folder belongs to, from the annotations of its config."""
     try:
         config = bundle.read(folder / "config.json")
