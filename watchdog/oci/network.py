@@ -97,20 +97,19 @@ class Bridge:
         return lease
 
     def make(self) -> Lease:
+        """A new namespace on the bridge. Its owner file is written first, so that a watchdog
+        killed while making it still finds it when it starts again."""
         for _ in range(20):
             address = self._pick()
-            name = PREFIX + address.replace(".", "-")
+            lease = Lease(PREFIX + address.replace(".", "-"), address)
+            owner = self.owners / lease.name
+            owner.touch()
             try:
-                _ip("netns", "add", name)
+                _ip("netns", "add", lease.name)
             except NetworkError as exc:
+                owner.unlink()
                 if "exists" in str(exc):
                     continue  # another watchdog has this address
-                raise
-            lease = Lease(name, address)
-            try:
-                (self.owners / name).touch()
-            except OSError:
-                _ip("netns", "delete", name)
                 raise
             try:
                 self._wire(lease)
