@@ -44,7 +44,8 @@ async def update_secret(request: Request) -> Response:
 async def delete_secret(request: Request) -> Response:
     store = _store(request)
     await store.delete(_name(await _json(request)))
-    return Response(status_code=204)
+    # 200, not the 204 of OpenFaaS's OpenAPI file: faas-cli's `secret remove` takes 200 or 202.
+    return Response(status_code=200)
 
 
 def _name(body: Any) -> str:

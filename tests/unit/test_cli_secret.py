@@ -47,7 +47,7 @@ class FakeGateway:
             return 200, [{"name": n, "namespace": "openfaas-fn"} for n in sorted(self.secrets)]
         name = body["name"]
         if method == "DELETE":
-            return (204, b"") if self.secrets.pop(name, None) is not None else (404, "missing\n")
+            return (200, b"") if self.secrets.pop(name, None) is not None else (404, "missing\n")
         value = body["value"].encode() if "value" in body else base64.b64decode(body["rawValue"])
         if method == "POST" and name in self.secrets:
             return 409, f"secret {name} already exists\n"
