@@ -42,6 +42,7 @@ async def invoke_async(request: Request) -> Response:
     except (nats.errors.Error, nats.js.errors.Error) as exc:
         raise BusUnavailable(exc) from exc
     gw.metrics.accepted(spec.name)
+    gw.counters.add(spec.name)
     return Response(status_code=202, headers={"X-Call-Id": call.call_id})
 
 

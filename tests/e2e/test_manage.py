@@ -139,6 +139,20 @@ def test_invocation_count_is_summed_across_gateways(parts: Parts) -> None:
             time.sleep(0.1)
 
 
+def test_invocation_count_includes_async_calls(parts: Parts) -> None:
+    nats = parts.nats()
+    gateway = parts.gateway(nats)
+    parts.watchdog(nats, 2)
+    wait_for_watchdog(gateway)
+    with gateway.client() as http:
+        echo = {"service": "echo", "image": BUSYBOX, "envProcess": "cat"}
+        assert http.post("/system/functions", json=echo).status_code == 202
+        assert http.post("/function/echo", content=b"sync").status_code == 200
+        assert http.post("/async-function/echo", content=b"async").status_code == 202
+        assert http.get("/system/function/echo").json()["invocationCount"] == 2
+        assert [f["invocationCount"] for f in http.get("/system/functions").json()] == [2]
+
+
 def test_cli_deploy_list_describe_invoke_remove(parts: Parts) -> None:
     nats = parts.nats()
     gateway = parts.gateway(nats)
