@@ -48,9 +48,14 @@ async def get_function(request: Request) -> Response:
 
 
 async def _deployment(request: Request) -> Any:
-    """A deploy body: JSON, or form fields when it says so (the Airflow provider sends those)."""
+    """A deploy body: JSON whatever its label (`curl -d` calls JSON a form), else form fields
+    when it says so (the Airflow provider sends those)."""
     if forms.is_form(request.headers.get("content-type", "")):
-        return forms.deployment(await request.body())
+        raw = await request.body()
+        try:
+            return json.loads(raw)
+        except ValueError:
+            return forms.deployment(raw)
     return await _json(request)
 
 

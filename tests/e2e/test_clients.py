@@ -71,3 +71,15 @@ def test_faas_cli_request_shapes(platform: Gateway) -> None:
         gone = {"functionName": "cli-shape", "namespace": "openfaas-fn"}
         assert http.request("DELETE", "/system/functions", json=gone).status_code == 200
         assert http.get("/system/function/cli-shape").status_code == 404
+
+
+def test_json_deploy_labelled_as_a_form_is_read_as_json(platform: Gateway) -> None:
+    """`curl -d '{...}'`, as OpenFaaS's docs deploy: curl labels the JSON body a form."""
+    body = b'{"service": "curl-shape", "image": "faas/base-busybox:latest", "envProcess": "cat"}'
+    form = {"Content-Type": "application/x-www-form-urlencoded"}
+    with platform.client() as http:
+        deployed = http.post("/system/functions", content=body, headers=form)
+        assert deployed.status_code == 202, deployed.text
+        assert http.get("/system/function/curl-shape").json()["envProcess"] == "cat"
+        gone = {"functionName": "curl-shape"}
+        assert http.request("DELETE", "/system/functions", json=gone).status_code == 200
