@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import urllib.error
+import urllib.request
+
 import docker
+import pytest
+import requests
 
 from tests.e2e.conftest import wait_for_containers
 from tests.e2e.parts import Gateway, Parts
@@ -105,6 +110,24 @@ def test_large_body_round_trips_and_over_the_limit_is_413(each_runtime: Gateway)
     assert echoed.content == body
     assert too_big.status_code == 413
     assert str(8 * MiB) in too_big.text
+
+
+@pytest.mark.parametrize("client", ["urllib", "requests"])
+def test_python_clients_see_413_for_a_body_far_over_the_limit(
+    platform: Gateway, client: str
+) -> None:
+    """The gateway answers before the body is in and then reads the rest for a while before it
+    closes, so a client still sending gets the 413, not a connection reset."""
+    url, body = f"{platform.url}/function/echo", b"x" * (64 * MiB)
+    if client == "requests":
+        reply = requests.post(url, data=body, timeout=60)
+        status, text = reply.status_code, reply.text
+    else:
+        with pytest.raises(urllib.error.HTTPError) as refused:
+            urllib.request.urlopen(urllib.request.Request(url, data=body), timeout=60)
+        status, text = refused.value.code, refused.value.read().decode()
+    assert status == 413
+    assert str(8 * MiB) in text
 
 
 def test_output_flood_is_502_and_contained(each_runtime: Gateway) -> None:

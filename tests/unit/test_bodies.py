@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import warnings
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator
 
 import pytest
 from starlette.applications import Starlette
@@ -21,8 +21,9 @@ with warnings.catch_warnings():
     )
     from starlette.testclient import TestClient
 
+from gateway import bodies
 from gateway.bodies import read_body
-from gateway.errors import HANDLERS, BadRequest
+from gateway.errors import HANDLERS, BadRequest, BodyTooLarge
 
 LIMIT = 10
 
@@ -98,3 +99,47 @@ def test_a_superscript_content_length_is_a_bad_request() -> None:
 
     with pytest.raises(BadRequest, match="invalid Content-Length"):
         asyncio.run(read_body(Request(scope, receive), limit=LIMIT))
+
+
+def scope_of(*headers: tuple[bytes, bytes]) -> dict[str, object]:
+    return {"type": "http", "method": "POST", "path": "/", "headers": list(headers)}
+
+
+def sender(count: int, size: int) -> tuple[list[int], Callable[[], Awaitable[Message]]]:
+    """An ASGI receive of `count` chunks of `size` bytes; the list counts those taken."""
+    taken = [0]
+
+    async def receive() -> Message:
+        taken[0] += 1
+        more = taken[0] < count
+        return {"type": "http.request", "body": b"x" * size, "more_body": more}
+
+    return taken, receive
+
+
+@pytest.mark.parametrize("declared", [True, False])
+def test_a_refused_body_is_read_to_its_end_before_the_answer(declared: bool) -> None:
+    # urllib and requests send the whole body before they read: a close with unread data
+    # would reset the connection and hide the 413.
+    taken, receive = sender(50, LIMIT)
+    length = [(b"content-length", b"%d" % (50 * LIMIT))] if declared else []
+    with pytest.raises(BodyTooLarge):
+        asyncio.run(read_body(Request(scope_of(*length), receive), limit=LIMIT))
+    assert taken == [50]
+
+
+def test_a_refused_body_is_dropped_only_up_to_a_bound(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(bodies, "LINGER_BYTES", 5 * LIMIT)
+    taken, receive = sender(50, LIMIT)
+    length = (b"content-length", b"%d" % (50 * LIMIT))
+    with pytest.raises(BodyTooLarge):
+        asyncio.run(read_body(Request(scope_of(length), receive), limit=LIMIT))
+    assert taken == [6]
+
+
+def test_a_client_waiting_for_100_continue_is_answered_at_once() -> None:
+    taken, receive = sender(50, LIMIT)
+    headers = [(b"content-length", b"%d" % (50 * LIMIT)), (b"expect", b"100-continue")]
+    with pytest.raises(BodyTooLarge):
+        asyncio.run(read_body(Request(scope_of(*headers), receive), limit=LIMIT))
+    assert taken == [0]
