@@ -67,6 +67,7 @@ def routes() -> list[Route]:
         Route("/system/jobs", jobs.submit_job, methods=["POST"]),
         Route("/system/info", system.info, methods=["GET"]),
         Route("/healthz", system.healthz, methods=["GET"]),
+        Route("/readyz", system.readyz, methods=["GET"]),
         Route("/metrics", instruments.scrape, methods=["GET"]),
         Route("/openapi.json", openapi.openapi, methods=["GET"]),
     ]

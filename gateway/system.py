@@ -7,7 +7,7 @@ import platform
 from typing import Any
 
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import JSONResponse, PlainTextResponse, Response
 
 from faas import __version__, bus
 from faas.errors import SpecError
@@ -150,3 +150,14 @@ async def info(request: Request) -> Response:
 
 async def healthz(request: Request) -> Response:
     return Response("OK\n", media_type="text/plain")
+
+
+async def readyz(request: Request) -> Response:
+    """200 while a call can be served: NATS is connected and so is a watchdog; else 503, why."""
+    gw = _gateway(request)
+    if not gw.nc.is_connected:
+        return PlainTextResponse("not ready: the gateway is not connected to NATS\n", 503)
+    if not await gw.presence.any_connected():
+        return PlainTextResponse("not ready: no watchdog is connected\n", 503)
+    count = len(gw.presence.live())
+    return PlainTextResponse(f"ready: {count} watchdog(s) connected\n")

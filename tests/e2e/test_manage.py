@@ -14,7 +14,7 @@ import httpx
 import pytest
 
 from faas.basicauth import BasicAuth
-from tests.e2e.parts import ROOT, Gateway, Parts, faas, free_port, wait_for_watchdog
+from tests.e2e.parts import ROOT, Gateway, Parts, faas, free_port, stop, wait_for_watchdog
 
 BUSYBOX = "faas/base-busybox:latest"
 
@@ -137,6 +137,30 @@ def test_invocation_count_is_summed_across_gateways(parts: Parts) -> None:
         while http.get("/system/function/echo").json()["invocationCount"] != 2:
             assert time.monotonic() < deadline, "counts of both gateways never added up"
             time.sleep(0.1)
+
+
+def test_readyz_says_whether_a_call_can_be_served(parts: Parts) -> None:
+    nats = parts.nats()
+    gateway = parts.gateway(nats)
+    with httpx.Client(base_url=gateway.url) as anonymous:
+        alone = anonymous.get("/readyz")
+        assert (alone.status_code, alone.text) == (503, "not ready: no watchdog is connected\n")
+        assert anonymous.get("/healthz").status_code == 200
+        watchdog = parts.watchdog(nats, 2)
+        deadline = time.monotonic() + 30
+        while (ready := anonymous.get("/readyz")).status_code != 200:
+            assert time.monotonic() < deadline, ready.text
+            time.sleep(0.1)
+        assert ready.text == "ready: 1 watchdog(s) connected\n"
+        with gateway.client() as http:
+            echo = {"service": "echo", "image": BUSYBOX, "envProcess": "cat"}
+            assert http.post("/system/functions", json=echo).status_code == 202
+            assert http.post("/function/echo", content=b"at once").text == "at once"
+        stop(watchdog.proc)
+        while (gone := anonymous.get("/readyz")).status_code != 503:
+            assert time.monotonic() < deadline, gone.text
+            time.sleep(0.1)
+        assert "no watchdog" in gone.text
 
 
 def test_invocation_count_includes_async_calls(parts: Parts) -> None:
