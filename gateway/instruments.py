@@ -1,23 +1,39 @@
-"""What the gateway measures, under OpenFaaS's metric names, and the `/metrics` route."""
+"""What the gateway measures, under OpenFaaS's metric names, and the `/metrics` route.
+
+Metrics go through prometheus-client, in a registry of the gateway's own. The gauges of what
+exists at scrape time (deployed functions, live watchdogs) come from a collector.
+"""
 
 from __future__ import annotations
 
 import contextlib
 import time
-from collections.abc import Iterable
+from collections import Counter as Tally
+from collections.abc import Iterable, Iterator
 from types import TracebackType
 from typing import TYPE_CHECKING
 
+import prometheus_client
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from prometheus_client.exposition import CONTENT_TYPE_PLAIN_0_0_4
+from prometheus_client.metrics_core import GaugeMetricFamily, Metric
+from prometheus_client.registry import Collector
 from starlette.requests import Request
 from starlette.responses import Response
 
 from faas.spec import NAMESPACE
 from faas.wire import CallResult, Heartbeat
 from gateway.errors import status_for
-from gateway.metrics import CONTENT_TYPE, MetricRegistry
 
 if TYPE_CHECKING:
     from gateway.state import Gateway
+
+CONTENT_TYPE = CONTENT_TYPE_PLAIN_0_0_4
+BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
+STARTED = "gateway_function_invocation_started"
+
+# As OpenFaaS's gateway: no `_created` series.
+prometheus_client.disable_created_metrics()  # type: ignore[no-untyped-call]
 
 
 def function_label(name: str) -> str:
@@ -29,34 +45,34 @@ class GatewayMetrics:
     """The gateway's metrics; per-function and per-watchdog gauges are set at scrape time."""
 
     def __init__(self) -> None:
-        self.registry = r = MetricRegistry()
+        self.registry = r = CollectorRegistry(auto_describe=True)
         fn, code = "function_name", "code"
-        self.started = r.counter(
-            "gateway_function_invocation_started", "Function calls started.", [fn]
+        self.started = Started()
+        r.register(self.started)
+        self.invocations = Counter(
+            "gateway_function_invocation_total",
+            "Function calls answered, by status.",
+            [fn, code],
+            registry=r,
         )
-        self.invocations = r.counter(
-            "gateway_function_invocation_total", "Function calls answered, by status.", [fn, code]
+        self.seconds = Histogram(
+            "gateway_functions_seconds",
+            "Synchronous call time seen by the gateway.",
+            [fn, code],
+            buckets=BUCKETS,
+            registry=r,
         )
-        self.seconds = r.histogram(
-            "gateway_functions_seconds", "Synchronous call time seen by the gateway.", [fn, code]
+        self.container_start = Histogram(
+            "faas_container_start_seconds",
+            "Container create to started, on a watchdog.",
+            buckets=BUCKETS,
+            registry=r,
         )
-        self.services = r.gauge(
-            "gateway_service_count",
-            "Deployed functions, 1 each: every call has its own container.",
-            [fn],
+        self.queued = Gauge(
+            "faas_calls_queued", "Synchronous calls sent and not yet started.", [fn], registry=r
         )
-        self.container_start = r.histogram(
-            "faas_container_start_seconds", "Container create to started, on a watchdog.", ()
-        )
-        self.queued = r.gauge(
-            "faas_calls_queued", "Synchronous calls sent and not yet started.", [fn]
-        )
-        self.capacity = r.gauge(
-            "faas_watchdog_capacity", "Calls a live watchdog runs at once.", ["watchdog"]
-        )
-        self.in_use = r.gauge(
-            "faas_watchdog_in_use", "Calls a live watchdog runs now.", ["watchdog"]
-        )
+        self.now = Present()
+        r.register(self.now)
 
     def sync_call(self, function: str) -> SyncCall:
         return SyncCall(self, function_label(function))
@@ -64,23 +80,64 @@ class GatewayMetrics:
     def accepted(self, function: str) -> None:
         """An async call answered 202: counted as OpenFaaS does, with code 202."""
         label = function_label(function)
-        self.started.inc(function_name=label)
-        self.invocations.inc(function_name=label, code="202")
+        self.started.inc(label)
+        self.invocations.labels(label, "202").inc()
 
     def waiting_to_start(self, function: str) -> contextlib.AbstractContextManager[None]:
-        return self.queued.tracking(function_name=function_label(function))
+        return self.queued.labels(function_label(function)).track_inprogress()
 
-    def render(self, functions: Iterable[str], watchdogs: Iterable[Heartbeat]) -> str:
+    def render(self, functions: Iterable[str], watchdogs: Iterable[Heartbeat]) -> bytes:
         """The exposition text, with the gauges of what exists now."""
-        self.services.clear()
-        for name in functions:
-            self.services.set(1, function_name=function_label(name))
-        self.capacity.clear()
-        self.in_use.clear()
-        for beat in watchdogs:
-            self.capacity.set(beat.capacity, watchdog=beat.watchdog)
-            self.in_use.set(beat.in_use, watchdog=beat.watchdog)
-        return self.registry.render()
+        self.now.functions, self.now.watchdogs = list(functions), list(watchdogs)
+        return generate_latest(self.registry)
+
+    def value(self, name: str, **labels: str) -> float:
+        """A sample's value; 0 when it has none yet."""
+        return self.registry.get_sample_value(name, labels) or 0.0
+
+
+class Started(Collector):
+    """Calls begun, per function, under OpenFaaS's name: prometheus-client would add `_total`
+    to a counter's name, so this one is written untyped."""
+
+    def __init__(self) -> None:
+        self.counts: Tally[str] = Tally()
+
+    def inc(self, label: str) -> None:
+        self.counts[label] += 1
+
+    def collect(self) -> Iterator[Metric]:
+        family = Metric(STARTED, "Function calls started.", "unknown")
+        for label, count in sorted(self.counts.items()):
+            family.add_sample(STARTED, {"function_name": label}, count)
+        yield family
+
+
+class Present(Collector):
+    """The gauges of what exists at scrape time: deployed functions, live watchdogs."""
+
+    def __init__(self) -> None:
+        self.functions: list[str] = []
+        self.watchdogs: list[Heartbeat] = []
+
+    def collect(self) -> Iterator[Metric]:
+        services = GaugeMetricFamily(
+            "gateway_service_count",
+            "Deployed functions, 1 each: every call has its own container.",
+            labels=["function_name"],
+        )
+        for name in self.functions:
+            services.add_metric([function_label(name)], 1)
+        capacity = GaugeMetricFamily(
+            "faas_watchdog_capacity", "Calls a live watchdog runs at once.", labels=["watchdog"]
+        )
+        in_use = GaugeMetricFamily(
+            "faas_watchdog_in_use", "Calls a live watchdog runs now.", labels=["watchdog"]
+        )
+        for beat in self.watchdogs:
+            capacity.add_metric([beat.watchdog], beat.capacity)
+            in_use.add_metric([beat.watchdog], beat.in_use)
+        yield from (services, capacity, in_use)
 
 
 class SyncCall:
@@ -97,7 +154,7 @@ class SyncCall:
         self.began = 0.0
 
     def __enter__(self) -> SyncCall:
-        self.metrics.started.inc(function_name=self.label)
+        self.metrics.started.inc(self.label)
         self.began = time.monotonic()
         return self
 
@@ -118,8 +175,8 @@ class SyncCall:
             self._count(str(self.status), time.monotonic() - self.began)
 
     def _count(self, code: str, seconds: float) -> None:
-        self.metrics.invocations.inc(function_name=self.label, code=code)
-        self.metrics.seconds.observe(seconds, function_name=self.label, code=code)
+        self.metrics.invocations.labels(self.label, code).inc()
+        self.metrics.seconds.labels(self.label, code).observe(seconds)
 
 
 async def scrape(request: Request) -> Response:

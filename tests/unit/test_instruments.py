@@ -8,9 +8,11 @@ import pytest
 
 from faas.wire import CallResult, Heartbeat, Outcome
 from gateway.errors import BodyTooLarge, NoWatchdog
-from gateway.instruments import GatewayMetrics, function_label
+from gateway.instruments import STARTED, GatewayMetrics, function_label
 
 FN = "hello.openfaas-fn"
+TOTAL = "gateway_function_invocation_total"
+SECONDS = "gateway_functions_seconds_count"
 
 
 def test_function_label_has_the_openfaas_namespace() -> None:
@@ -20,13 +22,13 @@ def test_function_label_has_the_openfaas_namespace() -> None:
 def test_a_sync_call_counts_its_status_duration_and_container_start() -> None:
     metrics = GatewayMetrics()
     with metrics.sync_call("hello") as timed:
-        assert metrics.started.value(function_name=FN) == 1
-        assert metrics.invocations.value(function_name=FN, code="200") == 0
+        assert metrics.value(STARTED, function_name=FN) == 1
+        assert metrics.value(TOTAL, function_name=FN, code="200") == 0
         result = timed.answered(CallResult("c", Outcome.OK, start_seconds=0.3))
     assert result.call_id == "c"
-    assert metrics.invocations.value(function_name=FN, code="200") == 1
-    assert metrics.seconds.count(function_name=FN, code="200") == 1
-    assert metrics.container_start.count() == 1
+    assert metrics.value(TOTAL, function_name=FN, code="200") == 1
+    assert metrics.value(SECONDS, function_name=FN, code="200") == 1
+    assert metrics.value("faas_container_start_seconds_count") == 1
 
 
 @pytest.mark.parametrize(
@@ -41,9 +43,9 @@ def test_a_sync_call_counts_the_status_answered(result: CallResult, code: str) -
     metrics = GatewayMetrics()
     with metrics.sync_call("hello") as timed:
         timed.answered(result)
-    assert metrics.invocations.value(function_name=FN, code=code) == 1
-    assert metrics.seconds.count(function_name=FN, code=code) == 1
-    assert metrics.container_start.count() == 0  # no container started
+    assert metrics.value(TOTAL, function_name=FN, code=code) == 1
+    assert metrics.value(SECONDS, function_name=FN, code=code) == 1
+    assert metrics.value("faas_container_start_seconds_count") == 0  # no container started
 
 
 @pytest.mark.parametrize(
@@ -53,52 +55,52 @@ def test_a_sync_call_ended_by_an_error_counts_its_status(error: Exception, code:
     metrics = GatewayMetrics()
     with pytest.raises(type(error)), metrics.sync_call("hello"):
         raise error
-    assert metrics.invocations.value(function_name=FN, code=code) == 1
-    assert metrics.seconds.count(function_name=FN, code=code) == 1
+    assert metrics.value(TOTAL, function_name=FN, code=code) == 1
+    assert metrics.value(SECONDS, function_name=FN, code=code) == 1
 
 
 def test_a_cancelled_sync_call_counts_as_started_only() -> None:
     metrics = GatewayMetrics()
     with pytest.raises(asyncio.CancelledError), metrics.sync_call("hello"):
         raise asyncio.CancelledError
-    assert metrics.started.value(function_name=FN) == 1
-    assert "gateway_function_invocation_total{" not in metrics.render([], [])
+    assert metrics.value(STARTED, function_name=FN) == 1
+    assert b"gateway_function_invocation_total{" not in metrics.render([], [])
 
 
 def test_an_async_call_counts_202() -> None:
     metrics = GatewayMetrics()
     metrics.accepted("hello")
-    assert metrics.started.value(function_name=FN) == 1
-    assert metrics.invocations.value(function_name=FN, code="202") == 1
-    assert metrics.seconds.count(function_name=FN, code="202") == 0
+    assert metrics.value(STARTED, function_name=FN) == 1
+    assert metrics.value(TOTAL, function_name=FN, code="202") == 1
+    assert metrics.value(SECONDS, function_name=FN, code="202") == 0
 
 
 def test_queued_calls_while_waiting_to_start() -> None:
     metrics = GatewayMetrics()
     with metrics.waiting_to_start("hello"), metrics.waiting_to_start("hello"):
-        assert metrics.queued.value(function_name=FN) == 2
+        assert metrics.value("faas_calls_queued", function_name=FN) == 2
     with pytest.raises(TimeoutError), metrics.waiting_to_start("hello"):
         raise TimeoutError
-    assert metrics.queued.value(function_name=FN) == 0
+    assert metrics.value("faas_calls_queued", function_name=FN) == 0
 
 
 def test_scrape_time_gauges_show_what_exists_now() -> None:
     metrics = GatewayMetrics()
     beats = [Heartbeat("w1", capacity=4, in_use=1), Heartbeat("w2", capacity=2, in_use=2)]
     metrics.render(["a", "b"], beats)
-    text = metrics.render(["b"], beats[1:])
-    assert 'gateway_service_count{function_name="b.openfaas-fn"} 1' in text
+    text = metrics.render(["b"], beats[1:]).decode()
+    assert 'gateway_service_count{function_name="b.openfaas-fn"} 1.0' in text
     assert "a.openfaas-fn" not in text
-    assert 'faas_watchdog_capacity{watchdog="w2"} 2' in text
-    assert 'faas_watchdog_in_use{watchdog="w2"} 2' in text
+    assert 'faas_watchdog_capacity{watchdog="w2"} 2.0' in text
+    assert 'faas_watchdog_in_use{watchdog="w2"} 2.0' in text
     assert "w1" not in text
 
 
-def test_every_metric_is_described() -> None:
-    text = GatewayMetrics().render([], [])
+def test_every_metric_is_described_under_openfaas_names() -> None:
+    text = GatewayMetrics().render([], []).decode()
     types = {line.split()[2]: line.split()[3] for line in text.splitlines() if "# TYPE" in line}
     assert types == {
-        "gateway_function_invocation_started": "counter",
+        "gateway_function_invocation_started": "untyped",
         "gateway_function_invocation_total": "counter",
         "gateway_functions_seconds": "histogram",
         "gateway_service_count": "gauge",
@@ -107,3 +109,4 @@ def test_every_metric_is_described() -> None:
         "faas_watchdog_capacity": "gauge",
         "faas_watchdog_in_use": "gauge",
     }
+    assert "_created" not in text
