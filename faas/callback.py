@@ -1,17 +1,14 @@
-"""POST a call's result to its callback URL. Blocking: call from a thread."""
+"""POST a call's result to its callback URL, with httpx."""
 
 from __future__ import annotations
 
-import http.client
 import logging
 import socket
-import urllib.error
-import urllib.request
 from collections.abc import Mapping
 from dataclasses import dataclass
-from email.message import Message
-from typing import IO
-from urllib.parse import urlsplit
+from urllib.parse import urljoin, urlsplit
+
+import httpx
 
 from faas.errors import SpecError
 
@@ -19,9 +16,11 @@ log = logging.getLogger(__name__)
 
 SCHEMES = ("http", "https")
 MAX_REDIRECTS = 5
+TIMEOUT = 10.0  # seconds to connect, and between bytes of the answer
 DEFAULT_CONTENT_TYPE = "application/octet-stream"
 # Sent only to the host they were meant for, as Go's http.Client does on redirects.
 _CREDENTIALS = ("Authorization", "Cookie", "Proxy-authorization")
+_ANSWER = "faas.answer"
 
 
 @dataclass(frozen=True)
@@ -52,78 +51,72 @@ def _valid(url: str) -> bool:
     return parts.scheme in SCHEMES and bool(parts.hostname)
 
 
-def post(url: str, body: bytes, headers: Mapping[str, str], timeout: float = 10.0) -> Delivery:
-    """POST `body` to `url`; never raises for a network problem, but says what it was."""
+async def post(
+    client: httpx.AsyncClient,
+    url: str,
+    body: bytes,
+    headers: Mapping[str, str],
+) -> Delivery:
+    """POST `body` to `url`; never raises for a network problem, but says what it was.
+
+    307 and 308 are followed with the same POST, to http(s) only, credentials kept for their
+    own host; other redirects would turn the POST into a GET, and are refused.
+    """
     try:
         check_url(url)
-        request = urllib.request.Request(url, data=body, headers=dict(headers), method="POST")
-        if not request.has_header("Content-type"):
-            # urllib would otherwise claim application/x-www-form-urlencoded
-            request.add_header("Content-Type", DEFAULT_CONTENT_TYPE)
-        with _opener().open(request, timeout=timeout) as response:
-            delivery = _answered(response.status)
-    except urllib.error.HTTPError as exc:
-        delivery = _answered(exc.code, _redirect_note(exc))
-        _close(exc)
-    except urllib.error.URLError as exc:
-        delivery = _failed(exc.reason)
-    except (OSError, http.client.HTTPException) as exc:
-        delivery = _failed(exc)
-    except ValueError as exc:  # a bad URL or header (SpecError too): sending again will not help
+        sent = dict(headers)
+        if "content-type" not in {name.lower() for name in sent}:
+            sent["Content-Type"] = DEFAULT_CONTENT_TYPE
+        delivery = await _follow(client, url, body, sent)
+    except httpx.TimeoutException:
+        delivery = _failed("timed out")
+    except (httpx.LocalProtocolError, httpx.InvalidURL, ValueError) as exc:
+        # a bad URL or header (SpecError too): sending again will not help
         delivery = Delivery(ok=False, status=None, error=f"cannot send: {exc}", retry=False)
+    except httpx.TransportError as exc:
+        delivery = _failed(_reason(exc))
     log.debug("callback %s: %s", url, delivery)
     return delivery
 
 
-def _opener() -> urllib.request.OpenerDirector:
-    """An opener for http(s) only, unlike urlopen's, which also speaks ftp, file and data."""
-    opener = urllib.request.OpenerDirector()
-    for handler in (
-        urllib.request.ProxyHandler(),
-        urllib.request.HTTPHandler(),
-        urllib.request.HTTPSHandler(),
-        urllib.request.HTTPDefaultErrorHandler(),
-        urllib.request.HTTPErrorProcessor(),
-        _Redirects(),
-    ):
-        opener.add_handler(handler)
-    return opener
+def client(timeout: float = TIMEOUT) -> httpx.AsyncClient:
+    """A client for `post`: it keeps each answer on its request, since httpx raises, without
+    the answer, for a redirect whose Location is no URL it can parse."""
+    return httpx.AsyncClient(timeout=timeout, event_hooks={"response": [_keep_answer]})
 
 
-class _Redirects(urllib.request.HTTPRedirectHandler):
-    """Follow 307 and 308 to http(s), posting the same body; refuse every other redirect."""
-
-    max_redirections = MAX_REDIRECTS
-
-    def redirect_request(
-        self,
-        req: urllib.request.Request,
-        fp: IO[bytes],
-        code: int,
-        msg: str,
-        headers: Message,
-        newurl: str,
-    ) -> urllib.request.Request | None:
-        # 301, 302 and 303 turn a POST into a GET: the result would be lost, yet reported sent
-        if code not in (307, 308) or not _valid(newurl):
-            return None
-        kept = dict(req.headers)  # not Host and Content-length, which urllib sets for `new`
-        if urlsplit(newurl).netloc != urlsplit(req.full_url).netloc:
-            kept = {k: v for k, v in kept.items() if k.capitalize() not in _CREDENTIALS}
-        return urllib.request.Request(newurl, data=req.data, headers=kept, method="POST")
+async def _keep_answer(answer: httpx.Response) -> None:
+    answer.request.extensions[_ANSWER] = answer
 
 
-def _close(exc: urllib.error.HTTPError) -> None:
-    """Close the answer an HTTPError holds, so its socket is not left to the collector."""
-    if exc.fp is not None:
-        exc.close()
+async def _send(
+    client: httpx.AsyncClient, url: str, body: bytes, headers: dict[str, str]
+) -> httpx.Response:
+    request = client.build_request("POST", url, content=body, headers=headers)
+    try:
+        return await client.send(request)
+    except httpx.InvalidURL:
+        answer = request.extensions.get(_ANSWER)
+        if isinstance(answer, httpx.Response):
+            return answer  # a redirect to no URL httpx can parse: not followed below
+        raise
 
 
-def _redirect_note(exc: urllib.error.HTTPError) -> str:
-    """Why a redirect answer ended the delivery."""
-    if exc.msg.startswith(_Redirects.inf_msg):
-        return "too many redirects"
-    return f"redirect to {exc.headers.get('Location')!r} not followed"
+async def _follow(
+    client: httpx.AsyncClient, url: str, body: bytes, headers: dict[str, str]
+) -> Delivery:
+    for _ in range(MAX_REDIRECTS + 1):
+        answer = await _send(client, url, body, headers)
+        if not 300 <= answer.status_code < 400:
+            return _answered(answer.status_code)
+        location = answer.headers.get("location")
+        target = urljoin(url, location) if location else ""
+        if answer.status_code not in (307, 308) or not _valid(target):
+            return _answered(answer.status_code, f"redirect to {location!r} not followed")
+        if urlsplit(target).netloc != urlsplit(url).netloc:
+            headers = {k: v for k, v in headers.items() if k.capitalize() not in _CREDENTIALS}
+        url = target
+    return _answered(answer.status_code, "too many redirects")
 
 
 def _answered(status: int, redirect_note: str = "") -> Delivery:
@@ -135,24 +128,24 @@ def _answered(status: int, redirect_note: str = "") -> Delivery:
     return Delivery(ok=False, status=status, error=error, retry=retry)
 
 
-def _failed(reason: BaseException | str) -> Delivery:
-    """The delivery for a request that got no HTTP answer."""
-    if isinstance(reason, str):  # urllib's own refusals, such as an unknown URL type
-        return Delivery(ok=False, status=None, error=reason, retry=False)
-    return Delivery(ok=False, status=None, error=_reason(reason), retry=True)
+def _failed(reason: str) -> Delivery:
+    """The delivery for a request that got no HTTP answer: worth another try."""
+    return Delivery(ok=False, status=None, error=reason, retry=True)
 
 
-def _reason(exc: BaseException) -> str:
-    if isinstance(exc, TimeoutError):
-        return "timed out"
-    if isinstance(exc, ConnectionRefusedError):
-        return "connection refused"
-    if isinstance(exc, http.client.RemoteDisconnected):
-        return "connection closed without an answer"
-    if isinstance(exc, ConnectionResetError):
-        return "connection reset"
-    if isinstance(exc, socket.gaierror):
-        return f"cannot resolve host: {exc.strerror}"
-    if isinstance(exc, http.client.HTTPException):
+def _reason(exc: httpx.TransportError) -> str:
+    """What went wrong, from the OS error under httpx's, where there is one."""
+    cause: BaseException | None = exc
+    while cause is not None:
+        if isinstance(cause, ConnectionRefusedError):
+            return "connection refused"
+        if isinstance(cause, ConnectionResetError):
+            return "connection reset"
+        if isinstance(cause, socket.gaierror):
+            return f"cannot resolve host: {cause.strerror}"
+        cause = cause.__cause__ or cause.__context__
+    if isinstance(exc, httpx.RemoteProtocolError):
+        if "without sending" in str(exc):  # h11: the server closed before any answer
+            return "connection closed without an answer"
         return f"bad HTTP answer: {type(exc).__name__}"
     return str(exc) or type(exc).__name__

@@ -5,14 +5,13 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 
 from nats.aio.msg import Msg
 from nats.js import JetStreamContext
 
-from faas import bus
-from faas.callback import Delivery, post
+from faas import bus, callback
+from faas.callback import Delivery
 from faas.errors import WireError
 from faas.records import CallbackRecord, CallbackState, CallNotFound, CallRecord, RecordStore, now
 from faas.retry import exponential_backoff
@@ -41,14 +40,12 @@ def callback_headers(job: CallbackJob) -> dict[str, str]:
 class Deliverer:
     """Takes callback jobs from their stream, a few at a time, independent of call capacity."""
 
-    def __init__(
-        self, js: JetStreamContext, records: RecordStore, pool: ThreadPoolExecutor, at_once: int
-    ) -> None:
+    def __init__(self, js: JetStreamContext, records: RecordStore, at_once: int) -> None:
         self.js = js
         self.records = records
-        self.pool = pool
         self.at_once = at_once
         self.active: set[asyncio.Task[None]] = set()
+        self.http = callback.client()
 
     async def run(self, stopping: asyncio.Event) -> None:
         sub = await self.js.pull_subscribe_bind(bus.CALLBACK_CONSUMER, bus.CALLBACK_STREAM)
@@ -69,6 +66,7 @@ class Deliverer:
             if self.active:
                 await asyncio.wait(self.active)
             await sub.unsubscribe()
+            await self.http.aclose()
 
     async def deliver(self, msg: Msg) -> None:
         try:
@@ -78,10 +76,7 @@ class Deliverer:
             await msg.term()
             return
         attempt = msg.metadata.num_delivered or 1
-        loop = asyncio.get_running_loop()
-        delivery = await loop.run_in_executor(
-            self.pool, post, job.url, job.body, callback_headers(job)
-        )
+        delivery = await callback.post(self.http, job.url, job.body, callback_headers(job))
         if not delivery.ok and delivery.retry and attempt < MAX_ATTEMPTS:
             delay = exponential_backoff(attempt, MIN_WAIT, MAX_WAIT)
             await self._note(job, lambda c: _attempted(c, attempt, delivery, CallbackState.PENDING))

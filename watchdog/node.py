@@ -48,7 +48,7 @@ class Watchdog:
         self._nc: Client | None = None
         self._executor: Executor | None = None
         self._pool = ThreadPoolExecutor(
-            max_workers=settings.capacity * 2 + settings.deliverers + 2,
+            max_workers=settings.capacity * 2 + 2,
             thread_name_prefix="container",
         )
 
@@ -87,7 +87,7 @@ class Watchdog:
         self._executor = Executor(
             self.name, nc, js, records, self.runner, self._pool, self.settings.lease
         )
-        deliverer = Deliverer(js, records, self._pool, self.settings.deliverers)
+        deliverer = Deliverer(js, records, self.settings.deliverers)
         subs = [
             await nc.subscribe(bus.PING_SUBJECT, cb=self._on_ping),
             await nc.subscribe(f"{bus.CANCEL_PREFIX}.*", cb=self._on_cancel),
