@@ -16,7 +16,7 @@ from typing import TypeVar
 
 import httpx
 
-from faas import natsserver
+from cli import natsserver
 from faas.errors import Error
 from faas.settings import DEFAULT_MAX_BODY
 
@@ -101,7 +101,7 @@ class Launcher:
     def gateway(self, name: str, nats_url: str) -> tuple[str, Process]:
         port = free_port()
         process = self.spawn(
-            name, ["-m", "faas.cli", "gateway", "--nats", nats_url, "--port", str(port)]
+            name, ["-m", "cli", "gateway", "--nats", nats_url, "--port", str(port)]
         )
         url = f"http://127.0.0.1:{port}"
         wait_healthy(url, process)

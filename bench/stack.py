@@ -62,7 +62,7 @@ class WatchdogKind:
 
 def docker_watchdog(capacity: int, runtime: str = "docker") -> WatchdogKind:
     """A real watchdog, running containers through `runtime` (docker or runc)."""
-    return WatchdogKind("faas.cli", ("watchdog",), capacity, ("--runtime", runtime))
+    return WatchdogKind("cli", ("watchdog",), capacity, ("--runtime", runtime))
 
 
 def echo_watchdog(capacity: int) -> WatchdogKind:

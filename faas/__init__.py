@@ -1,3 +1,3 @@
-"""Shared parts of the function platform: settings, wire records, stack files and the CLI."""
+"""What the gateway and the watchdog share: settings, wire records, specs, the bus, errors."""
 
 __version__ = "0.1.0"

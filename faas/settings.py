@@ -11,7 +11,14 @@ from pathlib import Path
 from faas.basicauth import BasicAuth, read_secrets
 from faas.errors import Error
 
-DEFAULT_NATS_URL = "nats://127.0.0.1:4222"
+# Each default is written here once: the dataclasses, from_env() and the CLI's options use it.
+DEFAULT_HOST = "127.0.0.1"  # listen on this machine only
+DEFAULT_PORT = 8080  # the gateway's
+DEFAULT_NATS_PORT = 4222
+DEFAULT_NATS_URL = f"nats://{DEFAULT_HOST}:{DEFAULT_NATS_PORT}"
+DEFAULT_GRACE = 30.0  # seconds running calls get to finish on SIGTERM
+DEFAULT_DATA_DIR = Path(".faas")  # `faas up`'s NATS data and secrets
+DEFAULT_STACK_FILE = "stack.yml"
 DEFAULT_MAX_BODY = 8 * 2**20
 DEFAULT_RETENTION = 7 * 24 * 3600.0  # call records are kept this long
 DEFAULT_DEDUP_WINDOW = 600.0  # a repeated call id or idempotency key within this runs once
@@ -22,16 +29,30 @@ DEFAULT_RUN_DIR = Path("/run/faas")
 DEFAULT_STATE_DIR = Path("/var/lib/faas")
 DEFAULT_IMAGE_CACHE = 8 * 2**30
 DEFAULT_BRIDGE_SUBNET = "10.213.0.0/16"
+DEFAULT_RUNC = "runc"  # the OCI runtime binary, a name on PATH or a path
+DEFAULT_AHEAD = 2  # containers made ahead of calls, per function (runc); 0: none
+DEFAULT_AHEAD_TOTAL = 8  # made ahead, for the whole watchdog
+
+
+def default_capacity() -> int:
+    """Calls a watchdog runs at once unless told: one per CPU."""
+    return os.cpu_count() or 1
 
 
 def _env_int(name: str, default: int) -> int:
     raw = os.environ.get(name)
-    return int(raw) if raw else default
+    try:
+        return int(raw) if raw else default
+    except ValueError:
+        raise Error(f"{name} must be an integer, not {raw!r}") from None
 
 
 def _env_float(name: str, default: float) -> float:
     raw = os.environ.get(name)
-    return float(raw) if raw else default
+    try:
+        return float(raw) if raw else default
+    except ValueError:
+        raise Error(f"{name} must be a number, not {raw!r}") from None
 
 
 def _env_path(name: str) -> Path | None:
@@ -61,8 +82,8 @@ class GatewaySettings:
     """The HTTP gateway."""
 
     nats_url: str = DEFAULT_NATS_URL
-    host: str = "127.0.0.1"
-    port: int = 8080
+    host: str = DEFAULT_HOST
+    port: int = DEFAULT_PORT
     max_body: int = DEFAULT_MAX_BODY  # lowered at start to what the NATS server accepts
     gateway_id: str = field(default_factory=lambda: uuid.uuid4().hex[:12])
     heartbeat_timeout: float = 2.5  # a watchdog unheard of this long is gone
@@ -93,9 +114,9 @@ class GatewaySettings:
     def from_env(cls) -> GatewaySettings:
         user, password = _env_auth()
         return cls(
-            nats_url=os.environ.get("FAAS_NATS_URL", DEFAULT_NATS_URL),
-            host=os.environ.get("FAAS_GATEWAY_HOST", "127.0.0.1"),
-            port=_env_int("FAAS_GATEWAY_PORT", 8080),
+            nats_url=os.environ.get("FAAS_NATS_URL") or DEFAULT_NATS_URL,
+            host=os.environ.get("FAAS_GATEWAY_HOST") or DEFAULT_HOST,
+            port=_env_int("FAAS_GATEWAY_PORT", DEFAULT_PORT),
             max_body=_env_int("FAAS_MAX_BODY", DEFAULT_MAX_BODY),
             retention=_env_float("FAAS_RETENTION", DEFAULT_RETENTION),
             dedup_window=_env_float("FAAS_DEDUP_WINDOW", DEFAULT_DEDUP_WINDOW),
@@ -113,8 +134,8 @@ class WatchdogSettings:
 
     nats_url: str = DEFAULT_NATS_URL
     watchdog_id: str = field(default_factory=socket.gethostname)
-    capacity: int = field(default_factory=lambda: os.cpu_count() or 1)
-    grace: float = 30.0  # seconds running calls get to finish on SIGTERM
+    capacity: int = field(default_factory=default_capacity)
+    grace: float = DEFAULT_GRACE
     heartbeat_interval: float = 1.0
     docker_url: str | None = None  # None: DOCKER_HOST or the local socket
     retention: float = DEFAULT_RETENTION
@@ -123,35 +144,35 @@ class WatchdogSettings:
     deliverers: int = 8  # callbacks delivered at once
     secrets_key_file: Path | None = None  # Fernet key of function secrets; None: secrets off
     runtime: str = DEFAULT_RUNTIME  # "runc" where usable, else "docker"; or either one
-    runc: str = "runc"  # the OCI runtime binary, a name on PATH or a path
+    runc: str = DEFAULT_RUNC
     run_dir: Path = DEFAULT_RUN_DIR  # runc's state, the calls' folders, network namespaces
     state_dir: Path = DEFAULT_STATE_DIR  # images unpacked as root filesystems
     image_cache_bytes: int = DEFAULT_IMAGE_CACHE  # root filesystems kept, at most
     bridge_subnet: str = DEFAULT_BRIDGE_SUBNET  # addresses of calls with network "bridge"
-    ahead: int = 2  # containers made ahead of calls, per function (runc); 0: none
-    ahead_total: int = 8  # made ahead, for the whole watchdog
+    ahead: int = DEFAULT_AHEAD
+    ahead_total: int = DEFAULT_AHEAD_TOTAL
     seccomp_32bit: bool = False  # runc: admit 32-bit system calls too, as Docker (slower)
 
     @classmethod
     def from_env(cls) -> WatchdogSettings:
         return cls(
-            nats_url=os.environ.get("FAAS_NATS_URL", DEFAULT_NATS_URL),
+            nats_url=os.environ.get("FAAS_NATS_URL") or DEFAULT_NATS_URL,
             watchdog_id=os.environ.get("FAAS_WATCHDOG_ID") or socket.gethostname(),
-            capacity=_env_int("FAAS_CAPACITY", os.cpu_count() or 1),
-            grace=_env_float("FAAS_GRACE", 30.0),
+            capacity=_env_int("FAAS_CAPACITY", default_capacity()),
+            grace=_env_float("FAAS_GRACE", DEFAULT_GRACE),
             docker_url=os.environ.get("DOCKER_HOST"),
             retention=_env_float("FAAS_RETENTION", DEFAULT_RETENTION),
             dedup_window=_env_float("FAAS_DEDUP_WINDOW", DEFAULT_DEDUP_WINDOW),
             lease=_env_float("FAAS_LEASE", DEFAULT_LEASE),
             secrets_key_file=_env_path("FAAS_SECRETS_KEY_FILE"),
             runtime=_env_runtime(),
-            runc=os.environ.get("FAAS_RUNC") or "runc",
+            runc=os.environ.get("FAAS_RUNC") or DEFAULT_RUNC,
             run_dir=_env_path("FAAS_RUN_DIR") or DEFAULT_RUN_DIR,
             state_dir=_env_path("FAAS_STATE_DIR") or DEFAULT_STATE_DIR,
             image_cache_bytes=_env_int("FAAS_IMAGE_CACHE_BYTES", DEFAULT_IMAGE_CACHE),
             bridge_subnet=os.environ.get("FAAS_BRIDGE_SUBNET") or DEFAULT_BRIDGE_SUBNET,
-            ahead=_env_int("FAAS_AHEAD", 2),
-            ahead_total=_env_int("FAAS_AHEAD_TOTAL", 8),
+            ahead=_env_int("FAAS_AHEAD", DEFAULT_AHEAD),
+            ahead_total=_env_int("FAAS_AHEAD_TOTAL", DEFAULT_AHEAD_TOTAL),
             seccomp_32bit=_env_bool("FAAS_SECCOMP_32BIT"),
         )
 
@@ -165,16 +186,19 @@ def _env_runtime() -> str:
 
 @dataclass
 class UpSettings:
-    """`faas up`: NATS, a gateway and a watchdog on this machine."""
+    """`faas up`: NATS, a gateway and a watchdog on this machine.
 
-    port: int = 8080
-    nats_port: int = 4222
-    nats_host: str = "127.0.0.1"  # 0.0.0.0 lets watchdogs on other machines join
-    data_dir: Path = Path(".faas")
-    stack_file: Path | None = Path("stack.yml")
+    No from_env(): every field is an option of `faas up`, which reads its variable.
+    """
+
+    port: int = DEFAULT_PORT
+    nats_port: int = DEFAULT_NATS_PORT
+    nats_host: str = DEFAULT_HOST  # 0.0.0.0 lets watchdogs on other machines join
+    data_dir: Path = DEFAULT_DATA_DIR
+    stack_file: Path | None = Path(DEFAULT_STACK_FILE)
     watchdog: bool = True
     max_body: int = DEFAULT_MAX_BODY
-    capacity: int = field(default_factory=lambda: os.cpu_count() or 1)
+    capacity: int = field(default_factory=default_capacity)
     invoke_auth: bool = False  # the gateway wants credentials for invocations too
 
     @property
@@ -190,14 +214,3 @@ class UpSettings:
     @property
     def nats_host_shown(self) -> str:
         return socket.gethostname() if self.nats_host in ("0.0.0.0", "::") else self.nats_host
-
-    @classmethod
-    def from_env(cls) -> UpSettings:
-        return cls(
-            port=_env_int("FAAS_GATEWAY_PORT", 8080),
-            nats_port=_env_int("FAAS_NATS_PORT", 4222),
-            data_dir=Path(os.environ.get("FAAS_DATA_DIR", ".faas")),
-            max_body=_env_int("FAAS_MAX_BODY", DEFAULT_MAX_BODY),
-            capacity=_env_int("FAAS_CAPACITY", os.cpu_count() or 1),
-            invoke_auth=_env_bool("FAAS_INVOKE_AUTH"),
-        )

@@ -10,8 +10,8 @@ from pathlib import Path
 import docker
 import pytest
 
-from faas.build import build_stack
-from faas.stack import load_stack
+from cli.build import build_stack
+from cli.stack import load_stack
 from tests.e2e.containers import call_containers, leftovers
 from tests.e2e.functions import BASE_IMAGES, TEST_FUNCTIONS
 from tests.e2e.parts import ROOT, Gateway, Parts, wait_for_watchdog

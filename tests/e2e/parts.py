@@ -15,7 +15,7 @@ from typing import Any
 
 import httpx
 
-from faas import natsserver
+from cli import natsserver
 from faas.basicauth import BasicAuth, write_secrets
 from faas.secretstore import ensure_key
 
@@ -120,7 +120,7 @@ class Parts:
 
     def _spawn(self, *args: str) -> subprocess.Popen[bytes]:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "faas.cli", *args], cwd=ROOT, env={**os.environ, **self.env}
+            [sys.executable, "-m", "cli", *args], cwd=ROOT, env={**os.environ, **self.env}
         )
         self.procs.append(proc)
         return proc
@@ -135,7 +135,7 @@ def faas(
 ) -> subprocess.CompletedProcess[bytes]:
     """Run the `faas` command to its end."""
     return subprocess.run(
-        [sys.executable, "-m", "faas.cli", *args],
+        [sys.executable, "-m", "cli", *args],
         input=stdin,
         capture_output=True,
         timeout=120,

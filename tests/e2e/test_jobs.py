@@ -126,7 +126,7 @@ def test_output_streams_while_the_job_runs(jobs: Cluster) -> None:
 @contextlib.contextmanager
 def following(c: Cluster, *args: str) -> Iterator[subprocess.Popen[bytes]]:
     """`faas run` in the background, its stdout piped; killed if it outlives a minute."""
-    argv = [sys.executable, "-m", "faas.cli", "run", "-g", c.gateway.url, *args]
+    argv = [sys.executable, "-m", "cli", "run", "-g", c.gateway.url, *args]
     proc = subprocess.Popen(argv, cwd=ROOT, stdout=subprocess.PIPE, env=dict(os.environ))
     timer = threading.Timer(60, proc.kill)
     timer.start()

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import io
+import os
+import socket
 from collections.abc import Callable
 
 import pytest
@@ -17,3 +19,21 @@ def stdin(monkeypatch: pytest.MonkeyPatch) -> Callable[[bytes], None]:
 
     pipe(b"")
     return pipe
+
+
+@pytest.fixture
+def environ(monkeypatch: pytest.MonkeyPatch) -> pytest.MonkeyPatch:
+    """The environment without FAAS_*, OPENFAAS_URL or DOCKER_HOST; set some on the patch."""
+    for name in list(os.environ):
+        if name.startswith("FAAS_") or name in ("OPENFAAS_URL", "DOCKER_HOST"):
+            monkeypatch.delenv(name)
+    return monkeypatch
+
+
+@pytest.fixture
+def free_port() -> int:
+    """A port on 127.0.0.1 that nothing listens on (nothing answers there)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port

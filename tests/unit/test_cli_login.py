@@ -12,9 +12,8 @@ from typing import Any
 
 import pytest
 
-from faas import credentials
+from cli import credentials, main
 from faas.basicauth import BasicAuth
-from faas.cli import main
 
 AUTH = BasicAuth("admin", "right")
 

@@ -1,4 +1,4 @@
-"""Unit tests of `faas run` (faas.cli, faas.jobwatch, faas.client) against a fake gateway."""
+"""Unit tests of `faas run` (cli.jobs, cli.jobwatch, cli.client) against a fake gateway."""
 
 from __future__ import annotations
 
@@ -10,8 +10,7 @@ from typing import Any
 
 import pytest
 
-from faas import jobwatch
-from faas.cli import main
+from cli import jobwatch, main
 from tests.fakehttp import Handler as QuietHandler
 from tests.fakehttp import reply, serving
 

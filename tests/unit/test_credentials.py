@@ -1,4 +1,4 @@
-"""Unit tests of faas.credentials: the CLI's per-gateway credentials file."""
+"""Unit tests of cli.credentials: the CLI's per-gateway credentials file."""
 
 from __future__ import annotations
 
@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from faas import credentials
+from cli import credentials
+from cli.client import client_for
 from faas.basicauth import BasicAuth
-from faas.client import client_for
 from faas.errors import Error
 
 LOCAL = "http://127.0.0.1:8080"

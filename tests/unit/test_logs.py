@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from faas.cli import _log_line, _since
+from cli.logs import _log_line, _since
 from faas.errors import SpecError
 from faas.wire import CallRequest, CallResult, LogBatch, Outcome, RunSpec, pack, unpack
 from gateway.errors import BadRequest

@@ -20,7 +20,8 @@ from nats.js.api import KeyValueConfig, StorageType
 from nats.js.errors import NotFoundError
 from nats.js.kv import KeyValue
 
-from faas import bus, natsserver
+from cli import natsserver
+from faas import bus
 from faas.errors import Error
 from faas.records import (
     MAX_TEXT,

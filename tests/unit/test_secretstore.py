@@ -15,7 +15,8 @@ import pytest
 from cryptography.fernet import Fernet
 from nats.js.errors import NotFoundError
 
-from faas import bus, natsserver
+from cli import natsserver
+from faas import bus
 from faas.errors import Error, SpecError
 from faas.secretstore import (
     SecretError,

@@ -1,4 +1,4 @@
-"""Unit tests of faas.stack: loading, substitution and validation of stack files."""
+"""Unit tests of cli.stack: loading, substitution and validation of stack files."""
 
 from __future__ import annotations
 
@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
+from cli.stack import Stack, StackFunction, load_stack, substitute
 from faas.errors import StackError
 from faas.spec import FunctionSpec
-from faas.stack import Stack, StackFunction, load_stack, substitute
 
 # Four lines; whatever a test appends starts at line 5.
 HEAD = "version: 1.0\nfunctions:\n  a:\n    image: a\n"

@@ -11,21 +11,23 @@ import subprocess
 import sys
 import threading
 import time
-import urllib.request
 from types import FrameType
 
-from faas import natsserver
+import httpx
+
+from cli import natsserver
+from cli.build import build_stack
+from cli.client import Client
+from cli.stack import Stack, load_stack
 from faas.basicauth import PASSWORD_FILE, BasicAuth, ensure_secrets
-from faas.build import build_stack
-from faas.client import Client
 from faas.errors import Error
 from faas.secretstore import ensure_key
 from faas.settings import UpSettings
-from faas.stack import Stack, load_stack
 
 log = logging.getLogger(__name__)
 
 STOP_WAIT = 45.0  # per child: the watchdog's grace period plus room
+READY_WAIT = 120.0  # for the watchdog to join: it may unpack images first
 
 
 class Up:
@@ -79,6 +81,8 @@ class Up:
             )
         if stack:
             self._deploy(stack, auth)
+        if s.watchdog:  # the how-to-call lines come once a call can be served
+            self._wait_for("/readyz", "the watchdog did not join the gateway", READY_WAIT)
         self._print_usage(stack, auth)
 
     def _start_gateway(self, nats_url: str) -> None:
@@ -87,24 +91,30 @@ class Up:
         args += ["--auth-dir", str(s.secrets_dir)] + (["--invoke-auth"] if s.invoke_auth else [])
         args += ["--secrets-key", str(s.secrets_key_file)]
         self._spawn("gateway", args)
-        self._wait_healthy()
+        self._wait_for("/healthz", f"the gateway did not answer on {self.gateway_url}", 20)
 
     def _spawn(self, name: str, args: list[str]) -> None:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "faas.cli", *args], start_new_session=True, env=os.environ.copy()
+            [sys.executable, "-m", "cli", *args], start_new_session=True, env=os.environ.copy()
         )
         self.children.append((name, proc))
 
-    def _wait_healthy(self, timeout: float = 20) -> None:
+    def _wait_for(self, path: str, failure: str, timeout: float) -> None:
+        """Until the gateway answers 200 on `path`; else fail saying what it last said."""
         deadline = time.monotonic() + timeout
+        last = "no answer"
         while time.monotonic() < deadline and not self.stopping.is_set():
             self._check_children()
             try:
-                with urllib.request.urlopen(self.gateway_url + "/healthz", timeout=1):
+                answer = httpx.get(self.gateway_url + path, timeout=1)
+            except httpx.HTTPError as exc:
+                last = str(exc) or type(exc).__name__
+            else:
+                if answer.status_code == 200:
                     return
-            except OSError:
-                time.sleep(0.1)
-        raise Error(f"the gateway did not answer on {self.gateway_url} within {timeout:g}s")
+                last = answer.text.strip()
+            time.sleep(0.1)
+        raise Error(f"{failure} within {timeout:g}s: {last}")
 
     def _deploy(self, stack: Stack, auth: BasicAuth) -> None:
         client = Client(self.gateway_url, auth=auth)
@@ -129,7 +139,10 @@ class Up:
             f"  {read_password} | "
             f"faas login --gateway {self.gateway_url} -u {user} --password-stdin",
             "",
-            "call one:",
+            "call one:"
+            if self.settings.watchdog
+            else "call one, once a watchdog has joined "
+            f"({self.gateway_url}/readyz answers 200 then):",
             f"  curl {curl_auth}-d world {self.gateway_url}/function/{example}",
             f"  echo world | faas invoke {example} --gateway {self.gateway_url}",
             "",

@@ -10,10 +10,10 @@ from pathlib import Path
 import yaml
 from yaml.nodes import MappingNode, Node, ScalarNode
 
+from cli.stack import load_stack
+from cli.templates import render
 from faas.errors import Error
 from faas.spec import check_name
-from faas.stack import load_stack
-from faas.templates import render
 
 DEFAULT_PREFIX = "${FAAS_IMAGE_PREFIX:-faas}"
 STACK_HEAD = """\

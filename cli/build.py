@@ -7,8 +7,8 @@ from collections.abc import Callable
 import docker
 from docker.errors import APIError, DockerException
 
+from cli.stack import Stack, StackFunction
 from faas.errors import Error
-from faas.stack import Stack, StackFunction
 
 BUILDABLE = ("dockerfile", "")
 

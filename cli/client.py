@@ -13,11 +13,12 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from faas import credentials
+from cli import credentials
 from faas.basicauth import BasicAuth
 from faas.errors import GatewayError, Unauthorized
+from faas.settings import DEFAULT_HOST, DEFAULT_PORT
 
-DEFAULT_GATEWAY = "http://127.0.0.1:8080"
+DEFAULT_GATEWAY = f"http://{DEFAULT_HOST}:{DEFAULT_PORT}"
 BLOCK = 64 * 1024  # bytes read at once from a streamed answer
 
 
@@ -30,6 +31,11 @@ def gateway_url(flag: str | None, stack_gateway: str | None = None) -> str:
 def client_for(url: str) -> Client:
     """A client of the gateway that sends the credentials `faas login` stored for it."""
     return Client(url, auth=credentials.load(url))
+
+
+def gateway_client(flag: str | None) -> Client:
+    """The client of the gateway a command names (see gateway_url), with its credentials."""
+    return client_for(gateway_url(flag))
 
 
 @dataclass

@@ -11,7 +11,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from faas.client import Client
+from cli.client import Client
 from faas.errors import Error
 from faas.jobs import JOB_FUNCTION
 from faas.records import CallState
