@@ -8,7 +8,7 @@ from collections.abc import Sequence
 
 import click
 
-from cli import calls, functions, invoke, jobs, login, logs, secrets, servers, version
+from cli import calls, functions, invoke, login, logs, oneshot, secrets, servers, version
 from cli.group import Group
 from faas import __version__
 from faas.errors import Error
@@ -31,6 +31,7 @@ def faas(log_level: str) -> None:
         level=log_level.upper(), format="%(asctime)s %(name)s %(levelname)s %(message)s"
     )
     logging.getLogger("docker").setLevel(logging.WARNING)
+    logging.getLogger("httpx").setLevel(logging.WARNING)  # else a line per request at INFO
 
 
 faas.add(servers.run_up)
@@ -41,7 +42,7 @@ faas.add(functions.deploy_functions)
 faas.add(functions.list_functions, "ls")
 faas.add(functions.describe_function)
 faas.add(invoke.invoke_function)
-faas.add(jobs.run_job)
+faas.add(oneshot.run_job)
 faas.add(functions.remove_function, "rm")
 faas.add(calls.list_calls)
 faas.add(calls.show_call)

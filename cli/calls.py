@@ -11,6 +11,7 @@ import click
 from cli import output
 from cli.client import gateway_client
 from cli.options import gateway_option
+from faas.records import CallRecord
 
 
 @click.command("calls")
@@ -19,17 +20,18 @@ from cli.options import gateway_option
 @gateway_option()
 def list_calls(name: str | None, limit: int, gateway: str | None) -> int:
     """List recent calls, newest first. With NAME, only that function's."""
-    calls = gateway_client(gateway).calls(name, limit)
+    with gateway_client(gateway) as client:
+        calls = client.calls(name, limit)
     columns = ["Call", "Function", "State", "Attempts", "Status", "Created", "Duration"]
     rows = [
         [
-            c["callId"],
-            c["function"],
-            c["state"],
+            c.callId,
+            c.function,
+            str(c.state),
             output.attempts(c),
-            output.text(c.get("status")),
-            output.text(c.get("createdAt")),
-            output.duration(c.get("durationSeconds")),
+            output.text(c.status),
+            output.text(c.createdAt),
+            output.duration(c.durationSeconds),
         ]
         for c in calls
     ]
@@ -43,10 +45,11 @@ def list_calls(name: str | None, limit: int, gateway: str | None) -> int:
 @gateway_option()
 def show_call(call_id: str, with_output: bool, gateway: str | None) -> int:
     """Show a call."""
-    record = gateway_client(gateway).call(call_id)
+    with gateway_client(gateway) as client:
+        record = client.call(call_id)
     print(output.fields(_call_fields(record)))
-    if record.get("stderr"):
-        print("Stderr:\n" + textwrap.indent(record["stderr"].rstrip("\n"), "    "))
+    if record.stderr:
+        print("Stderr:\n" + textwrap.indent(record.stderr.rstrip("\n"), "    "))
     if with_output:
         _print_output(record)
     return 0
@@ -57,39 +60,39 @@ def show_call(call_id: str, with_output: bool, gateway: str | None) -> int:
 @gateway_option()
 def cancel_call(call_id: str, gateway: str | None) -> int:
     """Cancel a queued or running call."""
-    gateway_client(gateway).cancel(call_id)
+    with gateway_client(gateway) as client:
+        client.cancel(call_id)
     print(f"cancelled {call_id}")
     return 0
 
 
-def _call_fields(c: dict[str, Any]) -> list[tuple[str, Any]]:
-    callback = c.get("callback") or {}
+def _call_fields(c: CallRecord) -> list[tuple[str, Any]]:
     text = output.text
     return [
-        ("Call", c["callId"]),
-        ("Function", c["function"]),
-        ("Kind", text(c.get("kind"))),
-        ("State", c["state"]),
+        ("Call", c.callId),
+        ("Function", c.function),
+        ("Kind", text(c.kind)),
+        ("State", c.state),
         ("Attempts", output.attempts(c)),
-        ("Exit code", text(c.get("exitCode"))),
-        ("Status", text(c.get("status"))),
-        ("Message", text(c.get("message"))),
-        ("Created", text(c.get("createdAt"))),
-        ("Started", text(c.get("startedAt"))),
-        ("Finished", text(c.get("finishedAt"))),
-        ("Duration", output.duration(c.get("durationSeconds"))),
-        ("Watchdog", text(c.get("watchdog"))),
-        ("Callback URL", text(c.get("callbackUrl"))),
-        ("Callback state", text(callback.get("state"))),
-        ("Callback attempts", text(callback.get("attempts"))),
-        ("Callback status", text(callback.get("status"))),
-        ("Callback error", text(callback.get("error"))),
+        ("Exit code", text(c.exitCode)),
+        ("Status", text(c.status)),
+        ("Message", text(c.message)),
+        ("Created", text(c.createdAt)),
+        ("Started", text(c.startedAt)),
+        ("Finished", text(c.finishedAt)),
+        ("Duration", output.duration(c.durationSeconds)),
+        ("Watchdog", text(c.watchdog)),
+        ("Callback URL", text(c.callbackUrl)),
+        ("Callback state", text(c.callback.state)),
+        ("Callback attempts", text(c.callback.attempts)),
+        ("Callback status", text(c.callback.status)),
+        ("Callback error", text(c.callback.error)),
     ]
 
 
-def _print_output(record: dict[str, Any]) -> None:
+def _print_output(record: CallRecord) -> None:
     print()
-    sys.stdout.write(record.get("output") or "")
+    sys.stdout.write(record.output)
     sys.stdout.flush()
-    if record.get("outputTruncated"):
+    if record.outputTruncated:
         print("faas: the output was truncated by the platform", file=sys.stderr)

@@ -1,25 +1,36 @@
-"""A small HTTP client of the gateway's API, for the CLI."""
+"""The CLI's client of the gateway's HTTP API, over one httpx connection pool."""
 
 from __future__ import annotations
 
 import base64
-import http.client
+import contextlib
 import json
 import os
-import urllib.error
 import urllib.parse
-import urllib.request
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 from typing import Any
 
-from cli import credentials
+import httpx
+
+from cli import credentials, records
+from cli.records import FunctionStatus, GatewayInfo, MalformedAnswer, ScheduleRow
 from faas.basicauth import BasicAuth
 from faas.errors import GatewayError, Unauthorized
+from faas.records import CallRecord
 from faas.settings import DEFAULT_HOST, DEFAULT_PORT
 
 DEFAULT_GATEWAY = f"http://{DEFAULT_HOST}:{DEFAULT_PORT}"
-BLOCK = 64 * 1024  # bytes read at once from a streamed answer
+DEFAULT_TIMEOUT = 300.0  # seconds; a synchronous call may run that long
+SUCCESS = (200, 201, 202, 204)
+ANY_STATUS = tuple(range(100, 600))  # a function's own answer, whatever it is
+NDJSON = "application/x-ndjson"
+# errors before a request is sent: nothing there, or no URL one can send to
+UNREACHABLE = (
+    httpx.ConnectError,
+    httpx.ConnectTimeout,
+    httpx.UnsupportedProtocol,
+    httpx.InvalidURL,
+)
 
 
 def gateway_url(flag: str | None, stack_gateway: str | None = None) -> str:
@@ -28,9 +39,9 @@ def gateway_url(flag: str | None, stack_gateway: str | None = None) -> str:
     return url.rstrip("/")
 
 
-def client_for(url: str) -> Client:
+def client_for(url: str, timeout: float = DEFAULT_TIMEOUT) -> Client:
     """A client of the gateway that sends the credentials `faas login` stored for it."""
-    return Client(url, auth=credentials.load(url))
+    return Client(url, timeout, credentials.load(url))
 
 
 def gateway_client(flag: str | None) -> Client:
@@ -38,26 +49,36 @@ def gateway_client(flag: str | None) -> Client:
     return client_for(gateway_url(flag))
 
 
-@dataclass
-class Reply:
-    status: int
-    body: bytes
-    headers: dict[str, str] = field(default_factory=dict)
-
-    def json(self) -> Any:
-        return json.loads(self.body)
-
-    def header(self, name: str) -> str | None:
-        """A header's value, looked up regardless of case."""
-        wanted = name.lower()
-        return next((v for k, v in self.headers.items() if k.lower() == wanted), None)
-
-
-@dataclass
 class Client:
-    base: str
-    timeout: float = 300.0
-    auth: BasicAuth | None = None
+    """The gateway's API, used in a `with` block: its connections open there, and close after."""
+
+    def __init__(
+        self, base: str, timeout: float = DEFAULT_TIMEOUT, auth: BasicAuth | None = None
+    ) -> None:
+        self.base = base
+        self.timeout = timeout
+        self.auth = auth
+        self._http: httpx.Client | None = None
+
+    def __enter__(self) -> Client:
+        if self._http is not None:
+            raise RuntimeError("the client is open already")
+        headers = {"Authorization": self.auth.header()} if self.auth else {}
+        # redirects followed, as urllib did; httpx drops the credentials on one to elsewhere
+        self._http = httpx.Client(headers=headers, timeout=self.timeout, follow_redirects=True)
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        if self._http is not None:
+            self._http.close()
+            self._http = None
+
+    @property
+    def http(self) -> httpx.Client:
+        """The connection pool, shared by every request of the `with` block."""
+        if self._http is None:
+            raise RuntimeError("use the client in a with block: its connections open there")
+        return self._http
 
     def request(
         self,
@@ -65,51 +86,44 @@ class Client:
         path: str,
         body: bytes | None = None,
         headers: dict[str, str] | None = None,
-        ok: tuple[int, ...] = (200, 201, 202, 204),
-    ) -> Reply:
-        req = self._prepare(method, path, body, headers)
-        try:
-            with urllib.request.urlopen(req, timeout=self.timeout) as resp:
-                reply = Reply(resp.status, resp.read(), dict(resp.headers.items()))
-        except urllib.error.HTTPError as exc:
-            reply = Reply(exc.code, exc.read(), dict(exc.headers.items()))
-        except urllib.error.URLError as exc:
-            raise self._unreachable(exc) from exc
+        ok: tuple[int, ...] = SUCCESS,
+    ) -> httpx.Response:
+        with self._translated():
+            reply = self.http.request(method, self.base + path, content=body, headers=headers)
         return self._check(reply, ok)
 
-    def _prepare(
-        self,
-        method: str,
-        path: str,
-        body: bytes | None = None,
-        headers: dict[str, str] | None = None,
-    ) -> urllib.request.Request:
-        req = urllib.request.Request(self.base + path, data=body, method=method)
-        if self.auth:
-            req.add_header("Authorization", self.auth.header())
-        for name, value in (headers or {}).items():
-            req.add_header(name, value)
-        return req
+    @contextlib.contextmanager
+    def _translated(self) -> Iterator[None]:
+        """httpx's errors as one of ours, which the CLI shows as one line."""
+        try:
+            yield
+        except UNREACHABLE as exc:
+            message = f"cannot reach the gateway at {self.base}: {_reason(exc)}"
+            raise GatewayError(0, message) from exc
+        except (httpx.HTTPError, httpx.StreamError) as exc:
+            message = f"the connection to the gateway at {self.base} failed: {_reason(exc)}"
+            raise GatewayError(0, message) from exc
 
-    def _unreachable(self, exc: urllib.error.URLError) -> GatewayError:
-        return GatewayError(0, f"cannot reach the gateway at {self.base}: {exc.reason}")
-
-    def _check(self, reply: Reply, ok: tuple[int, ...]) -> Reply:
-        if reply.status == 401:  # only the gateway answers 401: functions cannot
+    def _check(self, reply: httpx.Response, ok: tuple[int, ...]) -> httpx.Response:
+        if reply.status_code == 401:  # only the gateway answers 401: functions cannot
             raise Unauthorized(self.base)
-        if reply.status not in ok:
-            raise GatewayError(reply.status, _one_line(reply.body))
+        if reply.status_code not in ok:
+            raise GatewayError(reply.status_code, _one_line(reply.content))
         return reply
 
-    def send_json(self, method: str, path: str, data: Any) -> Reply:
+    def _json(self, method: str, path: str, ok: tuple[int, ...] = SUCCESS) -> Any:
+        return _decoded(self.request(method, path, ok=ok))
+
+    def send_json(self, method: str, path: str, data: Any) -> httpx.Response:
         body = json.dumps(data).encode()
         return self.request(method, path, body, {"Content-Type": "application/json"})
 
-    def functions(self) -> list[dict[str, Any]]:
-        return self.request("GET", "/system/functions").json()  # type: ignore[no-any-return]
+    def functions(self) -> list[FunctionStatus]:
+        found = self._json("GET", "/system/functions")
+        return records.listing(found, "functions", FunctionStatus.from_json)
 
-    def describe(self, name: str) -> dict[str, Any]:
-        return self.request("GET", f"/system/function/{name}").json()  # type: ignore[no-any-return]
+    def describe(self, name: str) -> FunctionStatus:
+        return FunctionStatus.from_json(self._json("GET", f"/system/function/{name}"))
 
     def deploy(self, deployment: dict[str, Any]) -> str:
         """Update the function, or create it when it does not exist (as faas-cli does)."""
@@ -132,9 +146,9 @@ class Client:
         method: str = "POST",
         headers: dict[str, str] | None = None,
         query: str = "",
-    ) -> Reply:
+    ) -> httpx.Response:
         path = f"/function/{name}" + (f"?{query}" if query else "")
-        return self.request(method, path, body, headers, ok=tuple(range(100, 600)))
+        return self.request(method, path, body, headers, ok=ANY_STATUS)
 
     def invoke_async(
         self,
@@ -156,24 +170,25 @@ class Client:
         headers = {**(headers or {}), **{k: v for k, v in extra.items() if v is not None}}
         path = f"/async-function/{_quote(name)}" + (f"?{query}" if query else "")
         reply = self.request(method, path, body, headers, ok=(200, 202))
-        found = reply.header("X-Call-Id")
+        found: str | None = reply.headers.get("X-Call-Id")
         if not found:
-            raise GatewayError(reply.status, "the gateway queued the call but sent no X-Call-Id")
+            raise GatewayError(
+                reply.status_code, "the gateway queued the call but sent no X-Call-Id"
+            )
         return found
 
     def run_job(self, job: dict[str, Any]) -> str:
         """Queue a one-shot job (`POST /system/jobs`) and return its call id."""
-        reply = self.send_json("POST", "/system/jobs", job)
-        return str(reply.json()["callId"])
+        return records.queued_call_id(_decoded(self.send_json("POST", "/system/jobs", job)))
 
-    def info(self) -> dict[str, Any]:
+    def info(self) -> GatewayInfo:
         """The gateway's provider and version (`/system/info`)."""
-        return self.request("GET", "/system/info", ok=(200,)).json()  # type: ignore[no-any-return]
+        return GatewayInfo.from_json(self._json("GET", "/system/info", ok=(200,)))
 
     def secrets(self) -> list[str]:
         """The names of the secrets; the gateway never sends their values."""
-        found = self.request("GET", "/system/secrets", ok=(200,)).json()
-        return [str(s["name"]) for s in found]
+        found = self._json("GET", "/system/secrets", ok=(200,))
+        return records.listing(found, "secrets", records.secret_name)
 
     def create_secret(self, name: str, value: bytes) -> None:
         self.send_json("POST", "/system/secrets", _secret(name, value))
@@ -184,20 +199,22 @@ class Client:
     def remove_secret(self, name: str) -> None:
         self.send_json("DELETE", "/system/secrets", {"name": name})
 
-    def call(self, call_id: str) -> dict[str, Any]:
-        return self.request("GET", f"/system/calls/{_quote(call_id)}").json()  # type: ignore[no-any-return]
+    def call(self, call_id: str) -> CallRecord:
+        return records.call_record(self._json("GET", f"/system/calls/{_quote(call_id)}"))
 
-    def calls(self, function: str | None = None, limit: int = 20) -> list[dict[str, Any]]:
+    def calls(self, function: str | None = None, limit: int = 20) -> list[CallRecord]:
         """The latest calls, newest first; only the function's when one is named."""
         params = ({"function": function} if function else {}) | {"limit": str(limit)}
-        path = "/system/calls?" + urllib.parse.urlencode(params)
-        return self.request("GET", path).json()  # type: ignore[no-any-return]
+        found = self._json("GET", "/system/calls?" + urllib.parse.urlencode(params))
+        return records.listing(found, "calls", records.call_record)
 
-    def schedules(self) -> list[dict[str, Any]]:
-        return self.request("GET", "/system/schedules").json()  # type: ignore[no-any-return]
+    def schedules(self) -> list[ScheduleRow]:
+        found = self._json("GET", "/system/schedules")
+        return records.listing(found, "schedules", ScheduleRow.from_json)
 
-    def cancel(self, call_id: str) -> dict[str, Any]:
-        return self.request("DELETE", f"/system/calls/{_quote(call_id)}").json()  # type: ignore[no-any-return]
+    def cancel(self, call_id: str) -> CallRecord:
+        """Cancel the call; its record as the cancel left it."""
+        return records.call_record(self._json("DELETE", f"/system/calls/{_quote(call_id)}"))
 
     def logs(
         self,
@@ -210,32 +227,28 @@ class Client:
         """The function's log entries (one call's, given its id), each as the gateway sends it."""
         params = {"name": name, "tail": str(tail), "follow": "true" if follow else "false"}
         extra = {"since": since, "instance": instance}
-        path = "/system/logs?" + urllib.parse.urlencode(
-            params | {k: v for k, v in extra.items() if v}
-        )
-        req = self._prepare("GET", path, headers={"Accept": "application/x-ndjson"})
-        try:
-            # following, the gateway may be silent for long: no read timeout then
-            resp = urllib.request.urlopen(req, timeout=None if follow else self.timeout)
-        except urllib.error.HTTPError as exc:
-            self._check(Reply(exc.code, exc.read(), dict(exc.headers.items())), (200,))
-            raise
-        except urllib.error.URLError as exc:
-            raise self._unreachable(exc) from exc
-        with resp:
-            for line in _lines(resp):
+        query = urllib.parse.urlencode(params | {k: v for k, v in extra.items() if v})
+        # following, the gateway may be silent for long: no timeout then
+        timeout = None if follow else self.timeout
+        url, headers = f"{self.base}/system/logs?{query}", {"Accept": NDJSON}
+        with (
+            self._translated(),
+            self.http.stream("GET", url, headers=headers, timeout=timeout) as reply,
+        ):
+            if reply.status_code != 200:
+                reply.read()
+                self._check(reply, (200,))
+            for line in reply.iter_lines():  # each as soon as it is whole
                 if line.strip():
-                    yield json.loads(line)
+                    yield records.log_entry(line)
 
 
-def _lines(resp: http.client.HTTPResponse) -> Iterator[bytes]:
-    """The answer's lines, each as soon as it is whole; read in blocks, as lines may be many."""
-    pending = b""
-    while block := resp.read1(BLOCK):
-        *whole, pending = (pending + block).split(b"\n")
-        yield from whole
-    if pending:
-        yield pending
+def _decoded(reply: httpx.Response) -> Any:
+    try:
+        return reply.json()
+    except ValueError as exc:
+        what = f"answer to {reply.request.method} {reply.request.url.path}"
+        raise MalformedAnswer(what, f"not JSON ({exc})") from None
 
 
 def _secret(name: str, value: bytes) -> dict[str, str]:
@@ -248,6 +261,10 @@ def _secret(name: str, value: bytes) -> dict[str, str]:
 
 def _quote(segment: str) -> str:
     return urllib.parse.quote(segment, safe="")
+
+
+def _reason(exc: Exception) -> str:
+    return str(exc) or type(exc).__name__
 
 
 def _one_line(body: bytes) -> str:

@@ -12,6 +12,7 @@ from cli.options import gateway_option, only_option, stack_file_option
 from cli.scaffold import DEFAULT_PREFIX, NewFunction, new_function
 from cli.stack import Stack, load_stack
 from cli.templates import LANGUAGES
+from faas.schedule import Missed
 
 
 @click.command("build")
@@ -32,7 +33,8 @@ def build_images(stack_file: str, only: tuple[str, ...]) -> int:
 def deploy_functions(stack_file: str, only: tuple[str, ...], gateway: str | None) -> int:
     """Deploy the stack's functions."""
     stack = load_stack(stack_file)
-    deploy_stack(stack, client_for(gateway_url(gateway, stack.gateway)), set(only) or None)
+    with client_for(gateway_url(gateway, stack.gateway)) as client:
+        deploy_stack(stack, client, set(only) or None)
     return 0
 
 
@@ -51,11 +53,12 @@ def deploy_stack(stack: Stack, client: Client, only: set[str] | None) -> None:
 @gateway_option()
 def list_functions(verbose: bool, gateway: str | None) -> int:
     """List deployed functions."""
-    functions = gateway_client(gateway).functions()
+    with gateway_client(gateway) as client:
+        functions = client.functions()
     columns = ["Function", "Invocations", "Replicas"] + (["Image"] if verbose else [])
     rows = [
-        [f["name"], str(f.get("invocationCount", 0)), str(f.get("availableReplicas", 0))]
-        + ([f["image"]] if verbose else [])
+        [f.name, str(f.invocation_count), str(f.available_replicas)]
+        + ([f.image] if verbose else [])
         for f in functions
     ]
     print(output.table(columns, rows))
@@ -67,21 +70,21 @@ def list_functions(verbose: bool, gateway: str | None) -> int:
 @gateway_option()
 def describe_function(name: str, gateway: str | None) -> int:
     """Show a function."""
-    client = gateway_client(gateway)
-    f = client.describe(name)
+    with gateway_client(gateway) as client:
+        f = client.describe(name)
     shown = [
-        ("Name", f["name"]),
-        ("Status", "Ready" if f.get("availableReplicas") else "Not Ready (no watchdog)"),
-        ("Image", f["image"]),
-        ("Invocations", f.get("invocationCount", 0)),
-        ("Created", f.get("createdAt", "")),
-        ("Process", f.get("envProcess") or "(image default)"),
-        ("Environment", output.mapping(f.get("envVars"))),
-        ("Labels", output.mapping(f.get("labels"))),
-        ("Annotations", output.mapping(f.get("annotations"))),
-        ("Limits", output.mapping(f.get("limits"))),
-        ("Read-only root", f.get("readOnlyRootFilesystem", False)),
-        ("URL", f"{client.base}/function/{f['name']}"),
+        ("Name", f.name),
+        ("Status", "Ready" if f.available_replicas else "Not Ready (no watchdog)"),
+        ("Image", f.image),
+        ("Invocations", f.invocation_count),
+        ("Created", f.created_at),
+        ("Process", f.env_process or "(image default)"),
+        ("Environment", output.mapping(f.env_vars)),
+        ("Labels", output.mapping(f.labels)),
+        ("Annotations", output.mapping(f.annotations)),
+        ("Limits", output.mapping(f.limits)),
+        ("Read-only root", f.read_only_root_filesystem),
+        ("URL", f"{client.base}/function/{f.name}"),
     ]
     print(output.fields(shown))
     return 0
@@ -92,7 +95,8 @@ def describe_function(name: str, gateway: str | None) -> int:
 @gateway_option()
 def remove_function(name: str, gateway: str | None) -> int:
     """Remove a function."""
-    gateway_client(gateway).remove(name)
+    with gateway_client(gateway) as client:
+        client.remove(name)
     print(f"removed {name}")
     return 0
 
@@ -101,18 +105,20 @@ def remove_function(name: str, gateway: str | None) -> int:
 @gateway_option()
 def list_schedules(gateway: str | None) -> int:
     """List scheduled functions and their next tick."""
+    with gateway_client(gateway) as client:
+        schedules = client.schedules()
     columns = ["Function", "Schedule", "Timezone", "Overlap", "Missed", "Next tick", "Last tick"]
     rows = [
         [
-            s["name"],
-            s["schedule"],
-            s["timezone"],
-            s["overlap"],
-            s["missed"] + (f" ({s['catchUpLimit']})" if s["missed"] == "catch-up" else ""),
-            output.text(s.get("nextTick")),
-            output.text(s.get("lastTick")),
+            s.name,
+            s.schedule,
+            s.timezone,
+            s.overlap,
+            s.missed + (f" ({s.catch_up_limit})" if s.missed == Missed.CATCH_UP else ""),
+            output.text(s.next_tick),
+            output.text(s.last_tick),
         ]
-        for s in gateway_client(gateway).schedules()
+        for s in schedules
     ]
     print(output.table(columns, rows))
     return 0

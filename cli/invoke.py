@@ -5,8 +5,9 @@ from __future__ import annotations
 import sys
 
 import click
+import httpx
 
-from cli.client import Reply, gateway_client
+from cli.client import gateway_client
 from cli.options import gateway_option
 from faas.errors import Error
 
@@ -42,21 +43,21 @@ def invoke_function(
         queued, {"--callback": callback, "--call-id": call_id, "--idempotency-key": idempotency_key}
     )
     body = sys.stdin.buffer.read() if not sys.stdin.isatty() else b""
-    client, query = gateway_client(gateway), "&".join(queries)
-    if queued:
-        print(
-            client.invoke_async(name, body, method, sent, query, callback, call_id, idempotency_key)
-        )
-        return 0
-    return _show(name, client.invoke(name, body, method, sent, query))
+    query = "&".join(queries)
+    with gateway_client(gateway) as client:
+        if queued:
+            keys = (callback, call_id, idempotency_key)
+            print(client.invoke_async(name, body, method, sent, query, *keys))
+            return 0
+        return _show(name, client.invoke(name, body, method, sent, query))
 
 
-def _show(name: str, reply: Reply) -> int:
+def _show(name: str, reply: httpx.Response) -> int:
     """The function's answer on stdout, as it is; 1 when its status is an error."""
-    sys.stdout.buffer.write(reply.body)
+    sys.stdout.buffer.write(reply.content)
     sys.stdout.flush()
-    if reply.status >= 400:
-        print(f"faas: {name} answered {reply.status}", file=sys.stderr)
+    if reply.status_code >= 400:
+        print(f"faas: {name} answered {reply.status_code}", file=sys.stderr)
         return 1
     return 0
 

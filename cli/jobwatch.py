@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import http.client
 import itertools
 import logging
 import queue
@@ -13,8 +12,8 @@ from typing import Any
 
 from cli.client import Client
 from faas.errors import Error
-from faas.jobs import JOB_FUNCTION
-from faas.records import CallState
+from faas.jobspec import JOB_FUNCTION
+from faas.records import CallRecord, CallState
 
 log = logging.getLogger(__name__)
 
@@ -26,7 +25,7 @@ Entry = dict[str, Any]
 Show = Callable[[list[Entry]], None]  # shows lines, in order
 
 
-def watch(client: Client, call_id: str, show: Show) -> dict[str, Any]:
+def watch(client: Client, call_id: str, show: Show) -> CallRecord:
     """Show the job's lines as they come until its record is final; return that record.
 
     The lines come from a follow request read in a thread. Once the record is final every
@@ -39,7 +38,7 @@ def watch(client: Client, call_id: str, show: Show) -> dict[str, Any]:
     pump.start()
     shown = 0
     try:
-        while not _final(record := client.call(call_id)):
+        while not (record := client.call(call_id)).state.final:
             shown += _show_for(came, show, POLL)
     finally:
         stop.set()
@@ -49,21 +48,17 @@ def watch(client: Client, call_id: str, show: Show) -> dict[str, Any]:
     return record
 
 
-def outcome(record: dict[str, Any]) -> tuple[int, str]:
+def outcome(record: CallRecord) -> tuple[int, str]:
     """The code `faas run` exits with, and what it says on stderr first ("" for nothing)."""
-    state, code = record["state"], record.get("exitCode")
-    message = record.get("message") or f"the job ended {state}"
-    if state == CallState.SUCCEEDED:
+    state, code = record.state, record.exitCode
+    message = record.message or f"the job ended {state}"
+    if state is CallState.SUCCEEDED:
         return 0, ""
-    if state == CallState.TIMED_OUT:
+    if state is CallState.TIMED_OUT:
         return TIMED_OUT, message
-    if state == CallState.FAILED and isinstance(code, int):
+    if state is CallState.FAILED and code is not None:
         return code, message if code >= 128 else ""  # killed by a signal: say why
     return 1, message
-
-
-def _final(record: dict[str, Any]) -> bool:
-    return str(record["state"]) not in (CallState.QUEUED, CallState.RUNNING)
 
 
 def _show_for(came: queue.Queue[Entry], show: Show, seconds: float) -> int:
@@ -88,5 +83,5 @@ def _pump(client: Client, call_id: str, came: queue.Queue[Entry], stop: threadin
             if stop.is_set():
                 return
             came.put(entry)
-    except (Error, OSError, ValueError, http.client.HTTPException) as exc:
+    except Error as exc:
         log.debug("job %s: following its lines stopped: %s", call_id, exc)  # read again at the end

@@ -27,7 +27,8 @@ def log_in(username: str, password: str | None, password_stdin: bool, gateway: s
         raise Error("the user name is empty")
     auth = BasicAuth(username, _password(password, password_stdin))
     try:
-        Client(url, auth=auth).request("GET", "/system/functions", ok=(200,))
+        with Client(url, auth=auth) as client:
+            client.request("GET", "/system/functions", ok=(200,))
     except Unauthorized:
         raise Error(f"the gateway at {url} refused user {auth.user!r} with that password") from None
     path = credentials.save(url, auth)

@@ -23,8 +23,9 @@ def show_logs(
 ) -> int:
     """Show a function's log lines (its stderr)."""
     after = _since(since) if since else None
-    for entry in gateway_client(gateway).logs(name, tail or 0, after, follow):
-        print(_log_line(entry), flush=True)
+    with gateway_client(gateway) as client:
+        for entry in client.logs(name, tail or 0, after, follow):
+            print(_log_line(entry), flush=True)
     return 0
 
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from faas.records import CallRecord
+
 
 def table(columns: list[str], rows: list[list[str]]) -> str:
     widths = [max(len(r[i]) for r in [columns, *rows]) for i in range(len(columns))]
@@ -30,8 +32,8 @@ def mapping(data: Any) -> str:
     return ", ".join(f"{k}={v}" for k, v in (data or {}).items()) or "-"
 
 
-def attempts(record: dict[str, Any]) -> str:
-    return f"{text(record.get('attempts'))}/{text(record.get('maxAttempts'))}"
+def attempts(record: CallRecord) -> str:
+    return f"{record.attempts}/{record.maxAttempts}"
 
 
 def duration(seconds: Any) -> str:

@@ -40,7 +40,8 @@ def create_secret(
     exclusive({"--from-literal": from_literal, "--from-file": from_file})
     name, value = check_secret_name(name), _secret_value(from_literal, from_file)
     try:
-        gateway_client(gateway).create_secret(name, value)
+        with gateway_client(gateway) as client:
+            client.create_secret(name, value)
     except GatewayError as exc:
         if exc.status == 409:
             raise Error(f"secret {name} already exists: use faas secret update {name}") from None
@@ -59,7 +60,8 @@ def update_secret(
     exclusive({"--from-literal": from_literal, "--from-file": from_file})
     name, value = check_secret_name(name), _secret_value(from_literal, from_file)
     try:
-        gateway_client(gateway).update_secret(name, value)
+        with gateway_client(gateway) as client:
+            client.update_secret(name, value)
     except GatewayError as exc:
         raise _missing(exc, name) from None
     print(f"updated secret {name}")
@@ -70,7 +72,9 @@ def update_secret(
 @gateway_option()
 def list_secrets(gateway: str | None) -> int:
     """List the secrets' names."""
-    print(output.table(["Name"], [[name] for name in gateway_client(gateway).secrets()]))
+    with gateway_client(gateway) as client:
+        names = client.secrets()
+    print(output.table(["Name"], [[name] for name in names]))
     return 0
 
 
@@ -80,7 +84,8 @@ def list_secrets(gateway: str | None) -> int:
 def remove_secret(name: str, gateway: str | None) -> int:
     """Remove a secret."""
     try:
-        gateway_client(gateway).remove_secret(name)
+        with gateway_client(gateway) as client:
+            client.remove_secret(name)
     except GatewayError as exc:
         raise _missing(exc, name) from None
     print(f"removed secret {name}")

@@ -149,7 +149,8 @@ def _local_gateway(port: int) -> str | None:
     """The URL of a gateway already answering on `port` here, if one does."""
     url = f"http://127.0.0.1:{port}"
     try:
-        Client(url, timeout=2).request("GET", "/healthz")
+        with Client(url, timeout=2) as client:
+            client.request("GET", "/healthz")
     except (Error, OSError):
         return None
     print(f"a gateway already runs at {url}: building and deploying to it", flush=True)
@@ -166,7 +167,8 @@ def _build_and_deploy(
     if not skip_build:
         build_stack(stack, only)
     if not skip_deploy:
-        deploy_stack(stack, client_for(url.rstrip("/")), only)
+        with client_for(url.rstrip("/")) as client:
+            deploy_stack(stack, client, only)
     return 0
 
 

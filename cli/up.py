@@ -117,9 +117,9 @@ class Up:
         raise Error(f"{failure} within {timeout:g}s: {last}")
 
     def _deploy(self, stack: Stack, auth: BasicAuth) -> None:
-        client = Client(self.gateway_url, auth=auth)
-        for fn in stack.functions.values():
-            print(f"[{fn.name}] {client.deploy(fn.deployment())}", flush=True)
+        with Client(self.gateway_url, auth=auth) as client:
+            for fn in stack.functions.values():
+                print(f"[{fn.name}] {client.deploy(fn.deployment())}", flush=True)
 
     def _print_usage(self, stack: Stack | None, auth: BasicAuth) -> None:
         names = list(stack.functions) if stack else []

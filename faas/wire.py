@@ -81,7 +81,7 @@ class CallRequest:
     body: bytes = b""
     reply_to: str = ""
     start_by: float = 0.0  # wall-clock seconds; not started by then, it is dropped
-    kind: str = "sync"  # or "async", or "job" (faas.jobs)
+    kind: str = "sync"  # or "async", or "job" (faas.jobspec)
     created_at: str = ""  # when the gateway accepted it; part of its record's key
     callback_url: str = ""
     max_attempts: int = 1

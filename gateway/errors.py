@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import nats.errors
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 
@@ -27,11 +28,6 @@ class NoWatchdog(Error):
         super().__init__("no watchdog is connected: start one with `faas watchdog --nats URL`")
 
 
-class BusUnavailable(Error):
-    def __init__(self, reason: object) -> None:
-        super().__init__(f"the message bus (NATS) is unavailable: {reason}")
-
-
 class SecretsOff(Error):
     def __init__(self) -> None:
         super().__init__(
@@ -48,7 +44,7 @@ class Conflict(Error):
     """The request does not fit the current state (e.g. cancelling a finished call)."""
 
 
-_STATUS: dict[type[Error], int] = {
+_STATUS: dict[type[Exception], int] = {
     SpecError: 400,
     BadRequest: 400,
     FunctionNotFound: 404,
@@ -58,7 +54,7 @@ _STATUS: dict[type[Error], int] = {
     SecretExists: 409,
     BodyTooLarge: 413,
     NoWatchdog: 503,
-    BusUnavailable: 503,
+    nats.errors.Error: 503,  # JetStream's errors too: the bus cannot take or give it now
     SecretsOff: 503,
     SecretError: 500,
 }
@@ -69,8 +65,15 @@ def status_for(exc: Exception) -> int:
     return next((s for t, s in _STATUS.items() if isinstance(exc, t)), 500)
 
 
+def error_text(exc: Exception) -> str:
+    """What the answer says: the error's own message, or why NATS let the request down."""
+    if isinstance(exc, nats.errors.Error):
+        return f"the message bus (NATS) is unavailable: {exc or type(exc).__name__}"
+    return str(exc)
+
+
 async def error_response(request: Request, exc: Exception) -> Response:
-    return PlainTextResponse(f"{exc}\n", status_code=status_for(exc))
+    return PlainTextResponse(f"{error_text(exc)}\n", status_code=status_for(exc))
 
 
 HANDLERS = {cls: error_response for cls in _STATUS}

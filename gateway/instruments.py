@@ -1,4 +1,4 @@
-"""What the gateway measures, under OpenFaaS's metric names, and the `/metrics` route.
+"""What the gateway measures, under OpenFaaS's metric names.
 
 Metrics go through prometheus-client, in a registry of the gateway's own. The gauges of what
 exists at scrape time (deployed functions, live watchdogs) come from a collector.
@@ -11,22 +11,16 @@ import time
 from collections import Counter as Tally
 from collections.abc import Iterable, Iterator
 from types import TracebackType
-from typing import TYPE_CHECKING
 
 import prometheus_client
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from prometheus_client.exposition import CONTENT_TYPE_PLAIN_0_0_4
 from prometheus_client.metrics_core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
-from starlette.requests import Request
-from starlette.responses import Response
 
 from faas.spec import NAMESPACE
 from faas.wire import CallResult, Heartbeat
 from gateway.errors import status_for
-
-if TYPE_CHECKING:
-    from gateway.state import Gateway
 
 CONTENT_TYPE = CONTENT_TYPE_PLAIN_0_0_4
 BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
@@ -177,10 +171,3 @@ class SyncCall:
     def _count(self, code: str, seconds: float) -> None:
         self.metrics.invocations.labels(self.label, code).inc()
         self.metrics.seconds.labels(self.label, code).observe(seconds)
-
-
-async def scrape(request: Request) -> Response:
-    """`GET /metrics`."""
-    gw: Gateway = request.app.state.gateway
-    text = gw.metrics.render(gw.registry.names(), gw.presence.live())
-    return Response(text, media_type=CONTENT_TYPE)

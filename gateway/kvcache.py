@@ -7,27 +7,48 @@ import logging
 
 from nats.js.kv import KV_DEL, KV_PURGE, KeyValue
 
+from faas import supervise
+
 log = logging.getLogger(__name__)
 
 
 class BucketCache:
     """Every key of a bucket in memory: reads cost nothing, writes go to NATS first."""
 
-    def __init__(self, kv: KeyValue) -> None:
+    def __init__(self, kv: KeyValue, name: str) -> None:
         self.kv = kv
+        self.name = name
         self.values: dict[str, bytes] = {}
         self.revisions: dict[str, int] = {}  # the bucket's revision of each value
         self._task: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
-        """Load the bucket, then follow its changes in the background."""
+        """Load the bucket, then follow its changes in the background, watching it afresh
+        (and loading it again) whenever a watch fails."""
+        watcher: KeyValue.KeyWatcher | None = await self._load()
+
+        async def follow() -> None:
+            nonlocal watcher
+            if watcher is None:
+                watcher = await self._load()
+            current, watcher = watcher, None
+            await self._follow(current)
+
+        self._task = supervise.start(f"watch of bucket {self.name}", follow)
+
+    async def _load(self) -> KeyValue.KeyWatcher:
+        """Every stored value, replacing what was held; the watcher then follows changes."""
         watcher = await self.kv.watchall()
+        values: dict[str, bytes] = {}
+        revisions: dict[str, int] = {}
         while True:
             entry = await watcher.updates(timeout=10)  # type: ignore[no-untyped-call]
             if entry is None:  # the end of what was stored before the watch began
                 break
-            self._apply(entry)
-        self._task = asyncio.create_task(self._follow(watcher))
+            if entry.operation not in (KV_DEL, KV_PURGE) and entry.value is not None:
+                values[entry.key], revisions[entry.key] = entry.value, entry.revision or 0
+        self.values, self.revisions = values, revisions
+        return watcher
 
     async def stop(self) -> None:
         if self._task:

@@ -24,7 +24,7 @@ import math
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import nats.errors
 import nats.js.errors
@@ -32,22 +32,20 @@ from nats.js.errors import KeyNotFoundError, KeyWrongLastSequenceError
 from nats.js.kv import KeyValue
 
 from faas.errors import SpecError
-from faas.records import CallNotFound, CallRecord, CallState, now
+from faas.records import CallNotFound, CallRecord, CallState, RecordStore, now
 from faas.schedule import Missed, Overlap, Schedule
 from faas.spec import FunctionSpec
 from faas.wire import CallRequest
-from gateway.asyncinvoke import accept, async_call
-from gateway.calls import cancel
 from gateway.errors import FunctionNotFound
-
-if TYPE_CHECKING:
-    from gateway.state import Gateway
+from gateway.registry import Registry
+from gateway.submissions import Submissions, async_call
 
 log = logging.getLogger(__name__)
 
 MAX_SLEEP = 1.0  # how soon a new or changed schedule is noticed
 RECENT = 3  # ticks after the last stored one whose runs overlap policies check
 TICK_HEADER = "X-Faas-Schedule-Tick"
+TRIES = 3  # to fire one tick, a second apart, before it is lost
 
 
 def tick_call_id(function: str, tick: float) -> str:
@@ -81,9 +79,21 @@ class LastTick:
 
 
 class Scheduler:
-    def __init__(self, gw: Gateway, state: KeyValue) -> None:
-        self.gw = gw
-        self.state = state
+    def __init__(
+        self,
+        registry: Registry,
+        submissions: Submissions,
+        records: RecordStore,
+        state: KeyValue,
+        dedup_window: float,
+        max_output: int,
+    ) -> None:
+        self.registry = registry
+        self.submissions = submissions
+        self.records = records
+        self.state = state  # the faas_schedules bucket
+        self.dedup_window = dedup_window
+        self.max_output = max_output
         self.cursors: dict[str, float] = {}
         self._parsed: dict[str, tuple[FunctionSpec, Schedule | None]] = {}
         self._task: asyncio.Task[None] | None = None
@@ -102,9 +112,9 @@ class Scheduler:
     def scheduled(self) -> list[tuple[FunctionSpec, Schedule]]:
         """Every deployed function that has a schedule; each spec is parsed once."""
         found = []
-        for name in self.gw.registry.names():
+        for name in self.registry.names():
             try:
-                spec = self.gw.registry.get(name)
+                spec = self.registry.get(name)
             except (FunctionNotFound, SpecError):  # removed meanwhile, or stored unreadable
                 continue
             parsed = self._parsed.get(name)
@@ -185,7 +195,7 @@ class Scheduler:
         """Run (or skip) the function's tick, unless another gateway decided it already."""
         call = self._call(spec, schedule, tick)
         lock = self._locks.setdefault(spec.name, asyncio.Lock())
-        for attempt in range(3):
+        for attempt in range(TRIES):
             try:
                 async with lock:  # FIFO: ticks in order, each decided after the one before
                     await self._fire(spec, schedule, tick, call)
@@ -195,20 +205,21 @@ class Scheduler:
                     "%s: tick %s not fired (%s), attempt %d", spec.name, iso(tick), exc, attempt + 1
                 )
                 await asyncio.sleep(1.0)
+        log.error("%s: tick %s lost: not fired after %d attempts", spec.name, iso(tick), TRIES)
 
     async def _fire(
         self, spec: FunctionSpec, schedule: Schedule, tick: float, call: CallRequest
     ) -> None:
-        if spec.name not in self.gw.registry:
+        if spec.name not in self.registry:
             return  # removed since the tick came
         capped = spec.max_concurrency is not None
         with contextlib.suppress(CallNotFound):
-            decided = await self.gw.records.get(call.call_id)
+            decided = await self.records.get(call.call_id)
             if decided.function != spec.name:
                 log.error("%s: tick %s not run: its call id is taken", spec.name, iso(tick))
                 return
             if self._maybe_lost(decided):  # its first gateway may have stopped before queuing
-                await accept(self.gw, call, capped)  # JetStream drops it if it was queued
+                await self.submissions.accept(call, capped)  # JetStream drops it if it was queued
             await self._advance(spec.name, tick, decided)
             return
         running = await self._running(spec.name, schedule, tick)
@@ -216,8 +227,8 @@ class Scheduler:
             decided = await self._skip(call, running)
         else:
             if running is not None:  # Overlap.REPLACE
-                await cancel(self.gw, running, f"replaced by the tick of {iso(tick)}")
-            decided = await accept(self.gw, call, capped)
+                await self.submissions.cancel(running, f"replaced by the tick of {iso(tick)}")
+            decided = await self.submissions.accept(call, capped)
         await self._advance(spec.name, tick, decided)
 
     def _maybe_lost(self, record: CallRecord) -> bool:
@@ -225,10 +236,11 @@ class Scheduler:
         if not record.unstarted:
             return False
         created = datetime.fromisoformat(record.createdAt.replace("Z", "+00:00")).timestamp()
-        return time.time() - created < self.gw.settings.dedup_window / 2
+        return time.time() - created < self.dedup_window / 2
 
     def _call(self, spec: FunctionSpec, schedule: Schedule, tick: float) -> CallRequest:
-        call = async_call(self.gw, spec, tick_call_id(spec.name, tick), b"", schedule.callback_url)
+        call_id = tick_call_id(spec.name, tick)
+        call = async_call(spec, call_id, b"", schedule.callback_url, self.max_output)
         call.headers = [(TICK_HEADER, iso(tick))]
         return call
 
@@ -247,7 +259,7 @@ class Scheduler:
         candidates = [last.call_id, *(tick_call_id(function, t) for t in since)]
         for call_id in filter(None, candidates):
             try:
-                record = await self.gw.records.get(call_id)
+                record = await self.records.get(call_id)
             except CallNotFound:
                 continue
             if record.function == function and not record.state.final:
@@ -262,7 +274,7 @@ class Scheduler:
             finishedAt=now(),
             message=f"skipped: the previous run, {running.callId}, was still {running.state}",
         )
-        record, new = await self.gw.records.create(skipped)
+        record, new = await self.records.create(skipped)
         if new:
             log.info("%s: %s", call.function, skipped.message)
         return record

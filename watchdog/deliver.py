@@ -7,6 +7,7 @@ import logging
 from collections.abc import Callable
 from dataclasses import replace
 
+import httpx
 from nats.aio.msg import Msg
 from nats.js import JetStreamContext
 
@@ -45,10 +46,11 @@ class Deliverer:
         self.records = records
         self.at_once = at_once
         self.active: set[asyncio.Task[None]] = set()
-        self.http = callback.client()
 
     async def run(self, stopping: asyncio.Event) -> None:
+        """Deliver until `stopping` is set; a NATS error ends it (its supervisor restarts it)."""
         sub = await self.js.pull_subscribe_bind(bus.CALLBACK_CONSUMER, bus.CALLBACK_STREAM)
+        http = callback.client()
         try:
             while not stopping.is_set():
                 if len(self.active) >= self.at_once:
@@ -59,16 +61,16 @@ class Deliverer:
                 except TimeoutError:
                     continue
                 for msg in msgs:
-                    task = asyncio.create_task(self.deliver(msg))
+                    task = asyncio.create_task(self.deliver(msg, http))
                     self.active.add(task)
                     task.add_done_callback(self.active.discard)
         finally:
             if self.active:
                 await asyncio.wait(self.active)
+            await http.aclose()
             await sub.unsubscribe()
-            await self.http.aclose()
 
-    async def deliver(self, msg: Msg) -> None:
+    async def deliver(self, msg: Msg, http: httpx.AsyncClient) -> None:
         try:
             job = unpack(msg.data, CallbackJob)
         except WireError as exc:
@@ -76,7 +78,7 @@ class Deliverer:
             await msg.term()
             return
         attempt = msg.metadata.num_delivered or 1
-        delivery = await callback.post(self.http, job.url, job.body, callback_headers(job))
+        delivery = await callback.post(http, job.url, job.body, callback_headers(job))
         if not delivery.ok and delivery.retry and attempt < MAX_ATTEMPTS:
             delay = exponential_backoff(attempt, MIN_WAIT, MAX_WAIT)
             await self._note(job, lambda c: _attempted(c, attempt, delivery, CallbackState.PENDING))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from faas.jobs import JOB_KIND
+from faas.jobspec import JOB_KIND
 from faas.wire import CallRequest
 
 _NOT_IN_NAME = re.compile(r"[^A-Za-z0-9_]")

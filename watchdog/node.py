@@ -15,13 +15,13 @@ from nats.aio.client import Client
 from nats.aio.msg import Msg
 from nats.js import JetStreamContext
 
-from faas import bus
+from faas import bus, supervise
 from faas.errors import WireError
 from faas.records import RecordStore
 from faas.settings import WatchdogSettings
 from faas.wire import CallRequest, Heartbeat, WatchdogState, pack, unpack
-from watchdog.calls import Executor
 from watchdog.deliver import Deliverer
+from watchdog.executor import Executor
 from watchdog.runner import Runner
 from watchdog.secretfiles import SecretSource
 from watchdog.taker import Source, Taker
@@ -93,9 +93,11 @@ class Watchdog:
             await nc.subscribe(f"{bus.CANCEL_PREFIX}.*", cb=self._on_cancel),
         ]
         background = [
-            asyncio.create_task(self._heartbeats()),
-            asyncio.create_task(deliverer.run(self.stopping)),
-            asyncio.create_task(self._follow_functions(js)),
+            supervise.start("heartbeats", self._heartbeats),
+            supervise.start(
+                "callbacks", lambda: deliverer.run(self.stopping), self.stopping.is_set
+            ),
+            supervise.start("function watch", lambda: self._follow_functions(js)),
         ]
         log.info("watchdog %s: capacity %d, taking calls", self.name, self.settings.capacity)
         try:

@@ -7,7 +7,7 @@ import threading
 import time
 from typing import Protocol
 
-from faas.jobs import JOB_KIND
+from faas.jobspec import JOB_KIND
 from faas.records import MAX_TEXT
 from faas.wire import CallRequest, CallResult, Outcome
 from watchdog.exchange import Exchange, Stop, Tap

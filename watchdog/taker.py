@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 import asyncio
+import logging
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
+import nats.errors
 from nats.aio.msg import Msg
 from nats.errors import TimeoutError as NatsTimeoutError
 from nats.js import JetStreamContext
+
+log = logging.getLogger(__name__)
 
 FETCH_WAIT = 1.0  # a pull request lingers this long; also bounds how fast shutdown is seen
 
@@ -28,8 +33,11 @@ class Taker:
     so no message is ever caught by a request nobody waits for.
     """
 
-    def __init__(self, sources: list[Source]) -> None:
+    def __init__(
+        self, sources: list[Source], pause: Callable[[float], Awaitable[None]] = asyncio.sleep
+    ) -> None:
         self.sources = sorted(sources, key=lambda s: s.priority)
+        self.pause = pause  # after a failed pull, before the next one
         self.pending: dict[str, asyncio.Task[list[Msg]]] = {}
         self.dropped: list[tuple[Source, asyncio.Task[list[Msg]]]] = []
 
@@ -62,7 +70,7 @@ class Taker:
         """Wait until at least one source answers (or its pull expires)."""
         for source in self.sources:
             if source.name not in self.pending:
-                self.pending[source.name] = asyncio.create_task(_fetch(source.sub))
+                self.pending[source.name] = asyncio.create_task(_fetch(source, self.pause))
         await asyncio.wait(self.pending.values(), return_when=asyncio.FIRST_COMPLETED)
         return self._collect(done_only=True)
 
@@ -83,10 +91,15 @@ class Taker:
         return got
 
 
-async def _fetch(sub: JetStreamContext.PullSubscription) -> list[Msg]:
+async def _fetch(source: Source, pause: Callable[[float], Awaitable[None]]) -> list[Msg]:
+    """One message, or none once the pull expires; after an error, none a while later."""
     try:
-        return await sub.fetch(1, timeout=FETCH_WAIT)
+        return await source.sub.fetch(1, timeout=FETCH_WAIT)
     except (TimeoutError, NatsTimeoutError):
+        return []
+    except nats.errors.Error as exc:  # waits, so a persistent error never makes a busy loop
+        log.warning("cannot pull %s calls: %s", source.name, exc)
+        await pause(FETCH_WAIT)
         return []
 
 

@@ -14,7 +14,7 @@ import httpx
 import pytest
 
 from faas.basicauth import BasicAuth
-from gateway.app import routes
+from gateway.routes import routes
 from tests.e2e.functions import fn
 from tests.e2e.parts import Gateway, Nats, Parts, faas, wait_for_watchdog
 

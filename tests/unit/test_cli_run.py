@@ -1,4 +1,4 @@
-"""Unit tests of `faas run` (cli.jobs, cli.jobwatch, cli.client) against a fake gateway."""
+"""Unit tests of `faas run` (cli.oneshot, cli.jobwatch, cli.client) against a fake gateway."""
 
 from __future__ import annotations
 
@@ -39,7 +39,8 @@ class FakeGateway:
         if (method, path) == ("GET", "/system/calls/job-1"):
             self.looks_to_final -= 1
             state = {"state": "running"} if self.looks_to_final > 0 else self.final
-            return 200, {"callId": "job-1", "kind": "job", "message": ""} | state
+            record = {"callId": "job-1", "function": "_job", "kind": "job", "message": ""}
+            return 200, record | state
         if (method, path) == ("GET", "/system/logs"):
             self.log_queries.append(query)
             sent = self.lines[: self.followed] if query["follow"] == "true" else self.lines

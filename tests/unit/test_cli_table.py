@@ -11,7 +11,7 @@ from typing import Any
 import click
 import pytest
 
-from cli import faas, functions, invoke, jobs, main, output, secrets, servers
+from cli import faas, functions, invoke, main, oneshot, output, secrets, servers
 from cli.client import DEFAULT_GATEWAY, gateway_url
 from cli.invoke import _header
 from faas import __version__
@@ -170,7 +170,7 @@ def test_watchdog_defaults(environ: pytest.MonkeyPatch) -> None:
 
 def test_run_takes_everything_after_the_image_as_the_command(environ: pytest.MonkeyPatch) -> None:
     command, params = parsed("run", "-d", "-e", "A=1", "img:1", "sh", "-c", "x", "--detach", "-e")
-    assert command is jobs.run_job
+    assert command is oneshot.run_job
     assert (params["detach"], params["variables"], params["image"]) == (True, ("A=1",), "img:1")
     assert params["command"] == ("sh", "-c", "x", "--detach", "-e")
 

@@ -1,7 +1,8 @@
 from types import SimpleNamespace
 
 from faas.spec import FunctionSpec
-from gateway.invoke import call_id_of, run_spec
+from gateway.routes.invoke import call_id_of
+from gateway.submissions import run_spec
 
 
 def spec(**body: object) -> FunctionSpec:
@@ -17,7 +18,7 @@ def test_the_command_is_env_process_else_the_fprocess_variable_else_the_images()
 
 
 def test_a_tick_shaped_call_id_is_not_taken_from_a_caller() -> None:
-    gw = SimpleNamespace(invoker=SimpleNamespace(waiting={}))
+    gw = SimpleNamespace(sync_calls=SimpleNamespace(waiting={}))
 
     def given(call_id: str) -> str:
         request = SimpleNamespace(headers={"x-call-id": call_id})

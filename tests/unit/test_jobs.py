@@ -1,4 +1,4 @@
-"""Unit tests of one-shot jobs' bodies (faas.jobs) and the call a job becomes (gateway.jobs)."""
+"""Unit tests of one-shot jobs' bodies (faas.jobspec) and their calls (gateway.routes.jobs)."""
 
 from __future__ import annotations
 
@@ -8,12 +8,12 @@ from typing import Any
 import pytest
 
 from faas.errors import SpecError
-from faas.jobs import DEFAULT_TIMEOUT, JOB_FUNCTION, JOB_KIND, JobSpec
+from faas.jobspec import DEFAULT_TIMEOUT, JOB_FUNCTION, JOB_KIND, JobSpec
 from faas.retry import RetryPolicy
 from faas.spec import DEFAULT_MEMORY, DEFAULT_PIDS, check_name
 from faas.wire import CallRequest, pack, unpack
-from gateway.jobs import job_call
-from watchdog.calls import policy_of
+from gateway.routes.jobs import job_call
+from watchdog.executor import policy_of
 
 IMAGE = "faas/base-busybox:latest"
 

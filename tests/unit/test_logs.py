@@ -11,8 +11,8 @@ from cli.logs import _log_line, _since
 from faas.errors import SpecError
 from faas.wire import CallRequest, CallResult, LogBatch, Outcome, RunSpec, pack, unpack
 from gateway.errors import BadRequest
-from gateway.logs import LogQuery, entries, last, rfc3339
-from watchdog import logs
+from gateway.routes.logs import LogQuery, entries, last, rfc3339
+from watchdog import stderrlog
 
 BATCH = LogBatch("hello", "c1", "wd", 1.0, 1_795_000_000.123456, ["one", "two ü"])
 
@@ -92,7 +92,7 @@ def call_and_result(stderr: bytes) -> tuple[CallRequest, CallResult]:
 
 def test_the_watchdog_batches_stderr_lines() -> None:
     call, result = call_and_result(b"err 1\nerr 2\r\nlast, unterminated \xff")
-    batch = logs.batch(call, result, "wd")
+    batch = stderrlog.batch(call, result, "wd")
     assert batch is not None
     assert (batch.function, batch.call_id, batch.watchdog) == ("hello", "c1", "wd")
     assert batch.lines == ["err 1", "err 2", "last, unterminated \ufffd"]
@@ -101,7 +101,7 @@ def test_the_watchdog_batches_stderr_lines() -> None:
 
 
 def test_no_stderr_no_batch() -> None:
-    assert logs.batch(*call_and_result(b""), "wd") is None
+    assert stderrlog.batch(*call_and_result(b""), "wd") is None
 
 
 def test_the_cli_prints_lines_as_faas_cli() -> None:
@@ -117,7 +117,9 @@ def test_the_cli_takes_a_time_or_a_duration() -> None:
         _since("soon")
 
 
-@pytest.mark.parametrize("finished", [1_795_000_000.1234567, 1_795_000_000.1234564])
+@pytest.mark.parametrize(
+    "finished", [1_795_000_000.1234567, 1_795_000_000.1234564, 1_795_000_000.0000026]
+)
 def test_since_a_lines_own_timestamp_includes_that_line(finished: float) -> None:
     batch = LogBatch("hello", "c1", "wd", 1.0, finished, ["one"])
     shown = json.loads(next(entries(batch)))["timestamp"]
@@ -139,5 +141,5 @@ def test_a_line_says_its_stream_when_known() -> None:
     assert json.loads(next(entries(batch)))["stream"] == "stdout"
     assert "stream" not in json.loads(next(entries(BATCH)))
     call, result = call_and_result(b"err\n")
-    found = logs.batch(call, result, "wd")
+    found = stderrlog.batch(call, result, "wd")
     assert found is not None and found.stream == "stderr"

@@ -1,10 +1,15 @@
 import asyncio
+import logging
 import re
 from typing import Any
+
+import nats.errors
+import pytest
 
 from faas.errors import SpecError
 from faas.schedule import from_annotations
 from faas.spec import FunctionSpec
+from gateway import scheduler as scheduler_module
 from gateway.scheduler import LastTick, Scheduler, tick_call_id
 
 CALL_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
@@ -40,11 +45,6 @@ class FakeRegistry:
         return found
 
 
-class FakeGateway:
-    def __init__(self, specs: list[FunctionSpec | tuple[str, Exception]]) -> None:
-        self.registry = FakeRegistry(specs)
-
-
 def spec(name: str, **annotations: str) -> FunctionSpec:
     return FunctionSpec.from_deployment({"service": name, "image": "i", "annotations": annotations})
 
@@ -60,7 +60,8 @@ def steps(
     done: list[tuple[str, str, float]] = []
 
     async def run() -> None:
-        scheduler = Scheduler(FakeGateway(specs), state=None)  # type: ignore[arg-type]
+        registry = FakeRegistry(specs)
+        scheduler = Scheduler(registry, None, None, None, 600.0, 1)  # type: ignore[arg-type]
 
         async def recover(spec: FunctionSpec, schedule: Any, at: float) -> None:
             done.append(("recover", spec.name, at))
@@ -107,3 +108,30 @@ def test_an_unreadable_stored_spec_does_not_stop_the_other_schedules() -> None:
     bad = ("aaa", SpecError('schedule "*/5 * * *": a cron expression has five fields'))
     done = steps([bad, spec("beat", **every(2))], [100.5, 102.0])
     assert done == [("recover", "beat", 100.5), ("fire", "beat", 102.0)]
+
+
+def test_a_tick_that_cannot_be_fired_is_logged_as_lost(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    beat = spec("beat", **every(2))
+    tries: list[float] = []
+
+    async def no_wait(seconds: float) -> None:
+        pass
+
+    async def down(*args: Any) -> None:
+        tries.append(args[2])
+        raise nats.errors.NoServersError()
+
+    async def run() -> None:
+        scheduler = Scheduler(FakeRegistry([beat]), None, None, None, 600.0, 1)  # type: ignore[arg-type]
+        scheduler._fire = down  # type: ignore[method-assign,assignment]
+        await scheduler.fire(beat, from_annotations(beat.annotations), 1_800_000_000.0)  # type: ignore[arg-type]
+
+    monkeypatch.setattr("gateway.scheduler.asyncio.sleep", no_wait)
+    asyncio.run(run())
+    assert tries == [1_800_000_000.0] * scheduler_module.TRIES
+    lost = [r for r in caplog.records if "lost" in r.getMessage()]
+    assert [(r.levelno, r.getMessage()) for r in lost] == [
+        (logging.ERROR, "beat: tick 2027-01-15T08:00:00Z lost: not fired after 3 attempts")
+    ]

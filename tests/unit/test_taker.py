@@ -291,11 +291,32 @@ def test_close_without_a_round_returns_nothing() -> None:
     run(body)
 
 
+async def no_pause(seconds: float) -> None:
+    """No wait after a failed pull: the test is about what a round yields."""
+
+
+def test_a_failed_pull_waits_before_the_next_so_errors_never_spin() -> None:
+    pauses: list[float] = []
+
+    async def pause(seconds: float) -> None:
+        pauses.append(seconds)
+
+    async def body() -> None:
+        broken = FakeSub(wait=0, error=nats.errors.ConnectionClosedError())
+        taker = Taker([source("broken", 0, broken)], pause=pause)
+        for _ in range(3):
+            assert await taker.take() == []
+        assert pauses == [FETCH_WAIT] * 3
+        assert len(broken.fetches) == 3
+
+    run(body)
+
+
 def test_a_failed_pull_yields_nothing_instead_of_raising() -> None:
     async def body() -> None:
         broken = FakeSub(wait=0, error=nats.errors.BadSubscriptionError())
         slow = FakeSub(wait=LONG)
-        taker = Taker([source("broken", 0, broken), source("slow", 1, slow)])
+        taker = Taker([source("broken", 0, broken), source("slow", 1, slow)], pause=no_pause)
         assert await taker.take() == []
         assert "broken" not in taker.pending
         slow.put(b"s1")

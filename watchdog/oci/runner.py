@@ -20,7 +20,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from faas.jobs import JOB_KIND
+from faas.jobspec import JOB_KIND
 from faas.secretstore import SecretError
 from faas.wire import CallRequest, CallResult
 from watchdog.dockerrunner import remove_docker_orphans

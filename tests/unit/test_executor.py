@@ -1,4 +1,4 @@
-"""Unit tests of watchdog.calls: how a call's result becomes its record."""
+"""Unit tests of watchdog.executor: how a call's result becomes its record."""
 
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ from faas.records import (
 from faas.retry import RetryPolicy
 from faas.wire import CallRequest, CallResult, Outcome, RunSpec
 from tests.stamps import is_now
-from watchdog.calls import (
+from watchdog.executor import (
     LOST_JOB,
     _key,
     _new_record,

@@ -15,7 +15,6 @@ from nats.js import JetStreamContext
 from faas import bus
 from faas.errors import WireError
 from faas.wire import CallRequest, CallResult, CallStarted, Outcome, pack, unpack_any
-from gateway.errors import BusUnavailable
 from gateway.instruments import GatewayMetrics
 from gateway.presence import Presence
 
@@ -26,7 +25,9 @@ END_MARGIN = 30.0  # beyond its timeout, for Docker to stop and report a contain
 CHECK_EVERY = 1.0  # how often a silent watchdog is looked for among the living
 
 
-class Invoker:
+class SyncCalls:
+    """Sync calls in flight from this gateway, each waiting for its watchdog's replies."""
+
     def __init__(
         self,
         nc: Client,
@@ -74,10 +75,7 @@ class Invoker:
 
     async def _publish(self, call: CallRequest) -> int:
         """Queue the call; return its sequence number in the stream."""
-        try:
-            ack = await self.js.publish(bus.sync_subject(call.function), pack(call))
-        except (nats.errors.Error, nats.js.errors.Error) as exc:
-            raise BusUnavailable(exc) from exc
+        ack = await self.js.publish(bus.sync_subject(call.function), pack(call))
         return int(ack.seq)
 
     async def _started(

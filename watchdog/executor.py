@@ -16,7 +16,7 @@ from nats.aio.msg import Msg
 from nats.js import JetStreamContext
 
 from faas import bus
-from faas.jobs import JOB_KIND
+from faas.jobspec import JOB_KIND
 from faas.records import (
     CallbackState,
     CallNotFound,
@@ -29,7 +29,7 @@ from faas.records import (
 )
 from faas.retry import RetryPolicy
 from faas.wire import CallbackJob, CallRequest, CallResult, CallStarted, LogBatch, Outcome, pack
-from watchdog import logs
+from watchdog import stderrlog
 from watchdog.liveoutput import LiveOutput
 from watchdog.runner import Runner
 
@@ -93,7 +93,7 @@ class Executor:
             createdAt=started,
         )
         await self._store(finish(record, result, RetryPolicy(attempts=1), cancelled=False))
-        await logs.publish(self.nc, call, result, self.name)
+        await stderrlog.publish(self.nc, call, result, self.name)
 
     async def serve_async(self, call: CallRequest, msg: Msg) -> None:
         record = await self._begin(call)
@@ -111,7 +111,7 @@ class Executor:
                 await asyncio.shield(live.close())
         await asyncio.shield(self._conclude(call, msg, result, record.attempts))
         if live is None:  # a job's stderr went out as it came
-            await logs.publish(self.nc, call, result, self.name)  # each attempt's stderr
+            await stderrlog.publish(self.nc, call, result, self.name)  # each attempt's stderr
 
     def _live(self, call: CallRequest) -> LiveOutput | None:
         """A job's output is published while it runs; a function's stderr once it ends."""

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-import shlex
 import time
 import uuid
 
@@ -11,10 +10,12 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from faas.spec import FunctionSpec, split_namespace
-from faas.wire import CallRequest, CallResult, Outcome, RunSpec
+from faas.wire import CallRequest, CallResult, Outcome
 from gateway.bodies import read_body
 from gateway.errors import NoWatchdog
+from gateway.routes.common import services
 from gateway.state import Gateway
+from gateway.submissions import run_spec
 
 _CALL_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 _TICK_ID = re.compile(r"-[0-9]{8}T[0-9]{6}Z$")  # kept for scheduled ticks (gateway.scheduler)
@@ -22,7 +23,7 @@ HOP_BY_HOP = {"connection", "keep-alive", "transfer-encoding", "upgrade", "te", 
 
 
 async def invoke(request: Request) -> Response:
-    gw: Gateway = request.app.state.gateway
+    gw = services(request)
     name = split_namespace(request.path_params["name"])
     spec = gw.registry.get(name)
     with gw.metrics.sync_call(name) as timed:
@@ -30,7 +31,7 @@ async def invoke(request: Request) -> Response:
         if not await gw.presence.any_connected():
             raise NoWatchdog()
         call = new_call(request, spec, body, gw)
-        result = timed.answered(await gw.invoker.call(call))
+        result = timed.answered(await gw.sync_calls.call(call))
     gw.counters.add(name)
     return respond(result, spec)
 
@@ -46,7 +47,7 @@ def new_call(request: Request, spec: FunctionSpec, body: bytes, gw: Gateway) -> 
         query=request.url.query,
         headers=[(k, v) for k, v in request.headers.items() if k.lower() not in HOP_BY_HOP],
         body=body,
-        reply_to=gw.invoker.reply_subject(call_id),
+        reply_to=gw.sync_calls.reply_subject(call_id),
         start_by=time.time() + spec.timeout,
     )
 
@@ -54,29 +55,9 @@ def new_call(request: Request, spec: FunctionSpec, body: bytes, gw: Gateway) -> 
 def call_id_of(request: Request, gw: Gateway) -> str:
     """The request's `X-Call-Id` when it is a usable id, else a fresh one."""
     given = request.headers.get("x-call-id", "")
-    if not _CALL_ID.fullmatch(given) or _TICK_ID.search(given) or given in gw.invoker.waiting:
+    if not _CALL_ID.fullmatch(given) or _TICK_ID.search(given) or given in gw.sync_calls.waiting:
         return uuid.uuid4().hex
     return given
-
-
-def run_spec(spec: FunctionSpec, max_output: int) -> RunSpec:
-    # OpenFaaS's watchdog runs $fprocess, so `environment: {fprocess: ...}` names the command too
-    process = spec.env_process or spec.env_vars.get("fprocess", "")
-    return RunSpec(
-        image=spec.image,
-        command=shlex.split(process),
-        env=spec.env_vars,
-        memory=spec.memory,
-        cpus=spec.cpus or 0.0,
-        pids=spec.pids,
-        read_only=spec.read_only_root_filesystem,
-        network=spec.network,
-        timeout=spec.timeout,
-        content_type=spec.content_type,
-        max_output=max_output,
-        secrets=list(spec.secrets),
-        revision=spec.revision,
-    )
 
 
 def respond(result: CallResult, spec: FunctionSpec) -> Response:

@@ -11,13 +11,12 @@ from starlette.responses import JSONResponse, Response
 
 from faas.schedule import Schedule
 from faas.spec import NAMESPACE, FunctionSpec
+from gateway.routes.common import services
 from gateway.scheduler import LastTick, iso
-from gateway.state import Gateway
 
 
 async def list_schedules(request: Request) -> Response:
-    gw: Gateway = request.app.state.gateway
-    assert gw.scheduler is not None
+    gw = services(request)
     at = time.time()
     rows = []
     for spec, schedule in gw.scheduler.scheduled():

@@ -12,11 +12,11 @@ from starlette.responses import JSONResponse, Response
 from faas.secretstore import SecretStore, check_secret_name
 from faas.spec import NAMESPACE
 from gateway.errors import BadRequest, SecretsOff
-from gateway.system import _gateway, _json
+from gateway.routes.common import json_body, services
 
 
 def _store(request: Request) -> SecretStore:
-    store = _gateway(request).secrets
+    store = services(request).secrets
     if store is None:
         raise SecretsOff()
     return store
@@ -29,21 +29,21 @@ async def list_secrets(request: Request) -> Response:
 
 async def create_secret(request: Request) -> Response:
     store = _store(request)
-    name, value = _secret(await _json(request))
+    name, value = _secret(await json_body(request))
     await store.create(name, value)
     return Response(status_code=201)
 
 
 async def update_secret(request: Request) -> Response:
     store = _store(request)
-    name, value = _secret(await _json(request))
+    name, value = _secret(await json_body(request))
     await store.update(name, value)
     return Response(status_code=200)
 
 
 async def delete_secret(request: Request) -> Response:
     store = _store(request)
-    await store.delete(_name(await _json(request)))
+    await store.delete(_name(await json_body(request)))
     # 200, not the 204 of OpenFaaS's OpenAPI file: faas-cli's `secret remove` takes 200 or 202.
     return Response(status_code=200)
 

@@ -18,12 +18,12 @@ from starlette.responses import Response, StreamingResponse
 
 from faas import bus
 from faas.errors import WireError
-from faas.jobs import JOB_FUNCTION
+from faas.jobspec import JOB_FUNCTION
 from faas.records import CallNotFound, RecordStore
 from faas.spec import NAMESPACE, check_name, split_namespace
 from faas.wire import LogBatch, unpack
 from gateway.errors import BadRequest
-from gateway.state import Gateway
+from gateway.routes.common import services
 
 log = logging.getLogger(__name__)
 
@@ -65,8 +65,8 @@ class LogQuery:
             return False
         if self.since is None:
             return True
-        # compare in whole microseconds, as timestamps are shown: a line's own time counts
-        return round(batch.finished * 1e6) >= round(self.since.timestamp() * 1e6)
+        # compare the time as it is shown (rounded to a microsecond): a line's own time counts
+        return datetime.fromtimestamp(batch.finished, UTC) >= self.since
 
 
 def _name(name: str) -> str:
@@ -123,7 +123,7 @@ def last(lines: Iterable[bytes], tail: int) -> Iterable[bytes]:
 
 async def get_logs(request: Request) -> Response:
     query = LogQuery.from_params(request.query_params)
-    gw: Gateway = request.app.state.gateway
+    gw = services(request)
     if query.name != JOB_FUNCTION:
         gw.registry.get(query.name)  # 404 when unknown
     start = await _start(gw.records, query)

@@ -2,27 +2,20 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
-
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from faas import bus
-from faas.jobs import JOB_FUNCTION
-from faas.records import CallRecord, CallState, now
+from faas.jobspec import JOB_FUNCTION
+from faas.records import CallState
 from faas.spec import check_name
 from gateway.errors import BadRequest, Conflict
-from gateway.state import Gateway
+from gateway.routes.common import services
 
 MAX_LIMIT = 1000
 
 
-def _gateway(request: Request) -> Gateway:
-    return request.app.state.gateway  # type: ignore[no-any-return]
-
-
 async def get_call(request: Request) -> Response:
-    record = await _gateway(request).records.get(request.path_params["call_id"])
+    record = await services(request).records.get(request.path_params["call_id"])
     return JSONResponse(record.to_json())
 
 
@@ -33,29 +26,15 @@ async def list_calls(request: Request) -> Response:
     raw = request.query_params.get("limit", "20")
     if not raw.isascii() or not raw.isdigit() or not 1 <= int(raw) <= MAX_LIMIT:
         raise BadRequest(f"limit must be a whole number from 1 to {MAX_LIMIT}")
-    records = await _gateway(request).records.recent(function, int(raw))
+    records = await services(request).records.recent(function, int(raw))
     return JSONResponse([r.to_json() for r in records])
 
 
 async def cancel_call(request: Request) -> Response:
     """A queued call never runs; a running one has its container stopped."""
-    gw = _gateway(request)
+    gw = services(request)
     found = await gw.records.get(request.path_params["call_id"])
-    record = await cancel(gw, found, "cancelled")
+    record = await gw.submissions.cancel(found, "cancelled")
     if record.state is not CallState.CANCELLED or found.state.final:
         raise Conflict(f"call {found.callId} already finished ({found.state})")
     return JSONResponse(record.to_json(), status_code=202)
-
-
-async def cancel(gw: Gateway, found: CallRecord, message: str) -> CallRecord:
-    """Mark the call cancelled unless it finished, and tell the watchdogs to stop it."""
-
-    def change(record: CallRecord) -> CallRecord:
-        if record.state.final:
-            return record
-        return replace(record, state=CallState.CANCELLED, finishedAt=now(), message=message)
-
-    record = await gw.records.update(found.key, change)
-    if record.state is CallState.CANCELLED:
-        await gw.nc.publish(bus.cancel_subject(record.callId), b"")
-    return record

@@ -11,7 +11,7 @@ from cli import jobwatch
 from cli.client import Client, gateway_client
 from cli.options import gateway_option
 from faas.errors import Error
-from faas.jobs import DEFAULT_TIMEOUT, JobSpec
+from faas.jobspec import DEFAULT_TIMEOUT, JobSpec
 from faas.spec import DEFAULT_MEMORY, NETWORKS
 
 # faas run's own options, noted when they come after IMAGE (they go to the command there)
@@ -52,15 +52,15 @@ def run_job(
     """Run an image once on the cluster (a one-shot job); show its output and exit with its
     exit code. Options go before IMAGE: what follows it is the COMMAND (default: the image's).
     """
-    client = gateway_client(gateway)
-    _note_misplaced(command)
-    optional = {"timeout": timeout, "network": network, "memory": memory}
-    job = _job(image, command, variables) | {k: v for k, v in optional.items() if v is not None}
-    call_id = client.run_job(job)
-    if detach:
-        print(call_id)
-        return 0
-    return _follow(client, call_id)
+    with gateway_client(gateway) as client:
+        _note_misplaced(command)
+        optional = {"timeout": timeout, "network": network, "memory": memory}
+        job = _job(image, command, variables) | {k: v for k, v in optional.items() if v is not None}
+        call_id = client.run_job(job)
+        if detach:
+            print(call_id)
+            return 0
+        return _follow(client, call_id)
 
 
 def _job(image: str, command: tuple[str, ...], variables: tuple[str, ...]) -> dict[str, Any]:

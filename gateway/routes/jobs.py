@@ -7,30 +7,25 @@ import logging
 import math
 from typing import Any
 
-import nats.errors
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from faas.jobs import JOB_FUNCTION, JOB_KIND, JobSpec
+from faas.jobspec import JOB_FUNCTION, JOB_KIND, JobSpec
 from faas.wire import CallRequest
-from gateway.asyncinvoke import accept
 from gateway.bodies import read_body
-from gateway.errors import BadRequest, BusUnavailable
-from gateway.invoke import call_id_of
-from gateway.state import Gateway
+from gateway.errors import BadRequest
+from gateway.routes.common import services
+from gateway.routes.invoke import call_id_of
 
 log = logging.getLogger(__name__)
 
 
 async def submit_job(request: Request) -> Response:
     """Record and queue the job; 202 with its call id once JetStream has it on disk."""
-    gw: Gateway = request.app.state.gateway
+    gw = services(request)
     job = JobSpec.from_json(_parse(await read_body(request, gw.max_body)))
     call = job_call(call_id_of(request, gw), job)
-    try:
-        await accept(gw, call, capped=False)
-    except nats.errors.Error as exc:  # JetStream's errors are NATS errors too
-        raise BusUnavailable(exc) from exc
+    await gw.submissions.accept(call, capped=False)
     log.info("job %s: %s queued", call.call_id, job.image)
     headers = {"X-Call-Id": call.call_id}
     return JSONResponse({"callId": call.call_id}, status_code=202, headers=headers)

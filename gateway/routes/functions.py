@@ -1,34 +1,21 @@
-"""The management API under `/system/`, with OpenFaaS's JSON shapes."""
+"""The functions API under `/system/`, with OpenFaaS's JSON shapes."""
 
 from __future__ import annotations
 
 import json
-import platform
 from typing import Any
 
 from starlette.requests import Request
-from starlette.responses import JSONResponse, PlainTextResponse, Response
+from starlette.responses import JSONResponse, Response
 
-from faas import __version__, bus
+from faas import bus
 from faas.errors import SpecError
 from faas.retry import RetryPolicy
 from faas.spec import NAMESPACE, FunctionSpec, check_replicas, split_namespace
 from gateway import forms
 from gateway.errors import BadRequest
+from gateway.routes.common import json_body, services
 from gateway.state import Gateway
-
-
-def _gateway(request: Request) -> Gateway:
-    return request.app.state.gateway  # type: ignore[no-any-return]
-
-
-async def _json(request: Request) -> Any:
-    """Parse the body as JSON whatever its Content-Type (faas-cli may send none)."""
-    raw = await request.body()
-    try:
-        return json.loads(raw)
-    except ValueError as exc:
-        raise BadRequest(f"the body is not JSON: {exc}") from exc
 
 
 def _status(gw: Gateway, spec: FunctionSpec) -> dict[str, Any]:
@@ -37,12 +24,12 @@ def _status(gw: Gateway, spec: FunctionSpec) -> dict[str, Any]:
 
 
 async def list_functions(request: Request) -> Response:
-    gw = _gateway(request)
+    gw = services(request)
     return JSONResponse([_status(gw, spec) for spec in gw.registry.all()])
 
 
 async def get_function(request: Request) -> Response:
-    gw = _gateway(request)
+    gw = services(request)
     spec = gw.registry.get(split_namespace(request.path_params["name"]))
     return JSONResponse(_status(gw, spec))
 
@@ -56,13 +43,13 @@ async def _deployment(request: Request) -> Any:
             return json.loads(raw)
         except ValueError:
             return forms.deployment(raw)
-    return await _json(request)
+    return await json_body(request)
 
 
 async def _spec(request: Request) -> FunctionSpec:
     spec = FunctionSpec.from_deployment(await _deployment(request))
     RetryPolicy.from_annotations(spec.annotations)  # refuse a bad policy now, not per call
-    await _check_secrets(_gateway(request), spec)
+    await _check_secrets(services(request), spec)
     return spec
 
 
@@ -81,7 +68,7 @@ async def _check_secrets(gw: Gateway, spec: FunctionSpec) -> None:
 
 
 async def deploy_function(request: Request) -> Response:
-    gw = _gateway(request)
+    gw = services(request)
     spec = await _spec(request)
     await bus.cap_function(gw.js, spec.name, spec.max_concurrency, gw.settings.lease)
     await gw.registry.deploy(spec)
@@ -89,7 +76,7 @@ async def deploy_function(request: Request) -> Response:
 
 
 async def update_function(request: Request) -> Response:
-    gw = _gateway(request)
+    gw = services(request)
     spec = await _spec(request)
     gw.registry.get(spec.name)
     await bus.cap_function(gw.js, spec.name, spec.max_concurrency, gw.settings.lease)
@@ -98,16 +85,15 @@ async def update_function(request: Request) -> Response:
 
 
 async def delete_function(request: Request) -> Response:
-    body = await _json(request)
+    body = await json_body(request)
     name = body.get("functionName") if isinstance(body, dict) else None
     if not name or not isinstance(name, str):
         raise BadRequest("missing 'functionName'")
-    gw = _gateway(request)
+    gw = services(request)
     name = split_namespace(name)
     await gw.registry.remove(name)
     await gw.counters.forget(name)
-    if gw.scheduler is not None:
-        await gw.scheduler.forget(name)
+    await gw.scheduler.forget(name)
     await bus.cap_function(gw.js, name, None)
     return Response(status_code=200)
 
@@ -119,8 +105,8 @@ async def list_namespaces(request: Request) -> Response:
 async def scale_function(request: Request) -> Response:
     """Store the replicas asked for; with a fresh container per call they limit nothing."""
     name = split_namespace(request.path_params["name"])
-    replicas = _replicas(await _json(request), name)
-    await _gateway(request).registry.scale(name, replicas)
+    replicas = _replicas(await json_body(request), name)
+    await services(request).registry.scale(name, replicas)
     return Response(status_code=202)
 
 
@@ -135,29 +121,3 @@ def _replicas(body: Any, name: str) -> int:
     if namespace != NAMESPACE:
         raise BadRequest(f"unknown namespace {namespace!r}: the only namespace is {NAMESPACE}")
     return check_replicas(body.get("replicas"))
-
-
-async def info(request: Request) -> Response:
-    release = {"release": __version__, "sha": "", "commit_message": ""}
-    return JSONResponse(
-        {
-            "provider": {"provider": "faas-oneshot", "orchestration": "docker", "version": release},
-            "version": release,
-            "arch": platform.machine(),
-        }
-    )
-
-
-async def healthz(request: Request) -> Response:
-    return Response("OK\n", media_type="text/plain")
-
-
-async def readyz(request: Request) -> Response:
-    """200 while a call can be served: NATS is connected and so is a watchdog; else 503, why."""
-    gw = _gateway(request)
-    if not gw.nc.is_connected:
-        return PlainTextResponse("not ready: the gateway is not connected to NATS\n", 503)
-    if not await gw.presence.any_connected():
-        return PlainTextResponse("not ready: no watchdog is connected\n", 503)
-    count = len(gw.presence.live())
-    return PlainTextResponse(f"ready: {count} watchdog(s) connected\n")
