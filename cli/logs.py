@@ -9,7 +9,8 @@ import click
 
 from cli.client import gateway_client
 from cli.options import gateway_option
-from faas.spec import parse_duration
+from faas import rfc3339
+from faas.durations import parse_duration
 
 
 @click.command("logs")
@@ -37,8 +38,8 @@ def _log_line(entry: dict[str, Any]) -> str:
 def _since(text: str) -> str:
     """An RFC 3339 time as it is; a duration (`10m`, `1h30m`) as that long ago."""
     try:
-        datetime.fromisoformat(text)
+        rfc3339.parse(text)
         return text
     except ValueError:
         ago = datetime.now(UTC) - timedelta(seconds=parse_duration(text))
-        return ago.isoformat(timespec="microseconds").replace("+00:00", "Z")
+        return rfc3339.stamp(ago)

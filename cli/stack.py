@@ -13,8 +13,9 @@ from typing import Any, TypeVar
 import yaml
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
+from faas.durations import parse_duration
 from faas.errors import SpecError, StackError
-from faas.spec import NAMESPACE, check_name, parse_cpu, parse_duration, parse_memory
+from faas.spec import NAMESPACE, check_name, parse_cpu, parse_memory
 
 T = TypeVar("T")
 Fields = dict[str, tuple[Node, Node]]  # key -> (key node, value node), in file order

@@ -8,11 +8,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from faas.callback import check_url
+from faas.durations import parse_duration
 from faas.errors import SpecError
-from faas.spec import DEFAULT_MEMORY, DEFAULT_PIDS, NETWORKS, parse_duration, parse_memory
+from faas.spec import DEFAULT_MEMORY, DEFAULT_PIDS, NETWORKS, parse_memory
 from faas.wire import RunSpec
 
-JOB_KIND = "job"  # CallRequest.kind and CallRecord.kind of a job
 JOB_FUNCTION = "_job"  # the function name jobs run under: not a DNS label, so no function's
 DEFAULT_TIMEOUT = 300.0
 MAX_MEMORY = 2**50  # more than any host has; keeps the number within the wire's integers

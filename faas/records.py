@@ -14,7 +14,7 @@ from nats.aio.client import Client
 from nats.js.errors import InvalidKeyError, KeyNotFoundError, KeyWrongLastSequenceError
 from nats.js.kv import KeyValue
 
-from faas import bus
+from faas import bus, rfc3339
 from faas.errors import Error
 
 MAX_TEXT = 64 * 1024  # output and stderr kept in a record
@@ -49,7 +49,7 @@ class CallbackState(StrEnum):
 
 
 def now() -> str:
-    return datetime.now(UTC).isoformat(timespec="microseconds").replace("+00:00", "Z")
+    return rfc3339.stamp(datetime.now(UTC))
 
 
 def clip(data: bytes) -> tuple[str, bool]:
@@ -117,8 +117,8 @@ class CallRecord:
 
 def record_key(function: str, created_at: str, call_id: str) -> str:
     """`<function>.<creation time in microseconds>.<call id>`: listings sort by key."""
-    stamp = datetime.fromisoformat(created_at.replace("Z", "+00:00"))
-    return f"{function}.{int(stamp.timestamp() * 1_000_000):017d}.{call_id}"
+    created = rfc3339.parse(created_at)
+    return f"{function}.{int(created.timestamp() * 1_000_000):017d}.{call_id}"
 
 
 class RecordStore:
@@ -233,5 +233,4 @@ class RecordStore:
 
 def _created_at(key: str) -> str:
     micros = int(key.split(".")[1])
-    stamp = datetime.fromtimestamp(micros / 1_000_000, UTC)
-    return stamp.isoformat(timespec="microseconds").replace("+00:00", "Z")
+    return rfc3339.stamp(micros / 1_000_000)

@@ -7,8 +7,8 @@ import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
+from faas.durations import parse_duration
 from faas.errors import SpecError
-from faas.spec import parse_duration
 
 ATTEMPTS_ANNOTATION = "com.openfaas.retry.attempts"
 CODES_ANNOTATION = "com.openfaas.retry.codes"

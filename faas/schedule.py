@@ -10,11 +10,11 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from enum import StrEnum
-from fractions import Fraction
 from typing import TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from faas.callback import check_url
+from faas.durations import nanoseconds
 from faas.errors import SpecError
 
 TOPIC_ANNOTATION = "topic"
@@ -45,18 +45,6 @@ _DAY = timedelta(days=1)
 _HORIZON = timedelta(days=3660)
 _DAYS_IN_MONTH = (31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)  # at most, Feb 29 exists
 _CRON_FIELDS = "five fields (minute hour day-of-month month day-of-week)"
-_DURATION = re.compile(r"(?:(?:\d+\.?\d*|\.\d+)(?:ns|us|µs|μs|ms|s|m|h))+")
-_DURATION_PART = re.compile(r"(\d+\.?\d*|\.\d+)(ns|us|µs|μs|ms|s|m|h)")
-_NANOSECONDS = {
-    "ns": 1,
-    "us": 10**3,
-    "µs": 10**3,
-    "μs": 10**3,
-    "ms": 10**6,
-    "s": 10**9,
-    "m": 60 * 10**9,
-    "h": 3600 * 10**9,
-}
 _WHOLE = re.compile(r"[0-9]+")
 _E = TypeVar("_E", bound=StrEnum)
 
@@ -205,10 +193,10 @@ def _alias(text: str) -> str:
 def _every_seconds(text: str) -> int:
     if not text:
         raise SpecError("@every needs a duration, e.g. @every 30s")
-    if not _DURATION.fullmatch(text):
+    exact = nanoseconds(text)
+    if exact is None:
         raise SpecError(f'"{text}" is not a duration, write e.g. 30s, 1m30s or 2h')
-    nanoseconds = sum(Fraction(n) * _NANOSECONDS[unit] for n, unit in _DURATION_PART.findall(text))
-    seconds, rest = divmod(nanoseconds, 10**9)
+    seconds, rest = divmod(exact, 10**9)
     if rest or seconds < 1:
         raise SpecError("the interval must be a whole number of seconds, 1s or more")
     return int(seconds)

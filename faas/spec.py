@@ -9,6 +9,8 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
 
+from faas import rfc3339
+from faas.durations import parse_duration
 from faas.errors import SpecError
 from faas.schedule import Schedule, from_annotations
 
@@ -27,7 +29,6 @@ CONCURRENCY_ANNOTATION = "com.faas.max-concurrency"  # async calls at once, clus
 NETWORKS = ("bridge", "none")
 
 _NAME = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
-_DURATION_PART = re.compile(r"(\d+(?:\.\d+)?)(ms|s|m|h)")
 _MEMORY = re.compile(r"^(\d+(?:\.\d+)?)\s*([a-zA-Z]*)$")
 _MEMORY_UNITS = {
     "": 1,
@@ -73,22 +74,6 @@ def check_replicas(value: Any) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= MAX_REPLICAS:
         raise SpecError(f"invalid replicas {value!r}: a whole number, 0 or more")
     return value
-
-
-def parse_duration(text: str) -> float:
-    """Seconds in `30`, `1.5`, `30s`, `500ms`, `2m`, `1h30m` (Go's duration syntax)."""
-    text = str(text).strip()
-    try:
-        seconds = float(text)
-    except ValueError:
-        parts = _DURATION_PART.findall(text)
-        if not parts or "".join(n + u for n, u in parts) != text:
-            raise SpecError(f"invalid duration {text!r}: write e.g. 30s, 500ms, 2m") from None
-        scale = {"ms": 0.001, "s": 1, "m": 60, "h": 3600}
-        seconds = sum(float(n) * scale[u] for n, u in parts)
-    if not (0 < seconds < math.inf):
-        raise SpecError(f"invalid duration {text!r}: must be more than zero and finite")
-    return seconds
 
 
 def parse_memory(text: str) -> int:
@@ -227,7 +212,7 @@ class FunctionSpec:
         return from_annotations(self.annotations)
 
     def with_created_at(self, created_at: str | None = None) -> FunctionSpec:
-        stamp = created_at or datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+        stamp = created_at or rfc3339.stamp(datetime.now(UTC), "seconds")
         return FunctionSpec(**{**self.__dict__, "created_at": stamp})
 
     @property

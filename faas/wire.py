@@ -19,6 +19,14 @@ VERSION = 1
 TEMPFAIL = 75  # EX_TEMPFAIL: a function asks to be tried again later
 
 
+class CallKind(StrEnum):
+    """How a call came: answered while its caller waits, queued, or a one-shot job."""
+
+    SYNC = "sync"
+    ASYNC = "async"
+    JOB = "job"  # an image run once, no function deployed (faas.jobspec)
+
+
 class Outcome(StrEnum):
     """How a call ended; each maps to the status a synchronous caller gets."""
 
@@ -81,7 +89,7 @@ class CallRequest:
     body: bytes = b""
     reply_to: str = ""
     start_by: float = 0.0  # wall-clock seconds; not started by then, it is dropped
-    kind: str = "sync"  # or "async", or "job" (faas.jobspec)
+    kind: CallKind = CallKind.SYNC
     created_at: str = ""  # when the gateway accepted it; part of its record's key
     callback_url: str = ""
     max_attempts: int = 1
@@ -216,6 +224,7 @@ def _build(cls: type[Any], fields: dict[str, Any]) -> Any:
     if cls is CallRequest:
         fields["run"] = RunSpec(**_known(RunSpec, fields["run"]))
         fields["headers"] = [(str(k), str(v)) for k, v in fields.get("headers", [])]
+        fields["kind"] = CallKind(fields.get("kind", CallKind.SYNC))
     if cls is CallResult:
         fields["outcome"] = Outcome(fields["outcome"])
     if cls is Heartbeat:

@@ -31,6 +31,7 @@ import nats.js.errors
 from nats.js.errors import KeyNotFoundError, KeyWrongLastSequenceError
 from nats.js.kv import KeyValue
 
+from faas import rfc3339
 from faas.errors import SpecError
 from faas.records import CallNotFound, CallRecord, CallState, RecordStore, now
 from faas.schedule import Missed, Overlap, Schedule
@@ -59,7 +60,7 @@ def tick_call_id(function: str, tick: float) -> str:
 
 
 def iso(t: float) -> str:
-    return datetime.fromtimestamp(t, UTC).isoformat().replace("+00:00", "Z")
+    return rfc3339.stamp(t, "auto")
 
 
 @dataclass
@@ -235,7 +236,7 @@ class Scheduler:
         """Never started, and recent enough for JetStream to drop a second copy."""
         if not record.unstarted:
             return False
-        created = datetime.fromisoformat(record.createdAt.replace("Z", "+00:00")).timestamp()
+        created = rfc3339.parse(record.createdAt).timestamp()
         return time.time() - created < self.dedup_window / 2
 
     def _call(self, spec: FunctionSpec, schedule: Schedule, tick: float) -> CallRequest:

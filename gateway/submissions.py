@@ -20,7 +20,7 @@ from faas import bus
 from faas.records import CallRecord, CallState, RecordStore, now
 from faas.retry import RetryPolicy
 from faas.spec import FunctionSpec
-from faas.wire import CallRequest, RunSpec, pack
+from faas.wire import CallKind, CallRequest, RunSpec, pack
 
 
 def run_spec(spec: FunctionSpec, max_output: int) -> RunSpec:
@@ -54,7 +54,7 @@ def async_call(
         run=run_spec(spec, max_output),
         method="POST",
         body=body,
-        kind="async",
+        kind=CallKind.ASYNC,
         callback_url=callback or "",
         start_by=math.inf,
     )

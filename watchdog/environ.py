@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import re
 
-from faas.jobspec import JOB_KIND
-from faas.wire import CallRequest
+from faas.wire import CallKind, CallRequest
 
 _NOT_IN_NAME = re.compile(r"[^A-Za-z0-9_]")
 
@@ -23,7 +22,7 @@ def call_environment(call: CallRequest) -> dict[str, str]:
 
 def request_variables(call: CallRequest) -> dict[str, str]:
     """The request's Http_* variables: every header, then the method, path, query and type."""
-    if call.kind == JOB_KIND:
+    if call.kind == CallKind.JOB:
         return {}
     env = {header_variable(name): value for name, value in call.headers}
     content_type = next((v for k, v in call.headers if k.lower() == "content-type"), "")

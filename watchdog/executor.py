@@ -16,7 +16,6 @@ from nats.aio.msg import Msg
 from nats.js import JetStreamContext
 
 from faas import bus
-from faas.jobspec import JOB_KIND
 from faas.records import (
     CallbackState,
     CallNotFound,
@@ -28,7 +27,16 @@ from faas.records import (
     record_key,
 )
 from faas.retry import RetryPolicy
-from faas.wire import CallbackJob, CallRequest, CallResult, CallStarted, LogBatch, Outcome, pack
+from faas.wire import (
+    CallbackJob,
+    CallKind,
+    CallRequest,
+    CallResult,
+    CallStarted,
+    LogBatch,
+    Outcome,
+    pack,
+)
 from watchdog import stderrlog
 from watchdog.liveoutput import LiveOutput
 from watchdog.runner import Runner
@@ -87,7 +95,7 @@ class Executor:
         record = CallRecord(
             call.call_id,
             call.function,
-            kind="sync",
+            kind=CallKind.SYNC,
             attempts=1,
             startedAt=started,
             createdAt=started,
@@ -115,7 +123,7 @@ class Executor:
 
     def _live(self, call: CallRequest) -> LiveOutput | None:
         """A job's output is published while it runs; a function's stderr once it ends."""
-        if call.kind != JOB_KIND:
+        if call.kind != CallKind.JOB:
             return None
         live = LiveOutput(call, self.name, self._publish_lines)
         live.start()
@@ -238,7 +246,7 @@ def begun(record: CallRecord, call: CallRequest, watchdog: str) -> CallRecord:
     """The record of a call taken to run: running one attempt more, unless it may not run."""
     if record.state is CallState.CANCELLED:
         return record
-    if call.kind == JOB_KIND and record.attempts > 0:  # at most once: a rerun may do harm
+    if call.kind == CallKind.JOB and record.attempts > 0:  # at most once: a rerun may do harm
         return replace(record, state=CallState.FAILED, finishedAt=now(), message=LOST_JOB)
     return replace(
         record,
@@ -250,7 +258,7 @@ def begun(record: CallRecord, call: CallRequest, watchdog: str) -> CallRecord:
 
 
 def policy_of(call: CallRequest) -> RetryPolicy:
-    if call.kind != "async":
+    if call.kind != CallKind.ASYNC:
         return RetryPolicy(attempts=1)
     return RetryPolicy(
         attempts=call.max_attempts,

@@ -7,9 +7,8 @@ import threading
 import time
 from typing import Protocol
 
-from faas.jobspec import JOB_KIND
 from faas.records import MAX_TEXT
-from faas.wire import CallRequest, CallResult, Outcome
+from faas.wire import CallKind, CallRequest, CallResult, Outcome
 from watchdog.exchange import Exchange, Stop, Tap
 
 log = logging.getLogger(__name__)
@@ -51,7 +50,7 @@ def labels(call: CallRequest, watchdog_id: str) -> dict[str, str]:
 
 def output_for(call: CallRequest, tap: Tap | None) -> Exchange:
     """A function's stdout is its answer, capped; a job's is never cut short, only kept short."""
-    if call.kind == JOB_KIND:
+    if call.kind == CallKind.JOB:
         # a byte more than a record keeps, so that the record says the output was cut
         return Exchange(MAX_TEXT + 1, MAX_STDERR, overflow=False, tap=tap)
     return Exchange(call.run.max_output, MAX_STDERR, tap=tap)
@@ -110,7 +109,7 @@ def failed_to_run(call: CallRequest, started: float, watchdog_id: str, why: str)
 
 
 def message(outcome: Outcome, call: CallRequest, exit_code: int) -> str:
-    job = call.kind == JOB_KIND
+    job = call.kind == CallKind.JOB
     name = "the job" if job else f"function {call.function}"
     stopped = "the job" if job else f"call to {call.function}"
     return {

@@ -10,6 +10,7 @@ from starlette.responses import Response
 from faas.callback import check_url
 from faas.retry import RetryPolicy
 from faas.spec import split_namespace
+from faas.wire import CallKind
 from gateway.bodies import read_body
 from gateway.routes.common import services
 from gateway.routes.invoke import new_call
@@ -26,7 +27,12 @@ async def invoke_async(request: Request) -> Response:
         check_url(callback)
     policy = RetryPolicy.from_annotations(spec.annotations)
     call = new_call(request, spec, body, gw)
-    call.kind, call.callback_url, call.start_by, call.reply_to = "async", callback, math.inf, ""
+    call.kind, call.callback_url, call.start_by, call.reply_to = (
+        CallKind.ASYNC,
+        callback,
+        math.inf,
+        "",
+    )
     with_retries(call, policy)
     key = request.headers.get("x-idempotency-key")
     if key:

@@ -10,8 +10,8 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from faas.jobspec import JOB_FUNCTION, JOB_KIND, JobSpec
-from faas.wire import CallRequest
+from faas.jobspec import JOB_FUNCTION, JobSpec
+from faas.wire import CallKind, CallRequest
 from gateway.bodies import read_body
 from gateway.errors import BadRequest
 from gateway.routes.common import services
@@ -37,7 +37,7 @@ def job_call(call_id: str, job: JobSpec) -> CallRequest:
         call_id=call_id,
         function=JOB_FUNCTION,
         run=job.run_spec(),
-        kind=JOB_KIND,
+        kind=CallKind.JOB,
         callback_url=job.callback_url,
         start_by=math.inf,
         max_attempts=1,

@@ -16,7 +16,7 @@ from nats.js.api import ConsumerConfig, DeliverPolicy
 from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 
-from faas import bus
+from faas import bus, rfc3339
 from faas.errors import WireError
 from faas.jobspec import JOB_FUNCTION
 from faas.records import CallNotFound, RecordStore
@@ -85,10 +85,9 @@ def _since(raw: str) -> datetime | None:
     if not raw:
         return None
     try:
-        when = datetime.fromisoformat(raw)
+        return rfc3339.parse(raw)
     except ValueError:
         raise BadRequest(f"since must be an RFC 3339 time, not {raw!r}") from None
-    return when if when.tzinfo else when.replace(tzinfo=UTC)
 
 
 def _follow(raw: str) -> bool:
@@ -97,17 +96,13 @@ def _follow(raw: str) -> bool:
     return raw.lower() in ("1", "true")
 
 
-def rfc3339(seconds: float) -> str:
-    return datetime.fromtimestamp(seconds, UTC).isoformat(timespec="microseconds")[:-6] + "Z"
-
-
 def entries(batch: LogBatch) -> Iterator[bytes]:
     """One NDJSON LogEntry per line of the batch."""
     common = {
         "name": batch.function,
         "namespace": NAMESPACE,
         "instance": batch.call_id,
-        "timestamp": rfc3339(batch.finished),
+        "timestamp": rfc3339.stamp(batch.finished),
     }
     # the fields a batch's lines share are written once: a job may send a million lines
     head = json.dumps(common)[:-1] + ', "text": '
@@ -160,7 +155,7 @@ async def _start(records: RecordStore, query: LogQuery) -> datetime | None:
         record = await records.get(query.instance)
     except CallNotFound:
         return query.since
-    created = datetime.fromisoformat(record.createdAt.replace("Z", "+00:00")) - CLOCK_MARGIN
+    created = rfc3339.parse(record.createdAt) - CLOCK_MARGIN
     return max(created, query.since) if query.since else created
 
 

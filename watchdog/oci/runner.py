@@ -20,9 +20,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from faas.jobspec import JOB_KIND
 from faas.secretstore import SecretError
-from faas.wire import CallRequest, CallResult
+from faas.wire import CallKind, CallRequest, CallResult
 from watchdog.dockerrunner import remove_docker_orphans
 from watchdog.environ import call_environment, request_variables
 from watchdog.exchange import Stop, Tap, exchange_pipes
@@ -174,7 +173,7 @@ class OciRunner:
 
     def _take_ahead(self, call: CallRequest) -> tuple[Made, bytes] | None:
         """A container made ahead for this function's spec, and the lines its shim reads."""
-        if self.pool is None or call.run.secrets or call.kind == JOB_KIND:
+        if self.pool is None or call.run.secrets or call.kind == CallKind.JOB:
             return None
         prefix = env_prefix(request_variables(call))
         if prefix is None:

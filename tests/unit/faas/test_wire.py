@@ -10,6 +10,7 @@ import pytest
 from faas.errors import Error, WireError
 from faas.wire import (
     VERSION,
+    CallKind,
     CallRequest,
     CallResult,
     CallStarted,
@@ -234,3 +235,17 @@ def test_unpack_ignores_fields_of_a_newer_peer() -> None:
     )
     call = unpack(data, CallRequest)
     assert (call.call_id, call.run.image) == ("c", "i")
+
+
+@pytest.mark.parametrize("kind", list(CallKind))
+def test_a_calls_kind_comes_back_as_its_enum(kind: CallKind) -> None:
+    call = CallRequest(call_id="c", function="f", run=RunSpec(image="i"), kind=kind)
+    back = unpack(pack(call), CallRequest)
+    assert back.kind is kind
+
+
+def test_an_unknown_call_kind_is_a_wire_error() -> None:
+    fields = {"call_id": "c", "function": "f", "run": {"image": "i"}, "kind": "later"}
+    data = msgpack.packb({"v": VERSION, "t": "CallRequest", "f": fields})
+    with pytest.raises(WireError, match="later"):
+        unpack(data, CallRequest)

@@ -11,7 +11,7 @@ from cli import main
 from cli.stack import load_stack
 from cli.templates import LANGUAGES
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 FILES = {
     "python3": {"Dockerfile", "handler.py"},
     "shell": {"Dockerfile", "handler.sh"},

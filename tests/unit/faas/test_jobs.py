@@ -8,10 +8,10 @@ from typing import Any
 import pytest
 
 from faas.errors import SpecError
-from faas.jobspec import DEFAULT_TIMEOUT, JOB_FUNCTION, JOB_KIND, JobSpec
+from faas.jobspec import DEFAULT_TIMEOUT, JOB_FUNCTION, JobSpec
 from faas.retry import RetryPolicy
 from faas.spec import DEFAULT_MEMORY, DEFAULT_PIDS, check_name
-from faas.wire import CallRequest, pack, unpack
+from faas.wire import CallKind, CallRequest, pack, unpack
 from gateway.routes.jobs import job_call
 from watchdog.executor import policy_of
 
@@ -104,7 +104,7 @@ def test_a_job_runs_as_an_async_call_of_the_reserved_name_tried_once() -> None:
         {"image": IMAGE, "command": ["true"], "env": {"A": "1"}, "timeout": 7, "network": "none"}
     )
     call = job_call("j-1", job)
-    assert (call.call_id, call.function, call.kind) == ("j-1", JOB_FUNCTION, JOB_KIND)
+    assert (call.call_id, call.function, call.kind) == ("j-1", JOB_FUNCTION, CallKind.JOB)
     assert (call.max_attempts, call.start_by, call.body) == (1, math.inf, b"")
     assert policy_of(call) == RetryPolicy(attempts=1)
     run = call.run
