@@ -13,8 +13,8 @@ import pytest
 from cli.build import build_stack
 from cli.stack import load_stack
 from tests.e2e.containers import call_containers, leftovers
-from tests.e2e.functions import BASE_IMAGES, TEST_FUNCTIONS
-from tests.e2e.parts import ROOT, Gateway, Parts, wait_for_watchdog
+from tests.e2e.functions import BASE_IMAGES
+from tests.e2e.parts import ROOT, RUNTIMES, Gateway, Parts, platform_of
 from tests.e2e.receiver import Receiver
 from watchdog.runner import CALL_LABEL, WATCHDOG_LABEL
 
@@ -72,34 +72,12 @@ def parts(tmp_path: Path, docker_client: docker.DockerClient) -> Iterator[Parts]
     _assert_no_call_containers(docker_client, "after the test", made.watchdog_ids)
 
 
-RUNTIMES = ("runc", "docker")
-
-
-def _platform(tmp: Path, runtime: str | None) -> Iterator[Gateway]:
-    """NATS, a gateway and a watchdog of capacity 4, with the sample and test functions."""
-    made = Parts(tmp)
-    try:
-        nats = made.nats()
-        gateway = made.gateway(nats)
-        made.watchdog(nats, 4, *(("--runtime", runtime) if runtime else ()))
-        wait_for_watchdog(gateway)
-        with gateway.client() as http:
-            for fn in load_stack(ROOT / "stack.yml").functions.values():
-                assert http.post("/system/functions", json=fn.deployment()).status_code == 202
-            for body in TEST_FUNCTIONS:
-                assert http.post("/system/functions", json=body).status_code == 202
-        gateway.runtime = runtime or ""
-        yield gateway
-    finally:
-        made.stop_all()
-
-
 @pytest.fixture(scope="module")
 def platform(
     tmp_path_factory: pytest.TempPathFactory, docker_client: docker.DockerClient
 ) -> Iterator[Gateway]:
     """The platform on the watchdog's default runtime."""
-    yield from _platform(tmp_path_factory.mktemp("platform"), None)
+    yield from platform_of(tmp_path_factory.mktemp("platform"), None)
 
 
 @pytest.fixture(scope="module", params=RUNTIMES)
@@ -109,17 +87,7 @@ def each_runtime(
     docker_client: docker.DockerClient,
 ) -> Iterator[Gateway]:
     """The platform once with each runtime: the tests of call outcomes and limits use it."""
-    yield from _platform(tmp_path_factory.mktemp(f"platform-{request.param}"), request.param)
-
-
-def wait_for_containers(
-    client: docker.DockerClient, present: bool, timeout: float = 30, **labels: str
-) -> None:
-    """Until a per-call container with these labels exists (or none does)."""
-    deadline = time.monotonic() + timeout
-    while bool(call_containers(client, **labels)) != present:
-        assert time.monotonic() < deadline, f"containers {labels} never became present={present}"
-        time.sleep(0.05)
+    yield from platform_of(tmp_path_factory.mktemp(f"platform-{request.param}"), request.param)
 
 
 @pytest.fixture

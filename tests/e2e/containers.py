@@ -113,3 +113,13 @@ def _children(folder: Path, prefix: str = "") -> list[Path]:
         return [p for p in folder.iterdir() if p.name.startswith(prefix)]
     except FileNotFoundError:
         return []
+
+
+def wait_for_containers(
+    client: docker.DockerClient, present: bool, timeout: float = 30, **labels: str
+) -> None:
+    """Until a per-call container with these labels exists (or none does)."""
+    deadline = time.monotonic() + timeout
+    while bool(call_containers(client, **labels)) != present:
+        assert time.monotonic() < deadline, f"containers {labels} never became present={present}"
+        time.sleep(0.05)

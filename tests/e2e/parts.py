@@ -9,6 +9,7 @@ import subprocess
 import sys
 import time
 import uuid
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -16,8 +17,10 @@ from typing import Any
 import httpx
 
 from cli import natsserver
+from cli.stack import load_stack
 from faas.basicauth import BasicAuth, write_secrets
 from faas.secretstore import ensure_key
+from tests.e2e.functions import TEST_FUNCTIONS
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -193,3 +196,46 @@ def deploy(
     with gateway.client() as http:
         body = {"service": name, "image": image, "envProcess": command}
         assert http.post("/system/functions", json=body).status_code == 202
+
+
+def submit(gateway: Gateway, name: str, body: bytes = b"", **headers: str) -> httpx.Response:
+    with gateway.client() as http:
+        return http.post(f"/async-function/{name}", content=body, headers=headers)
+
+
+def record(gateway: Gateway, call_id: str) -> dict[str, Any]:
+    with gateway.client() as http:
+        reply = http.get(f"/system/calls/{call_id}")
+    assert reply.status_code == 200, reply.text
+    return reply.json()  # type: ignore[no-any-return]
+
+
+def wait_record(gateway: Gateway, call_id: str, done: Any, timeout: float = 60) -> dict[str, Any]:
+    """Until `done(record)` holds."""
+    deadline = time.monotonic() + timeout
+    while not done(current := record(gateway, call_id)):
+        assert time.monotonic() < deadline, f"record never got there: {current}"
+        time.sleep(0.1)
+    return current
+
+
+RUNTIMES = ("runc", "docker")
+
+
+def platform_of(tmp: Path, runtime: str | None) -> Iterator[Gateway]:
+    """NATS, a gateway and a watchdog of capacity 4, with the sample and test functions."""
+    made = Parts(tmp)
+    try:
+        nats = made.nats()
+        gateway = made.gateway(nats)
+        made.watchdog(nats, 4, *(("--runtime", runtime) if runtime else ()))
+        wait_for_watchdog(gateway)
+        with gateway.client() as http:
+            for fn in load_stack(ROOT / "stack.yml").functions.values():
+                assert http.post("/system/functions", json=fn.deployment()).status_code == 202
+            for body in TEST_FUNCTIONS:
+                assert http.post("/system/functions", json=body).status_code == 202
+        gateway.runtime = runtime or ""
+        yield gateway
+    finally:
+        made.stop_all()

@@ -3,37 +3,23 @@
 from __future__ import annotations
 
 import time
-from typing import Any
 
 import docker
-import httpx
 
-from tests.e2e.conftest import call_containers, wait_for_containers
-from tests.e2e.parts import Gateway, Parts, cluster, deploy, faas, wait_for_watchdog
+from tests.e2e.containers import call_containers, wait_for_containers
+from tests.e2e.parts import (
+    Parts,
+    cluster,
+    deploy,
+    faas,
+    record,
+    submit,
+    wait_for_watchdog,
+    wait_record,
+)
 from tests.e2e.receiver import Receiver
 
 MiB = 2**20
-
-
-def submit(gateway: Gateway, name: str, body: bytes = b"", **headers: str) -> httpx.Response:
-    with gateway.client() as http:
-        return http.post(f"/async-function/{name}", content=body, headers=headers)
-
-
-def record(gateway: Gateway, call_id: str) -> dict[str, Any]:
-    with gateway.client() as http:
-        reply = http.get(f"/system/calls/{call_id}")
-    assert reply.status_code == 200, reply.text
-    return reply.json()  # type: ignore[no-any-return]
-
-
-def wait_record(gateway: Gateway, call_id: str, done: Any, timeout: float = 60) -> dict[str, Any]:
-    """Until `done(record)` holds."""
-    deadline = time.monotonic() + timeout
-    while not done(current := record(gateway, call_id)):
-        assert time.monotonic() < deadline, f"record never got there: {current}"
-        time.sleep(0.1)
-    return current
 
 
 def test_async_call_answers_202_then_calls_back(parts: Parts, receiver: Receiver) -> None:

@@ -7,10 +7,18 @@ import asyncio
 import docker
 import httpx
 
-from tests.e2e.conftest import call_containers, wait_for_containers
-from tests.e2e.parts import Parts, cluster, deploy, stop, wait_for_watchdog
+from tests.e2e.containers import call_containers, wait_for_containers
+from tests.e2e.parts import (
+    Parts,
+    cluster,
+    deploy,
+    record,
+    stop,
+    submit,
+    wait_for_watchdog,
+    wait_record,
+)
 from tests.e2e.receiver import Receiver
-from tests.e2e.test_async import record, submit, wait_record
 
 LEASE = "3"  # seconds: a silent watchdog's call goes elsewhere after this
 

@@ -9,7 +9,7 @@ import time
 import docker
 import httpx
 
-from tests.e2e.conftest import call_containers, wait_for_containers
+from tests.e2e.containers import call_containers, wait_for_containers
 from tests.e2e.parts import Parts, cluster, deploy, stop, wait_for_watchdog
 
 SLOW = {"faas.function": "slow-echo"}

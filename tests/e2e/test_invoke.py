@@ -9,7 +9,7 @@ import docker
 import pytest
 import requests
 
-from tests.e2e.conftest import wait_for_containers
+from tests.e2e.containers import wait_for_containers
 from tests.e2e.parts import Gateway, Parts
 
 MiB = 2**20

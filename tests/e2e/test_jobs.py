@@ -15,9 +15,8 @@ from typing import Any
 import docker
 import pytest
 
-from tests.e2e.conftest import wait_for_containers
-from tests.e2e.parts import ROOT, Cluster, Parts, cluster, faas
-from tests.e2e.test_async import record, wait_record
+from tests.e2e.containers import wait_for_containers
+from tests.e2e.parts import ROOT, Cluster, Parts, cluster, faas, record, wait_record
 
 IMAGE = "faas/base-busybox:latest"
 

@@ -17,10 +17,9 @@ import docker
 import httpx
 import pytest
 
-from tests.e2e.conftest import _platform
 from tests.e2e.containers import docker_containers, leftovers, runc_containers, runc_states
 from tests.e2e.functions import BUSYBOX, PYTHON, fn
-from tests.e2e.parts import Gateway, Parts, wait_for_watchdog
+from tests.e2e.parts import Gateway, Parts, platform_of, wait_for_watchdog
 from tests.e2e.runs import run_reports
 from watchdog.oci.runner import AHEAD
 
@@ -172,7 +171,7 @@ def test_an_image_with_no_command_is_named(each_runtime: Gateway, images: None) 
 def runc_platform(
     tmp_path_factory: pytest.TempPathFactory, docker_client: docker.DockerClient
 ) -> Iterator[Gateway]:
-    yield from _platform(tmp_path_factory.mktemp("hostile"), "runc")
+    yield from platform_of(tmp_path_factory.mktemp("hostile"), "runc")
 
 
 def hostile(gateway: Gateway, body: dict[str, Any]) -> httpx.Response:
