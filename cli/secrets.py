@@ -37,8 +37,7 @@ def create_secret(
     name: str, from_literal: str | None, from_file: Path | None, gateway: str | None
 ) -> int:
     """Create a secret."""
-    exclusive({"--from-literal": from_literal, "--from-file": from_file})
-    name, value = check_secret_name(name), _secret_value(from_literal, from_file)
+    name, value = _given(name, from_literal, from_file)
     try:
         with gateway_client(gateway) as client:
             client.create_secret(name, value)
@@ -57,8 +56,7 @@ def update_secret(
     name: str, from_literal: str | None, from_file: Path | None, gateway: str | None
 ) -> int:
     """Replace a secret's value."""
-    exclusive({"--from-literal": from_literal, "--from-file": from_file})
-    name, value = check_secret_name(name), _secret_value(from_literal, from_file)
+    name, value = _given(name, from_literal, from_file)
     try:
         with gateway_client(gateway) as client:
             client.update_secret(name, value)
@@ -107,6 +105,12 @@ def _missing(exc: GatewayError, name: str) -> Error:
     if exc.status == 404:
         return Error(f"secret {name} not found: create it with faas secret create {name}")
     return exc
+
+
+def _given(name: str, literal: str | None, file: Path | None) -> tuple[str, bytes]:
+    """The secret's checked name and its value, from one of the places it may come from."""
+    exclusive({"--from-literal": literal, "--from-file": file})
+    return check_secret_name(name), _secret_value(literal, file)
 
 
 def _secret_value(literal: str | None, file: Path | None) -> bytes:
