@@ -35,11 +35,11 @@ def _log_line(entry: dict[str, Any]) -> str:
     return f"{entry['timestamp']} {entry['name']} ({entry['instance']}) {entry['text']}"
 
 
-def _since(text: str) -> str:
-    """An RFC 3339 time as it is; a duration (`10m`, `1h30m`) as that long ago."""
+def _since(text: str, now: datetime | None = None) -> str:
+    """An RFC 3339 time as it is; a duration (`10m`, `1h30m`) as that long before `now`."""
     try:
         rfc3339.parse(text)
         return text
     except ValueError:
-        ago = datetime.now(UTC) - timedelta(seconds=parse_duration(text))
+        ago = (now or datetime.now(UTC)) - timedelta(seconds=parse_duration(text))
         return rfc3339.stamp(ago)

@@ -20,7 +20,7 @@ CGROUP_ROOT = Path("/sys/fs/cgroup")
 
 
 def call_containers(
-    client: docker.DockerClient, running_only: bool = False, **labels: str
+    client: docker.DockerClient, running_only: bool = False, /, **labels: str
 ) -> list[str]:
     """Ids of per-call containers with these labels (all states, or only running ones)."""
     return docker_containers(client, running_only, **labels) + runc_containers(
@@ -29,7 +29,7 @@ def call_containers(
 
 
 def docker_containers(
-    client: docker.DockerClient, running_only: bool = False, **labels: str
+    client: docker.DockerClient, running_only: bool = False, /, **labels: str
 ) -> list[str]:
     filters: dict[str, object] = {"label": [CALL_LABEL] + [f"{k}={v}" for k, v in labels.items()]}
     if running_only:
@@ -37,7 +37,7 @@ def docker_containers(
     return [c["Id"] for c in client.api.containers(all=True, filters=filters)]
 
 
-def runc_containers(running_only: bool = False, **labels: str) -> list[str]:
+def runc_containers(running_only: bool = False, /, **labels: str) -> list[str]:
     """Containers of calls in the runc state the watchdogs use, with the labels as
     annotations; one made ahead counts once its call took it."""
     found = []
@@ -74,7 +74,10 @@ def leftovers(watchdogs: set[str] | None = None) -> list[str]:
     """
     states = runc_states()
     live = {str(s["id"]) for s in states}
-    mine = (lambda w: True) if watchdogs is None else (lambda w: w in watchdogs)
+
+    def mine(watchdog: str) -> bool:
+        return watchdogs is None or watchdog in watchdogs
+
     left = [f"runc container {s['id']}" for s in states if mine(_watchdog(s))]
     left += [
         f"call folder {p.name}"
@@ -116,7 +119,7 @@ def _children(folder: Path, prefix: str = "") -> list[Path]:
 
 
 def wait_for_containers(
-    client: docker.DockerClient, present: bool, timeout: float = 30, **labels: str
+    client: docker.DockerClient, present: bool, timeout: float = 30, /, **labels: str
 ) -> None:
     """Until a per-call container with these labels exists (or none does)."""
     deadline = time.monotonic() + timeout

@@ -198,7 +198,7 @@ def deploy(
         assert http.post("/system/functions", json=body).status_code == 202
 
 
-def submit(gateway: Gateway, name: str, body: bytes = b"", **headers: str) -> httpx.Response:
+def submit(gateway: Gateway, name: str, body: bytes = b"", /, **headers: str) -> httpx.Response:
     with gateway.client() as http:
         return http.post(f"/async-function/{name}", content=body, headers=headers)
 

@@ -125,7 +125,7 @@ def test_a_thousand_async_calls_with_two_watchdogs(
     assert all(cbs[0].headers["X-Function-Status"] == "200" for cbs in calls.values())
     for call_id in ids[::100]:
         assert record(gateway, call_id)["state"] == "succeeded"
-    assert not call_containers(docker_client, running_only=True, **{"faas.function": "echo"})
+    assert not call_containers(docker_client, True, **{"faas.function": "echo"})
 
 
 async def _submit_many(url: str, hook: str, count: int) -> list[str]:

@@ -180,7 +180,7 @@ def hostile(gateway: Gateway, body: dict[str, Any]) -> httpx.Response:
     answer: list[httpx.Response] = []
     caller = threading.Thread(target=lambda: answer.append(call(gateway, body["service"])))
     caller.start()
-    greetings = []
+    greetings: list[str] = []
     while caller.is_alive() or not greetings:
         greetings.append(call(gateway, "hello", b"still").text)
         time.sleep(0.2)

@@ -15,7 +15,7 @@ from faas.records import (
     CallState,
 )
 from faas.retry import RetryPolicy
-from faas.wire import CallRequest, CallResult, Outcome, RunSpec
+from faas.wire import CallKind, CallRequest, CallResult, Outcome, RunSpec
 from tests.stamps import is_now
 from watchdog.executor import (
     LOST_JOB,
@@ -341,7 +341,7 @@ def test_new_record_of_a_call_without_a_creation_time_or_callback() -> None:
 
 def test_begun_marks_the_call_running_one_attempt_more() -> None:
     queued = replace(RUNNING, state=CallState.QUEUED, attempts=1, startedAt=None)
-    call = CallRequest("c1", "hello", RunSpec("img"), kind="async")
+    call = CallRequest("c1", "hello", RunSpec("img"), kind=CallKind.ASYNC)
     record = begun(queued, call, "w2")
     assert (record.state, record.attempts, record.watchdog) == (CallState.RUNNING, 2, "w2")
     assert record.startedAt is not None and is_now(record.startedAt)
@@ -349,12 +349,12 @@ def test_begun_marks_the_call_running_one_attempt_more() -> None:
 
 def test_begun_leaves_a_cancelled_call_cancelled() -> None:
     cancelled = replace(RUNNING, state=CallState.CANCELLED, attempts=0)
-    call = CallRequest("c1", "hello", RunSpec("img"), kind="async")
+    call = CallRequest("c1", "hello", RunSpec("img"), kind=CallKind.ASYNC)
     assert begun(cancelled, call, "w2") == cancelled
 
 
 def test_begun_runs_a_job_once_and_fails_it_if_taken_again() -> None:
-    job = CallRequest("j1", "_job", RunSpec("img"), kind="job")
+    job = CallRequest("j1", "_job", RunSpec("img"), kind=CallKind.JOB)
     first = begun(replace(RUNNING, state=CallState.QUEUED, attempts=0), job, "w1")
     assert (first.state, first.attempts) == (CallState.RUNNING, 1)
     again = begun(first, job, "w2")  # its watchdog died: the lease lapsed

@@ -9,11 +9,11 @@ import time
 import nats.errors
 import pytest
 
-from faas.wire import CallRequest, LogBatch, RunSpec, pack, unpack
+from faas.wire import CallKind, CallRequest, LogBatch, RunSpec, pack, unpack
 from watchdog import liveoutput
 from watchdog.liveoutput import MAX_BATCH, MAX_LINE, STDERR, STDOUT, Lines, LiveOutput
 
-JOB = CallRequest("j-1", "_job", RunSpec("img"), kind="job")
+JOB = CallRequest("j-1", "_job", RunSpec("img"), kind=CallKind.JOB)
 
 
 def lines_of(runs: list[tuple[str, list[str]]]) -> list[tuple[str, str]]:

@@ -91,7 +91,7 @@ def unpacked(root: Path, image_id: str, size: int) -> Path:
 
 
 def test_unused_root_filesystems_go_oldest_first_within_the_bound(tmp_path: Path) -> None:
-    store = ImageStore(client=None, root=tmp_path, max_bytes=250)  # type: ignore[arg-type]
+    store = ImageStore(client=None, root=tmp_path, max_bytes=250)
     old, used, new = (unpacked(tmp_path, f"sha256:{n}", 100) for n in ("a", "b", "c"))
     for image_id in ("sha256:a", "sha256:b", "sha256:c"):
         store._users[image_id] = 1
@@ -106,7 +106,7 @@ def test_unused_root_filesystems_go_oldest_first_within_the_bound(tmp_path: Path
 def test_half_made_root_filesystems_are_removed_at_start(tmp_path: Path) -> None:
     (tmp_path / ".new-123/rootfs").mkdir(parents=True)
     kept = unpacked(tmp_path, "sha256:a", 1)
-    ImageStore(client=None, root=tmp_path, max_bytes=10).start()  # type: ignore[arg-type]
+    ImageStore(client=None, root=tmp_path, max_bytes=10).start()
     assert not (tmp_path / ".new-123").exists()
     assert kept.exists()
 
