@@ -9,9 +9,9 @@ from typing import Any
 import docker
 
 from faas.settings import WatchdogSettings
+from watchdog.oci.factory import AHEAD, CGROUP_PARENT, owner_of
 from watchdog.oci.network import NETNS_DIR, PREFIX, owner_folder
 from watchdog.oci.runc import Runc, RuncError
-from watchdog.oci.runner import AHEAD, CGROUP_PARENT, owner_of
 from watchdog.runner import CALL_LABEL, WATCHDOG_LABEL
 
 RUN_DIR = WatchdogSettings().run_dir

@@ -21,7 +21,7 @@ from tests.e2e.containers import docker_containers, leftovers, runc_containers, 
 from tests.e2e.functions import BUSYBOX, PYTHON, fn
 from tests.e2e.parts import Gateway, Parts, platform_of, wait_for_watchdog
 from tests.e2e.runs import run_reports
-from watchdog.oci.runner import AHEAD
+from watchdog.oci.factory import AHEAD
 
 CONFIGURED = "faas-test/configured:latest"  # USER, ENV, WORKDIR, ENTRYPOINT and CMD
 RETAGGED = "faas-test/retagged:latest"  # built again under the same tag

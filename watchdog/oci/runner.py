@@ -8,76 +8,29 @@ kills it at its deadline, and reads its exit status itself.
 
 from __future__ import annotations
 
-import contextlib
-import logging
 import os
-import shutil
-import subprocess
 import threading
 import time
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from pathlib import Path
 
 from faas.secretstore import SecretError
 from faas.wire import CallKind, CallRequest, CallResult
-from watchdog.dockerrunner import remove_docker_orphans
 from watchdog.environ import call_environment, request_variables
 from watchdog.exchange import Stop, Tap, exchange_pipes
-from watchdog.oci import bundle, cgroups, kernel
-from watchdog.oci.images import ImageError, ImageStore, NotUnpacked
-from watchdog.oci.network import Bridge, Lease, NetworkError, resolv_conf
-from watchdog.oci.pool import Entry, Later, Limits, Pool, env_prefix, shim_args
+from watchdog.oci import cgroups, kernel
+from watchdog.oci.factory import Factory, Made, NotAhead
+from watchdog.oci.images import ImageError, ImageStore
+from watchdog.oci.network import Bridge, NetworkError, resolv_conf
+from watchdog.oci.pool import Entry, Limits, Pool, env_prefix
 from watchdog.oci.profile import Profile
-from watchdog.oci.runc import Runc, RuncError, error_text
-from watchdog.runner import (
-    CALL_LABEL,
-    WATCHDOG_LABEL,
-    failed_to_run,
-    finished,
-    labels,
-    output_for,
-)
-from watchdog.secretfiles import SecretProvider, remove_leftovers, secret_files
+from watchdog.oci.runc import Runc, RuncError
+from watchdog.runner import failed_to_run, finished, output_for
+from watchdog.secretfiles import SecretProvider, secret_files
 
-log = logging.getLogger(__name__)
-
-CGROUP_PARENT = "faas"
 AHEAD_NICENESS = 10
-AHEAD = "(ahead)"  # the faas.call label of a container made ahead: its folder's `call` says
-CREATE_TIMEOUT = 30.0
-
-
-class NotAhead(Exception):
-    """A container of this spec is not to be made ahead; the message says why."""
-
-
-@dataclass
-class Made:
-    """What one container is made of on the host, removed with it."""
-
-    container_id: str
-    folder: Path
-    image_id: str = ""
-    lease: Lease | None = None
-    overlay: bool = False
-    pid: int = 0  # its first process, a child of the watchdog until reaped
-    exited: bool = False  # its first process was reaped here: only its traces are left
-    stdin: int = -1  # our ends of its stdio pipes, once created
-    outputs: dict[int, str] = field(default_factory=dict)
-
-    @property
-    def rootfs(self) -> Path:
-        return self.folder / "rootfs"
-
-    @property
-    def cgroups_path(self) -> str:
-        return f"/{CGROUP_PARENT}/{self.container_id}"
-
-    def close_pipes(self) -> None:
-        kernel.close(self.stdin, *self.outputs)
-        self.stdin, self.outputs = -1, {}
 
 
 class OciRunner:
@@ -97,15 +50,15 @@ class OciRunner:
     ) -> None:
         self.runc = runc
         self.images = images
-        self.profile = profile
-        self.bridge = bridge  # None: calls with network "bridge" fail, saying why
+        self.bridge = bridge
         self.calls_dir = calls_dir
         self.watchdog_id = watchdog_id
         self.secrets = secrets
-        self.resolv_conf = resolv_conf()
-        self._made: dict[str, Made] = {}
+        self.factory = Factory(
+            runc, images, profile, bridge, calls_dir, watchdog_id, resolv_conf(), shim
+        )
         self._lock = threading.Lock()
-        self.shim = shim  # a static busybox: with it, containers are made ahead of calls
+        # with a shim (a static busybox), containers are made ahead of their calls
         self.pool = Pool(ahead, self._make_ahead, self.remove) if ahead and shim else None
         self._templates: dict[str, CallRequest] = {}  # pool key -> a call to make them from
         self._not_ahead: set[str] = set()  # pool keys whose containers are made for the call
@@ -148,8 +101,8 @@ class OciRunner:
 
         def fresh() -> CallResult:
             with secret_files(call.run.secrets, self.secrets, self.watchdog_id) as secrets:
-                made = self._make(call, container_id, call_environment(call), secrets)
-                self._create(made)
+                made = self.factory.make(call, container_id, call_environment(call), secrets)
+                self.factory.create(made)
                 return self._run(call, made, started, aborted, tap)
 
         return self._guarded(call, container_id, started, fresh)
@@ -168,7 +121,7 @@ class OciRunner:
             why = f"cannot start a container of image {call.run.image}: {exc}"
         except OSError as exc:
             why = f"cannot make a container of image {call.run.image}: {exc}"
-        known = container_id in self._made
+        known = self.factory.made(container_id) is not None
         return failed_to_run(call, started, self.watchdog_id, why), container_id if known else None
 
     def _take_ahead(self, call: CallRequest) -> tuple[Made, bytes] | None:
@@ -186,8 +139,8 @@ class OciRunner:
         entry = self.pool.take(key, call.function)
         if entry is None:
             return None
-        with self._lock:
-            made = self._made[entry.container_id]
+        made = self.factory.made(entry.container_id)
+        assert made is not None  # the pool's until taken: nobody removed it
         os.setpriority(os.PRIO_PROCESS, made.pid, 0)  # the call runs at the usual priority
         (made.folder / "call").write_text(call.call_id)  # its faas.call label says AHEAD
         return made, prefix
@@ -200,8 +153,8 @@ class OciRunner:
             raise NotAhead("its function was deployed again or removed")
         container_id = f"faas-{uuid.uuid4().hex}"
         try:
-            made = self._make(call, container_id, dict(call.run.env), None, shim=True)
-            self._create(made, niceness=AHEAD_NICENESS)
+            made = self.factory.make(call, container_id, dict(call.run.env), None, shim=True)
+            self.factory.create(made, niceness=AHEAD_NICENESS)
         except NotAhead:
             with self._lock:
                 self._not_ahead.add(key)
@@ -211,82 +164,6 @@ class OciRunner:
             self.remove(container_id)
             raise
         return Entry(key, call.function, container_id, _rss(made.pid), time.monotonic())
-
-    def _make(
-        self,
-        call: CallRequest,
-        container_id: str,
-        env: dict[str, str],
-        secrets: Path | None,
-        shim: bool = False,
-    ) -> Made:
-        """The container's folder, root filesystem, network and OCI config; undone by
-        `remove`. With `shim`, its first process reads the call's variables first."""
-        made = Made(container_id, self.calls_dir / container_id)
-        made.folder.mkdir(mode=0o711)
-        with self._lock:
-            self._made[container_id] = made
-        try:  # unpacking an image is for a call to wait for, not the pool
-            image = self.images.acquire(call.run.image, call.run.revision, unpack=not shim)
-        except NotUnpacked as exc:
-            raise Later(str(exc)) from exc
-        made.image_id = image.config.image_id
-        rootfs = image.rootfs if call.run.read_only else self._overlay(made, image.rootfs)
-        if call.run.network == "bridge":
-            if self.bridge is None:
-                raise NetworkError("this watchdog has no bridge network: see its log")
-            made.lease = self.bridge.take()
-        hostname = container_id.removeprefix("faas-")[:12]
-        self._write_files(made, hostname)
-        box = bundle.Container(
-            image=call.run.image,
-            config=image.config,
-            profile=self.profile,
-            rootfs=rootfs,
-            files=made.folder,
-            cgroups_path=made.cgroups_path,
-            hostname=hostname,
-            annotations=labels(call, self.watchdog_id) | ({CALL_LABEL: AHEAD} if shim else {}),
-            netns=made.lease.path if made.lease else None,
-            secrets=secrets,
-            shim=self.shim if shim else None,
-        )
-        args = bundle.command(image.config, call.run.command, call.run.image)
-        environment = bundle.environment(image.config, env, hostname)
-        cwd = image.config.working_dir or "/"
-        if shim and not bundle.resolves(image.rootfs, args[0], environment, cwd):
-            # runc itself says so, as a start failure, for a container made for its call
-            raise NotAhead(f"{args[0]} is not in image {call.run.image}")
-        config = bundle.oci_config(
-            box,
-            shim_args(args) if shim else args,
-            environment,
-            bundle.resolve_user(image.rootfs, image.config.user),
-            call.run.memory,
-            call.run.cpus,
-            call.run.pids,
-            call.run.read_only,
-        )
-        bundle.write(made.folder / "config.json", config)
-        return made
-
-    def _overlay(self, made: Made, lower: Path) -> Path:
-        """A writable root: the image's below, the call's changes in its own folder above."""
-        for name in ("rootfs", "upper", "work"):
-            (made.folder / name).mkdir()
-        options = (
-            f"lowerdir={lower},upperdir={made.folder / 'upper'},workdir={made.folder / 'work'}"
-        )
-        kernel.mount("overlay", made.rootfs, "overlay", options)
-        made.overlay = True
-        return made.rootfs
-
-    def _write_files(self, made: Made, hostname: str) -> None:
-        address = made.lease.address if made.lease else "127.0.0.1"
-        hosts = "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n"
-        (made.folder / "hosts").write_text(hosts + f"{address}\t{hostname}\n")
-        (made.folder / "hostname").write_text(hostname + "\n")
-        (made.folder / "resolv.conf").write_text(self.resolv_conf)
 
     def _run(
         self,
@@ -318,95 +195,16 @@ class OciRunner:
                 stop = kernel.wait_exit(pidfd, deadline, aborted)
             if stop is not Stop.EOF:
                 kernel.kill(made.pid)
-            exit_code = self._reap(made)
+            exit_code = self.factory.reap(made)
         oom = stop is Stop.EOF and exit_code != 0 and cgroups.oom_killed(made.cgroups_path)
         return finished(call, out, stop, exit_code, oom, started, start_seconds, self.watchdog_id)
 
-    def _create(self, made: Made, niceness: int = 0) -> None:
-        """`runc create`, its stdio the container's; keep our ends of the three pipes.
-
-        With `niceness`, runc and the container's first process run at that lower priority
-        (containers made ahead yield the CPU to calls running); `_take_ahead` lifts it."""
-        in_read, in_write = os.pipe()
-        out_read, out_write = os.pipe()
-        err_read, err_write = os.pipe()
-        log_file = made.folder / "runc.log"
-        argv = self.runc.create(made.container_id, made.folder, made.folder / "pid", log_file)
-        if niceness:
-            argv = ["nice", "-n", str(niceness), *argv]
-        try:
-            proc = subprocess.Popen(argv, stdin=in_read, stdout=out_write, stderr=err_write)
-        except OSError:
-            kernel.close(in_read, in_write, out_read, out_write, err_read, err_write)
-            raise
-        kernel.close(in_read, out_write, err_write)
-        made.stdin, made.outputs = in_write, {out_read: "stdout", err_read: "stderr"}
-        code = kernel.wait(proc, CREATE_TIMEOUT)
-        if code != 0:
-            raise RuncError(_log_text(log_file) or f"runc create exited with code {code}")
-        made.pid = int((made.folder / "pid").read_text())
-
-    def _reap(self, made: Made) -> int:
-        """Wait for the container's first process; its exit code, 128 + signal when killed."""
-        _, status = os.waitpid(made.pid, 0)
-        made.pid, made.exited = 0, True
-        code = os.waitstatus_to_exitcode(status)
-        return 128 - code if code < 0 else code
-
     def remove(self, container_id: str) -> None:
-        with self._lock:
-            made = self._made.pop(container_id, None)
-        if made is not None:
-            made.close_pipes()
-            if made.pid:  # never reaped: made, never started or never waited for
-                kernel.kill(made.pid)
-                with contextlib.suppress(ChildProcessError):
-                    os.waitpid(made.pid, 0)
-                made.pid, made.exited = 0, True
-        self._delete(container_id, made)
-        if made is not None:
-            self._unmake(made)
-
-    def _delete(self, container_id: str, made: Made | None) -> None:
-        """Its cgroups and runc state; without runc's exec where its process was reaped here."""
-        if made is not None and made.exited:
-            try:
-                self.runc.remove_stopped(container_id, cgroups.directories(made.cgroups_path))
-                return
-            except OSError as exc:
-                log.debug("container %s: %s; runc delete instead", container_id, exc)
-        try:
-            self.runc.delete(container_id)
-        except RuncError as exc:
-            log.warning("cannot delete container %s: %s", container_id, exc)
-
-    def _unmake(self, made: Made) -> None:
-        if made.overlay:
-            try:
-                kernel.umount(made.rootfs)
-            except OSError as exc:
-                log.warning("cannot unmount %s: %s", made.rootfs, exc)
-        if made.lease is not None and self.bridge is not None:
-            self.bridge.remove(made.lease)
-        if made.image_id:
-            self.images.release(made.image_id)
-        shutil.rmtree(made.folder, ignore_errors=True)
+        self.factory.remove(container_id)
 
     def remove_orphans(self) -> int:
         """Remove the containers, mounts and folders a killed run of this watchdog left."""
-        count = 0
-        for state in self.runc.list():
-            annotations = state.get("annotations") or {}
-            if annotations.get(WATCHDOG_LABEL) == self.watchdog_id and CALL_LABEL in annotations:
-                self.runc.delete(str(state["id"]))
-                count += 1
-        for folder in self.calls_dir.glob("faas-*"):
-            if owner_of(folder) == self.watchdog_id:
-                with contextlib.suppress(OSError):
-                    kernel.umount(folder / "rootfs")
-                shutil.rmtree(folder, ignore_errors=True)
-        remove_leftovers(self.watchdog_id)
-        return count + remove_docker_orphans(self.images.client.api, self.watchdog_id)
+        return self.factory.remove_orphans()
 
 
 def _pool_key(call: CallRequest) -> str:
@@ -423,19 +221,3 @@ def _rss(pid: int) -> int:
     except (OSError, ValueError):
         pass
     return 0
-
-
-def owner_of(folder: Path) -> str:
-    """The watchdog a call folder belongs to, from the annotations of its config."""
-    try:
-        config = bundle.read(folder / "config.json")
-    except (OSError, ValueError):
-        return ""
-    return str((config.get("annotations") or {}).get(WATCHDOG_LABEL, ""))
-
-
-def _log_text(path: Path) -> str:
-    try:
-        return error_text(path.read_bytes())
-    except OSError:
-        return ""
