@@ -9,7 +9,6 @@ import logging
 import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import replace
 
 from nats.aio.client import Client
 from nats.aio.msg import Msg
@@ -17,14 +16,11 @@ from nats.js import JetStreamContext
 
 from faas import bus
 from faas.records import (
-    CallbackState,
     CallNotFound,
     CallRecord,
     CallState,
     RecordStore,
-    clip,
     now,
-    record_key,
 )
 from faas.retry import RetryPolicy
 from faas.wire import (
@@ -38,12 +34,11 @@ from faas.wire import (
     pack,
 )
 from watchdog import stderrlog
+from watchdog.callrecords import begun, finish, key_of, new_record, policy_of, retrying
 from watchdog.liveoutput import LiveOutput
 from watchdog.runner import Runner
 
 log = logging.getLogger(__name__)
-
-LOST_JOB = "its watchdog was lost while it ran; a job is never run twice"
 
 
 class Executor:
@@ -137,9 +132,9 @@ class Executor:
         """Mark the call running; None when it is not to run (cancelled, or a job run before)."""
         start = functools.partial(begun, call=call, watchdog=self.name)
         try:
-            record = await self.records.update(_key(call), start)
+            record = await self.records.update(key_of(call), start)
         except CallNotFound:  # expired from the records, or written by an older gateway
-            record = start(_new_record(call))
+            record = start(new_record(call))
             await self.records.put(record)
         return record if record.state is CallState.RUNNING else None
 
@@ -177,9 +172,9 @@ class Executor:
         self, call: CallRequest, change: Callable[[CallRecord], CallRecord]
     ) -> CallRecord:
         try:
-            return await self.records.update(_key(call), change)
+            return await self.records.update(key_of(call), change)
         except CallNotFound:
-            record = change(_new_record(call))
+            record = change(new_record(call))
             await self.records.put(record)
             return record
 
@@ -240,93 +235,3 @@ async def _keep_lease(msg: Msg, every: float) -> None:
         await asyncio.sleep(every)
         with contextlib.suppress(Exception):
             await msg.in_progress()
-
-
-def begun(record: CallRecord, call: CallRequest, watchdog: str) -> CallRecord:
-    """The record of a call taken to run: running one attempt more, unless it may not run."""
-    if record.state is CallState.CANCELLED:
-        return record
-    if call.kind == CallKind.JOB and record.attempts > 0:  # at most once: a rerun may do harm
-        return replace(record, state=CallState.FAILED, finishedAt=now(), message=LOST_JOB)
-    return replace(
-        record,
-        state=CallState.RUNNING,
-        attempts=record.attempts + 1,
-        startedAt=now(),
-        watchdog=watchdog,
-    )
-
-
-def policy_of(call: CallRequest) -> RetryPolicy:
-    if call.kind != CallKind.ASYNC:
-        return RetryPolicy(attempts=1)
-    return RetryPolicy(
-        attempts=call.max_attempts,
-        codes=frozenset(call.retry_codes),
-        min_wait=call.retry_min_wait,
-        max_wait=call.retry_max_wait,
-    )
-
-
-def _key(call: CallRequest) -> str:
-    if not call.created_at:  # from a gateway that wrote no record
-        raise CallNotFound(call.call_id)
-    return record_key(call.function, call.created_at, call.call_id)
-
-
-def _new_record(call: CallRequest) -> CallRecord:
-    return CallRecord(
-        call.call_id,
-        call.function,
-        createdAt=call.created_at or now(),
-        kind=call.kind,
-        maxAttempts=call.max_attempts,
-        callbackUrl=call.callback_url or None,
-    )
-
-
-def _with_result(record: CallRecord, result: CallResult) -> CallRecord:
-    output, cut = clip(result.body)
-    stderr, _ = clip(result.stderr)
-    return replace(
-        record,
-        exitCode=result.exit_code,
-        status=result.status,
-        message=result.message,
-        durationSeconds=round(result.duration, 6),
-        output=output,
-        outputTruncated=cut,
-        stderr=stderr,
-        watchdog=result.watchdog or record.watchdog,
-    )
-
-
-def retrying(record: CallRecord, result: CallResult, delay: float) -> CallRecord:
-    record = _with_result(record, result)
-    note = f"attempt {record.attempts} answered {result.status}; next in {delay:.1f}s"
-    return replace(record, state=CallState.QUEUED, message=f"{result.message} ({note})".strip())
-
-
-def finish(
-    record: CallRecord, result: CallResult, policy: RetryPolicy, cancelled: bool
-) -> CallRecord:
-    why = record.message if record.state is CallState.CANCELLED and record.message else "cancelled"
-    record = _with_result(record, result)
-    if cancelled:  # keep the canceller's reason ("cancelled", "replaced by the tick of ...")
-        state, message = CallState.CANCELLED, f"{why} while running"
-    else:
-        state, message = final_state(result, record.attempts, policy), record.message
-    callback = record.callback
-    if record.callbackUrl and state is not CallState.CANCELLED:
-        callback = replace(callback, state=CallbackState.PENDING)
-    return replace(record, state=state, message=message, finishedAt=now(), callback=callback)
-
-
-def final_state(result: CallResult, attempts: int, policy: RetryPolicy) -> CallState:
-    if result.outcome is Outcome.OK:
-        return CallState.SUCCEEDED
-    if attempts > 1 and result.status in policy.codes:
-        return CallState.GIVEN_UP
-    if result.outcome is Outcome.TIMEOUT:
-        return CallState.TIMED_OUT
-    return CallState.FAILED

@@ -13,7 +13,7 @@ from faas.retry import RetryPolicy
 from faas.spec import DEFAULT_MEMORY, DEFAULT_PIDS, check_name
 from faas.wire import CallKind, CallRequest, pack, unpack
 from gateway.routes.jobs import job_call
-from watchdog.executor import policy_of
+from watchdog.callrecords import policy_of
 
 IMAGE = "faas/base-busybox:latest"
 

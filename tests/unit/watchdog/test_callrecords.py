@@ -1,4 +1,4 @@
-"""Unit tests of watchdog.executor: how a call's result becomes its record."""
+"""Unit tests of watchdog.callrecords: how a call's result becomes its record."""
 
 from __future__ import annotations
 
@@ -17,16 +17,16 @@ from faas.records import (
 from faas.retry import RetryPolicy
 from faas.wire import CallKind, CallRequest, CallResult, Outcome, RunSpec
 from tests.stamps import is_now
-from watchdog.executor import (
+from watchdog.callrecords import (
     LOST_JOB,
-    _key,
-    _new_record,
-    _with_result,
     begun,
     final_state,
     finish,
+    key_of,
+    new_record,
     policy_of,
     retrying,
+    with_result,
 )
 
 POLICY = RetryPolicy(attempts=3, codes=frozenset({429, 500, 502, 503, 504}))
@@ -276,13 +276,13 @@ def test_policy_of_an_async_call_without_retries() -> None:
 
 
 def test_with_result_keeps_the_record_watchdog_when_the_result_has_none() -> None:
-    record = _with_result(RUNNING, replace(OK, watchdog=""))
+    record = with_result(RUNNING, replace(OK, watchdog=""))
     assert record.watchdog == "w-record"
-    assert _with_result(RUNNING, OK).watchdog == "w1"
+    assert with_result(RUNNING, OK).watchdog == "w1"
 
 
 def test_with_result_copies_the_result_and_leaves_the_state() -> None:
-    record = _with_result(RUNNING, TIMED_OUT)
+    record = with_result(RUNNING, TIMED_OUT)
     assert record.state is CallState.RUNNING
     assert record.finishedAt is None
     assert (record.exitCode, record.status, record.durationSeconds) == (137, 504, 10.0)
@@ -292,7 +292,7 @@ def test_with_result_copies_the_result_and_leaves_the_state() -> None:
 
 def test_with_result_without_an_exit_code() -> None:
     result = CallResult("c1", Outcome.ERROR, message="image missing")
-    record = _with_result(replace(RUNNING, exitCode=3), result)
+    record = with_result(replace(RUNNING, exitCode=3), result)
     assert record.exitCode is None
     assert record.status == 502
 
@@ -302,13 +302,13 @@ def test_with_result_without_an_exit_code() -> None:
 
 def test_key_of_a_call_is_its_record_key() -> None:
     accepted = call(kind="async", created_at="2024-05-01T10:00:00.000000Z")
-    assert _key(accepted) == "hello.01714557600000000.c1"
-    assert _key(accepted) == _new_record(accepted).key
+    assert key_of(accepted) == "hello.01714557600000000.c1"
+    assert key_of(accepted) == new_record(accepted).key
 
 
 def test_key_of_a_call_without_a_creation_time_is_not_found() -> None:
     with pytest.raises(CallNotFound) as caught:
-        _key(call(kind="async"))
+        key_of(call(kind="async"))
     assert caught.value.call_id == "c1"
 
 
@@ -319,7 +319,7 @@ def test_new_record_of_a_call() -> None:
         callback_url=HOOK,
         max_attempts=4,
     )
-    assert _new_record(accepted) == CallRecord(
+    assert new_record(accepted) == CallRecord(
         "c1",
         "hello",
         kind="async",
@@ -330,7 +330,7 @@ def test_new_record_of_a_call() -> None:
 
 
 def test_new_record_of_a_call_without_a_creation_time_or_callback() -> None:
-    record = _new_record(call(kind="sync"))
+    record = new_record(call(kind="sync"))
     assert is_now(record.createdAt)
     assert record.callbackUrl is None
     assert (record.state, record.attempts, record.maxAttempts) == (CallState.QUEUED, 0, 1)
