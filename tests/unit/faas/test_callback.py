@@ -6,7 +6,6 @@ import asyncio
 import re
 import socket
 import threading
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -199,9 +198,8 @@ def test_connection_refused(closed_port: int) -> None:
 
 
 def test_timeout(server: Server) -> None:
-    started = time.monotonic()
+    # the server answers after 10 s: "timed out" shows the client gave up at its timeout
     delivery = post(f"{server.url}/slow", b"out", HEADERS, timeout=0.2)
-    assert time.monotonic() - started < 5
     assert delivery == Delivery(ok=False, status=None, error="timed out", retry=True)
 
 

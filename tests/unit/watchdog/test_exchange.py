@@ -218,9 +218,8 @@ def test_deadline(docker_side: Callable[..., DockerSide]) -> None:
     out = Exchange(max_stdout=100, max_stderr=100)
     started = time.monotonic()
     stop = exchange(side.ours, b"body", out, started + 0.3, threading.Event())
-    elapsed = time.monotonic() - started
     assert stop is Stop.DEADLINE
-    assert 0.3 <= elapsed < 2.0
+    assert time.monotonic() - started >= 0.3  # not before its deadline
     assert side.saw_eof.is_set()
     assert side.received == b"body"
 
@@ -247,10 +246,8 @@ def test_abort_while_waiting(docker_side: Callable[..., DockerSide]) -> None:
         aborted.set()  # the watchdog is shutting down while the function runs
         side.released.wait(timeout=10)
 
-    started = time.monotonic()
     stop, _ = run(docker_side(behaviour), b"body", aborted=aborted)
-    assert stop is Stop.ABORTED
-    assert time.monotonic() - started < 2.0
+    assert stop is Stop.ABORTED  # not EOF: it did not wait for the function's 10 s
 
 
 def test_an_empty_body_half_closes_at_once(docker_side: Callable[..., DockerSide]) -> None:
