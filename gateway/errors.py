@@ -68,7 +68,7 @@ def status_for(exc: Exception) -> int:
 def error_text(exc: Exception) -> str:
     """What the answer says: the error's own message, or why NATS let the request down."""
     if isinstance(exc, nats.errors.Error):
-        return f"the message bus (NATS) is unavailable: {exc or type(exc).__name__}"
+        return f"the message bus (NATS) is unavailable: {str(exc) or type(exc).__name__}"
     return str(exc)
 
 

@@ -21,20 +21,12 @@ class BucketCache:
         self.values: dict[str, bytes] = {}
         self.revisions: dict[str, int] = {}  # the bucket's revision of each value
         self._task: asyncio.Task[None] | None = None
+        self._watcher: KeyValue.KeyWatcher | None = None  # loaded, not yet followed
 
     async def start(self) -> None:
-        """Load the bucket, then follow its changes in the background, watching it afresh
-        (and loading it again) whenever a watch fails."""
-        watcher: KeyValue.KeyWatcher | None = await self._load()
-
-        async def follow() -> None:
-            nonlocal watcher
-            if watcher is None:
-                watcher = await self._load()
-            current, watcher = watcher, None
-            await self._follow(current)
-
-        self._task = supervise.start(f"watch of bucket {self.name}", follow)
+        """Load the bucket, then follow its changes in the background."""
+        self._watcher = await self._load()
+        self._task = supervise.start(f"watch of bucket {self.name}", self._follow)
 
     async def _load(self) -> KeyValue.KeyWatcher:
         """Every stored value, replacing what was held; the watcher then follows changes."""
@@ -55,7 +47,9 @@ class BucketCache:
             self._task.cancel()
             await asyncio.gather(self._task, return_exceptions=True)
 
-    async def _follow(self, watcher: KeyValue.KeyWatcher) -> None:
+    async def _follow(self) -> None:
+        """Apply the bucket's changes; run again after a failed watch, it loads it afresh."""
+        watcher, self._watcher = self._watcher or await self._load(), None
         async for entry in watcher:
             if entry is not None:
                 self._apply(entry)
