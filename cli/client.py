@@ -13,7 +13,8 @@ from typing import Any
 import httpx
 
 from cli import credentials, records
-from cli.records import FunctionStatus, GatewayInfo, MalformedAnswer, ScheduleRow
+from cli.fields import MalformedAnswer, listing
+from cli.records import FunctionStatus, GatewayInfo, ScheduleRow
 from faas.basicauth import BasicAuth
 from faas.errors import GatewayError, Unauthorized
 from faas.records import CallRecord
@@ -120,7 +121,7 @@ class Client:
 
     def functions(self) -> list[FunctionStatus]:
         found = self._json("GET", "/system/functions")
-        return records.listing(found, "functions", FunctionStatus.from_json)
+        return listing(found, "functions", FunctionStatus.from_json)
 
     def describe(self, name: str) -> FunctionStatus:
         return FunctionStatus.from_json(self._json("GET", f"/system/function/{name}"))
@@ -188,7 +189,7 @@ class Client:
     def secrets(self) -> list[str]:
         """The names of the secrets; the gateway never sends their values."""
         found = self._json("GET", "/system/secrets", ok=(200,))
-        return records.listing(found, "secrets", records.secret_name)
+        return listing(found, "secrets", records.secret_name)
 
     def create_secret(self, name: str, value: bytes) -> None:
         self.send_json("POST", "/system/secrets", _secret(name, value))
@@ -206,11 +207,11 @@ class Client:
         """The latest calls, newest first; only the function's when one is named."""
         params = ({"function": function} if function else {}) | {"limit": str(limit)}
         found = self._json("GET", "/system/calls?" + urllib.parse.urlencode(params))
-        return records.listing(found, "calls", records.call_record)
+        return listing(found, "calls", records.call_record)
 
     def schedules(self) -> list[ScheduleRow]:
         found = self._json("GET", "/system/schedules")
-        return records.listing(found, "schedules", ScheduleRow.from_json)
+        return listing(found, "schedules", ScheduleRow.from_json)
 
     def cancel(self, call_id: str) -> CallRecord:
         """Cancel the call; its record as the cancel left it."""
@@ -223,8 +224,8 @@ class Client:
         since: str | None = None,
         follow: bool = False,
         instance: str | None = None,
-    ) -> Iterator[dict[str, Any]]:
-        """The function's log entries (one call's, given its id), each as the gateway sends it."""
+    ) -> Iterator[records.LogEntry]:
+        """The function's log entries (one call's, given its id), as the gateway sends them."""
         params = {"name": name, "tail": str(tail), "follow": "true" if follow else "false"}
         extra = {"since": since, "instance": instance}
         query = urllib.parse.urlencode(params | {k: v for k, v in extra.items() if v})

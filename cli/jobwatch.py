@@ -8,9 +8,9 @@ import queue
 import threading
 import time
 from collections.abc import Callable
-from typing import Any
 
 from cli.client import Client
+from cli.records import LogEntry
 from faas.errors import Error
 from faas.jobspec import JOB_FUNCTION
 from faas.records import CallRecord, CallState
@@ -21,8 +21,7 @@ POLL = 0.5  # seconds between looks at the job's record
 TIMED_OUT = 124  # as timeout(1) exits
 BURST = 1000  # lines shown at once at most
 
-Entry = dict[str, Any]
-Show = Callable[[list[Entry]], None]  # shows lines, in order
+Show = Callable[[list[LogEntry]], None]  # shows lines, in order
 
 
 def watch(client: Client, call_id: str, show: Show) -> CallRecord:
@@ -32,7 +31,7 @@ def watch(client: Client, call_id: str, show: Show) -> CallRecord:
     line is stored, so the stored lines are read once more and the ones not shown yet are
     shown: none is lost, none shown twice.
     """
-    came: queue.Queue[Entry] = queue.Queue()
+    came: queue.Queue[LogEntry] = queue.Queue()
     stop = threading.Event()
     pump = threading.Thread(target=_pump, args=(client, call_id, came, stop), daemon=True)
     pump.start()
@@ -61,7 +60,7 @@ def outcome(record: CallRecord) -> tuple[int, str]:
     return 1, message
 
 
-def _show_for(came: queue.Queue[Entry], show: Show, seconds: float) -> int:
+def _show_for(came: queue.Queue[LogEntry], show: Show, seconds: float) -> int:
     """Show the lines that come within `seconds`, a burst at a time; return how many."""
     deadline, count = time.monotonic() + seconds, 0
     while (left := deadline - time.monotonic()) > 0:
@@ -76,7 +75,7 @@ def _show_for(came: queue.Queue[Entry], show: Show, seconds: float) -> int:
     return count
 
 
-def _pump(client: Client, call_id: str, came: queue.Queue[Entry], stop: threading.Event) -> None:
+def _pump(client: Client, call_id: str, came: queue.Queue[LogEntry], stop: threading.Event) -> None:
     """Queue the job's lines as the gateway sends them, until told to stop."""
     try:
         for entry in client.logs(JOB_FUNCTION, follow=True, instance=call_id):

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
 import click
 
 from cli.client import gateway_client
 from cli.options import gateway_option
+from cli.records import LogEntry
 from faas import rfc3339
 from faas.durations import parse_duration
 
@@ -30,9 +30,9 @@ def show_logs(
     return 0
 
 
-def _log_line(entry: dict[str, Any]) -> str:
+def _log_line(entry: LogEntry) -> str:
     """As faas-cli prints a log entry: `timestamp name (instance) text`."""
-    return f"{entry['timestamp']} {entry['name']} ({entry['instance']}) {entry['text']}"
+    return f"{entry.timestamp} {entry.name} ({entry.instance}) {entry.text}"
 
 
 def _since(text: str, now: datetime | None = None) -> str:

@@ -10,6 +10,7 @@ import click
 from cli import jobwatch
 from cli.client import Client, gateway_client
 from cli.options import gateway_option
+from cli.records import LogEntry
 from faas.errors import Error
 from faas.jobspec import DEFAULT_TIMEOUT, JobSpec
 from faas.spec import DEFAULT_MEMORY, NETWORKS
@@ -100,14 +101,14 @@ def _variable(text: str) -> tuple[str, str]:
     return name, value
 
 
-def _show_lines(entries: list[dict[str, Any]]) -> None:
+def _show_lines(entries: list[LogEntry]) -> None:
     """A job's lines, each on stdout or stderr as the job wrote it, in their order."""
     last = sys.stdout
     for entry in entries:
-        out = sys.stderr if entry.get("stream") == "stderr" else sys.stdout
+        out = sys.stderr if entry.stream == "stderr" else sys.stdout
         if out is not last:
             last.flush()
-        out.write(f"{entry.get('text', '')}\n")
+        out.write(f"{entry.text}\n")
         last = out
     sys.stdout.flush()
     sys.stderr.flush()

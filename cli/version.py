@@ -8,8 +8,9 @@ import click
 
 from cli import output
 from cli.client import client_for, gateway_url
+from cli.fields import MalformedAnswer
 from cli.options import gateway_option
-from cli.records import GatewayInfo, MalformedAnswer
+from cli.records import GatewayInfo
 from faas import __version__
 from faas.errors import GatewayError, Unauthorized
 

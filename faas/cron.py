@@ -6,12 +6,12 @@ from __future__ import annotations
 
 import calendar
 import math
-import re
 from bisect import bisect_left, bisect_right
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, tzinfo
 
+from faas.cronfields import DAYS, HOURS, MINUTES, MONTHS, WEEKDAYS
 from faas.durations import nanoseconds
 from faas.errors import SpecError
 
@@ -32,7 +32,6 @@ _DAY = timedelta(days=1)
 _HORIZON = timedelta(days=3660)
 _DAYS_IN_MONTH = (31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)  # at most, Feb 29 exists
 _CRON_FIELDS = "five fields (minute hour day-of-month month day-of-week)"
-_WHOLE = re.compile(r"[0-9]+")
 
 
 def parse_rule(text: str, zone: tzinfo) -> Cron | Every:
@@ -66,67 +65,6 @@ def _every_seconds(text: str) -> int:
     if rest or seconds < 1:
         raise SpecError("the interval must be a whole number of seconds, 1s or more")
     return int(seconds)
-
-
-@dataclass(frozen=True)
-class _Field:
-    """One of the five positions of a cron expression."""
-
-    name: str
-    low: int
-    high: int
-    names: tuple[str, ...] = ()  # names[i] stands for low + i
-    what: str = ""  # what the names are, for messages
-
-    def parse(self, text: str) -> tuple[frozenset[int], bool]:
-        """The values `text` matches, and whether it is unrestricted (`*`)."""
-        items = text.split(",")
-        if "" in items:
-            raise SpecError(f"{self.name} has an empty item")
-        values = frozenset(value for item in items for value in self._item(item))
-        # As Vixie cron and robfig/cron do: only a bare star leaves the field unrestricted.
-        return values, any(item in ("*", "*/1") for item in items)
-
-    def _item(self, item: str) -> range:
-        base, slash, step_text = item.partition("/")
-        step = self._step(step_text) if slash else 1
-        if base == "*":
-            return range(self.low, self.high + 1, step)
-        first, dash, last = base.partition("-")
-        low = self._value(first)
-        high = self._value(last) if dash else self.high if slash else low
-        if low > high:
-            raise SpecError(f"{self.name} range {base} is backwards")
-        return range(low, high + 1, step)
-
-    def _step(self, text: str) -> int:
-        if not _WHOLE.fullmatch(text):
-            raise SpecError(f'{self.name} step "{text}" is not a number')
-        if int(text) < 1:
-            raise SpecError(f"{self.name} step {text} must be 1 or more")
-        return int(text)
-
-    def _value(self, text: str) -> int:
-        if _WHOLE.fullmatch(text):
-            value = int(text)
-            if not self.low <= value <= self.high:
-                raise SpecError(f"{self.name} {value} is out of range {self.low}-{self.high}")
-            return value
-        if text.lower() in self.names:
-            return self.low + self.names.index(text.lower())
-        hint = f" or {self.what} ({self.names[0]}-{self.names[-1]})" if self.names else ""
-        raise SpecError(f'{self.name} "{text}" is not a number{hint}')
-
-
-_MINUTES = _Field("minute", 0, 59)
-_HOURS = _Field("hour", 0, 23)
-_DAYS = _Field("day-of-month", 1, 31)
-_MONTHS = _Field(
-    "month", 1, 12, tuple(name.lower() for name in calendar.month_abbr[1:]), "a month name"
-)
-_WEEKDAYS = _Field(
-    "day-of-week", 0, 7, ("sun", "mon", "tue", "wed", "thu", "fri", "sat"), "a day name"
-)
 
 
 @dataclass(frozen=True)
@@ -209,11 +147,11 @@ def _parse_fields(text: str) -> _Fields:
     parts = text.split()
     if len(parts) != 5:
         raise SpecError(f"a cron expression has {_CRON_FIELDS}, this has {len(parts)}")
-    minutes, _ = _MINUTES.parse(parts[0])
-    hours, _ = _HOURS.parse(parts[1])
-    days, any_day = _DAYS.parse(parts[2])
-    months, _ = _MONTHS.parse(parts[3])
-    weekdays, any_weekday = _WEEKDAYS.parse(parts[4])
+    minutes, _ = MINUTES.parse(parts[0])
+    hours, _ = HOURS.parse(parts[1])
+    days, any_day = DAYS.parse(parts[2])
+    months, _ = MONTHS.parse(parts[3])
+    weekdays, any_weekday = WEEKDAYS.parse(parts[4])
     if any_weekday and not any(day <= _DAYS_IN_MONTH[m - 1] for m in months for day in days):
         raise SpecError("never fires, none of its months has any of its days of the month")
     return _Fields(

@@ -17,13 +17,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import hashlib
-import json
 import logging
 import math
 import time
-from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Any
 
 import nats.errors
@@ -40,43 +36,13 @@ from faas.wire import CallRequest
 from gateway.errors import FunctionNotFound
 from gateway.registry import Registry
 from gateway.submissions import Submissions, async_call
+from gateway.ticks import TICK_HEADER, LastTick, iso, tick_call_id
 
 log = logging.getLogger(__name__)
 
 MAX_SLEEP = 1.0  # how soon a new or changed schedule is noticed
 RECENT = 3  # ticks after the last stored one whose runs overlap policies check
-TICK_HEADER = "X-Faas-Schedule-Tick"
 TRIES = 3  # to fire one tick, a second apart, before it is lost
-
-
-def tick_call_id(function: str, tick: float) -> str:
-    """The call id of a function's tick: the same on every gateway, readable when it fits."""
-    stamp = datetime.fromtimestamp(tick, UTC).strftime("%Y%m%dT%H%M%SZ")
-    call_id = f"{function}-{stamp}"
-    if len(call_id) <= 64:
-        return call_id
-    digest = hashlib.sha256(function.encode()).hexdigest()[:8]
-    return f"{function[:38]}-{digest}-{stamp}"
-
-
-def iso(t: float) -> str:
-    return rfc3339.stamp(t, "auto")
-
-
-@dataclass
-class LastTick:
-    """A function's last tick handled by any gateway, and its last run's call id."""
-
-    tick: float
-    call_id: str | None = None
-
-    def dumps(self) -> bytes:
-        return json.dumps({"tick": self.tick, "callId": self.call_id}).encode()
-
-    @classmethod
-    def loads(cls, raw: bytes) -> LastTick:
-        data = json.loads(raw)
-        return cls(float(data["tick"]), data.get("callId"))
 
 
 class Scheduler:

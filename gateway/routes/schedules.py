@@ -12,7 +12,7 @@ from starlette.responses import JSONResponse, Response
 from faas.schedule import Schedule
 from faas.spec import NAMESPACE, FunctionSpec
 from gateway.routes.common import services
-from gateway.scheduler import LastTick, iso
+from gateway.ticks import LastTick, iso
 
 
 async def list_schedules(request: Request) -> Response:

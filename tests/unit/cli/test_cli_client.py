@@ -13,7 +13,7 @@ import pytest
 
 from cli import main
 from cli.client import Client
-from cli.records import MalformedAnswer
+from cli.fields import MalformedAnswer
 from faas.basicauth import BasicAuth
 from faas.errors import GatewayError, Unauthorized
 from tests.fakehttp import Handler as QuietHandler
@@ -148,9 +148,9 @@ def test_a_malformed_answer_is_one_error_line(
 def test_log_lines_come_as_soon_as_each_is_whole(gateway: FakeGateway) -> None:
     with Client(gateway.url) as client:
         lines = client.logs("hello", follow=True)
-        assert next(lines) == {"text": "one"}
+        assert next(lines).text == "one"
         gateway.second_line.set()  # sent only now: the first came alone
-        assert list(lines) == [{"text": "two"}]
+        assert [entry.text for entry in lines] == ["two"]
     query = dict(urllib.parse.parse_qsl(urllib.parse.urlsplit(gateway.seen[0][1]).query))
     assert query == {"name": "hello", "tail": "0", "follow": "true"}
 

@@ -7,14 +7,14 @@ from typing import Any
 
 import pytest
 
+from cli.fields import MalformedAnswer, listing
 from cli.records import (
     FunctionStatus,
     GatewayInfo,
-    MalformedAnswer,
+    LogEntry,
     Release,
     ScheduleRow,
     call_record,
-    listing,
     log_entry,
     queued_call_id,
     secret_name,
@@ -306,7 +306,9 @@ def test_the_call_id_of_a_queued_job() -> None:
 
 
 def test_a_log_line_is_an_object() -> None:
-    assert log_entry('{"name": "f", "text": "hi"}') == {"name": "f", "text": "hi"}
+    assert log_entry('{"name": "f", "text": "hi"}') == LogEntry("f", "", "", "hi")
+    line = '{"name": "j", "instance": "c1", "timestamp": "t", "text": "x", "stream": "stderr"}'
+    assert log_entry(line) == LogEntry("j", "c1", "t", "x", "stderr")
     assert (
         refused(log_entry, "[1]") == "the gateway sent a malformed log line: a list, not an object"
     )

@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 import pytest
 
 from cli.logs import _log_line, _since
+from cli.records import log_entry
 from faas.errors import SpecError
 from faas.rfc3339 import stamp as rfc3339
 from faas.wire import CallRequest, CallResult, LogBatch, Outcome, RunSpec, pack, unpack
@@ -106,7 +107,7 @@ def test_no_stderr_no_batch() -> None:
 
 
 def test_the_cli_prints_lines_as_faas_cli() -> None:
-    entry = json.loads(next(entries(BATCH)))
+    entry = log_entry(next(entries(BATCH)).decode())
     assert _log_line(entry) == "2026-11-18T11:06:40.123456Z hello (c1) one"
 
 

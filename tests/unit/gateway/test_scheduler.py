@@ -10,7 +10,8 @@ from faas.errors import SpecError
 from faas.schedule import from_annotations
 from faas.spec import FunctionSpec
 from gateway import scheduler as scheduler_module
-from gateway.scheduler import LastTick, Scheduler, tick_call_id
+from gateway.scheduler import Scheduler
+from gateway.ticks import LastTick, tick_call_id
 
 CALL_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 
