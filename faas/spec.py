@@ -7,6 +7,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
+from functools import cached_property
 from typing import Any
 
 from faas import rfc3339
@@ -152,7 +153,11 @@ def _str_list(data: Any, what: str) -> list[str]:
 
 @dataclass(frozen=True)
 class FunctionSpec:
-    """One deployed function, as OpenFaaS's FunctionDeployment describes it."""
+    """One deployed function, as OpenFaaS's FunctionDeployment describes it.
+
+    The settings in its environment and annotations are parsed on first use and kept:
+    `from_deployment` (a deploy, or a load from the store) parses them all.
+    """
 
     name: str
     image: str
@@ -203,19 +208,19 @@ class FunctionSpec:
         return spec
 
     def check_runtime(self) -> None:
-        """Raise SpecError if a setting read at run time does not parse."""
+        """Parse each setting read at run time, once: raise SpecError if one does not parse."""
         _ = self.timeout, self.pids, self.network, self.max_concurrency, self.schedule
 
-    @property
+    @cached_property
     def schedule(self) -> Schedule | None:
         """When the function fires by itself (cron-connector annotations), if it does."""
         return from_annotations(self.annotations)
 
     def with_created_at(self, created_at: str | None = None) -> FunctionSpec:
         stamp = created_at or rfc3339.stamp(datetime.now(UTC), "seconds")
-        return FunctionSpec(**{**self.__dict__, "created_at": stamp})
+        return replace(self, created_at=stamp)
 
-    @property
+    @cached_property
     def timeout(self) -> float:
         """Seconds a call may run: `exec_timeout` in the environment, as OpenFaaS's watchdog."""
         raw = self.env_vars.get("exec_timeout")
@@ -225,7 +230,7 @@ class FunctionSpec:
     def content_type(self) -> str:
         return self.env_vars.get("content_type") or DEFAULT_CONTENT_TYPE
 
-    @property
+    @cached_property
     def memory(self) -> int:
         return (
             parse_memory(self.limits.memory)
@@ -233,11 +238,11 @@ class FunctionSpec:
             else (DEFAULT_MEMORY)
         )
 
-    @property
+    @cached_property
     def cpus(self) -> float | None:
         return parse_cpu(self.limits.cpu) if self.limits and self.limits.cpu else None
 
-    @property
+    @cached_property
     def pids(self) -> int:
         raw = self.annotations.get(PIDS_ANNOTATION)
         if raw is None:
@@ -246,7 +251,7 @@ class FunctionSpec:
             raise SpecError(f"invalid {PIDS_ANNOTATION} {raw!r}: a whole number above zero")
         return int(raw)
 
-    @property
+    @cached_property
     def max_concurrency(self) -> int | None:
         raw = self.annotations.get(CONCURRENCY_ANNOTATION)
         if raw is None:
@@ -255,7 +260,7 @@ class FunctionSpec:
             raise SpecError(f"invalid {CONCURRENCY_ANNOTATION} {raw!r}: a whole number, 1 to 10000")
         return int(raw)
 
-    @property
+    @cached_property
     def network(self) -> str:
         network = self.annotations.get(NETWORK_ANNOTATION, "bridge")
         if network not in NETWORKS:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+from dataclasses import replace
 from typing import Any
 
 import pytest
@@ -452,7 +453,7 @@ def test_with_created_at_returns_a_new_spec() -> None:
     stamped = fn.with_created_at("2024-05-01T12:00:00Z")
     assert stamped.created_at == "2024-05-01T12:00:00Z"
     assert fn.created_at == ""
-    assert stamped == FunctionSpec(**{**fn.__dict__, "created_at": "2024-05-01T12:00:00Z"})
+    assert stamped == replace(fn, created_at="2024-05-01T12:00:00Z")
 
 
 @pytest.mark.parametrize("created_at", [None, ""])
@@ -522,3 +523,11 @@ def test_check_replicas_refuses_all_but_whole_numbers_from_zero(value: object) -
 def test_status_without_a_watchdog() -> None:
     status = spec().status(invocation_count=0, available_replicas=0)
     assert (status["invocationCount"], status["replicas"], status["availableReplicas"]) == (0, 1, 0)
+
+
+def test_a_deployed_spec_parses_its_settings_once() -> None:
+    annotations = {"topic": "cron-function", "schedule": "*/5 * * * *"}
+    fn = FunctionSpec.from_deployment(deployment(annotations=annotations))
+    assert fn.schedule is not None
+    assert fn.schedule is fn.schedule  # kept, not parsed again
+    assert {"schedule", "timeout", "pids", "network"} <= fn.__dict__.keys()
