@@ -70,6 +70,23 @@ class CallbackReceiver:
         with self.changed:
             return {k: len(v) for k, v in self.arrivals.items() if k not in known}
 
+    def wait_count(self, count: int, stall: float) -> int:
+        """Until callbacks for `count` calls have arrived or none came for `stall` seconds;
+        blocking. Returns how many calls have one."""
+        with self.changed:
+            deadline = time.monotonic() + stall
+            while len(self.arrivals) < count and not self.closed:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    break
+                if self.changed.wait(left):
+                    deadline = time.monotonic() + stall
+            return len(self.arrivals)
+
+    def clear(self) -> None:
+        with self.changed:
+            self.arrivals.clear()
+
     def wait(self, call_ids: Iterable[str], stall: float) -> set[str]:
         """Until every one of the calls has a callback, none came for `stall` seconds, or the
         receiver closes; blocking. Returns the calls still without one."""
@@ -87,6 +104,8 @@ class CallbackReceiver:
 
 def _handler(receiver: CallbackReceiver) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"  # keep-alive: a deliverer reuses its connection
+
         def do_POST(self) -> None:
             body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
             arrival = Arrival(

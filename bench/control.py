@@ -1,0 +1,322 @@
+"""The control path under native load: gateway, NATS and the echo watchdog, no container.
+
+`python -m bench.control` starts a nats-server (`sync_interval: always`), a gateway and the
+echo watchdog, loads them with `wrk`, and measures against the same run's references: the
+gateway's own `/healthz`, and durable JetStream publishes to the same server. It prints a
+table of series, one of targets (issue 11) with their ratios and whether each is met, and
+writes both to `bench/results/control.json`. `--profile` adds py-spy's top frames of the
+gateway and the watchdog under the sync and async loads at concurrency 64.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from bench import profile, wrk
+from bench.cpu import CLIENT, CpuMeter
+from bench.parts import ROOT, BenchError, Launcher, progress, with_launcher
+from bench.receiver import CallbackReceiver
+from bench.stack import FUNCTION, Stack, deploy, echo_watchdog, start_stack
+from faas.errors import Error
+
+RESULTS = ROOT / "bench" / "results"
+BODY = b"hello"
+PARTS = ("gateway", "watchdog", "nats-server")
+STALL = 30.0  # seconds without a callback before the missing ones count as lost
+
+
+@dataclass
+class Series:
+    name: str
+    concurrency: int
+    result: wrk.Result
+    cpu: dict[str, float]  # seconds, by part, over the series
+    callbacks: int | None = None  # async: calls with a callback
+    duplicates: int | None = None  # async: callbacks beyond one per call
+    drain_seconds: float | None = None  # async: first submission to last callback
+
+    @property
+    def cpu_ms_per_call(self) -> float:
+        """Gateway, watchdog and nats-server together, per right answer."""
+        spent = sum(self.cpu.get(part, 0.0) for part in PARTS)
+        return 1000 * spent / self.result.good if self.result.good else float("nan")
+
+    @property
+    def drain_rate(self) -> float | None:
+        if self.callbacks is None or not self.drain_seconds:
+            return None
+        return self.callbacks / self.drain_seconds
+
+    @property
+    def lost(self) -> int:
+        return 0 if self.callbacks is None else max(0, self.result.good - self.callbacks)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "concurrency": self.concurrency,
+            **asdict(self.result),
+            "rate": self.result.rate,
+            "cpu_seconds": self.cpu,
+            "cpu_ms_per_call": self.cpu_ms_per_call,
+            "callbacks": self.callbacks,
+            "duplicates": self.duplicates,
+            "lost": self.lost,
+            "drain_rate": self.drain_rate,
+        }
+
+
+@dataclass(frozen=True)
+class Target:
+    name: str
+    value: float
+    limit: float
+    at_most: bool  # met when value <= limit; else when value >= limit
+    unit: str
+
+    @property
+    def met(self) -> bool:
+        return self.value <= self.limit if self.at_most else self.value >= self.limit
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self) | {"met": self.met}
+
+
+@dataclass
+class Run:
+    series: dict[str, Series] = field(default_factory=dict)
+    raw_publish: dict[str, float] = field(default_factory=dict)
+    profiles: dict[str, list[profile.Frame]] = field(default_factory=dict)
+
+
+def sync_load() -> wrk.Load:
+    return wrk.Load("POST", f"/function/{FUNCTION}", BODY, expected=BODY)
+
+
+def async_load(callback_url: str) -> wrk.Load:
+    headers = (("X-Callback-Url", callback_url),)
+    return wrk.Load("POST", f"/async-function/{FUNCTION}", BODY, headers, status=202)
+
+
+HEALTHZ = wrk.Load("GET", "/healthz", expected=b"OK\n")
+
+
+def measure(
+    stack: Stack,
+    name: str,
+    load: wrk.Load,
+    concurrency: int,
+    seconds: float,
+    profiles: dict[str, list[profile.Frame]] | None = None,
+) -> Series:
+    progress(f"{name}, concurrency {concurrency}: {seconds:g}s")
+    meter = CpuMeter(stack.pids)
+    recordings = []
+    if profiles is not None:
+        folder = RESULTS / "logs"
+        recordings = [
+            profile.start(f"{name}-{part}", stack.pids[part], seconds, folder)
+            for part in ("gateway", "watchdog")
+        ]
+    meter.start()
+    result = wrk.run(stack.gateway_url, load, concurrency, seconds)
+    cpu = meter.used()
+    for recording in recordings:
+        assert profiles is not None
+        profiles[recording.name] = profile.finish(recording)
+    return Series(name, concurrency, result, cpu)
+
+
+def measure_async(
+    stack: Stack,
+    receiver: CallbackReceiver,
+    concurrency: int,
+    seconds: float,
+    profiles: dict[str, list[profile.Frame]] | None = None,
+) -> Series:
+    """Accepts under load, then every callback: none lost, none twice."""
+    receiver.clear()
+    began = time.perf_counter()
+    series = measure(stack, "async 202", async_load(receiver.url), concurrency, seconds, profiles)
+    series.callbacks = receiver.wait_count(series.result.good, STALL)
+    arrivals = [a for call in receiver.arrivals.values() for a in call]
+    series.duplicates = len(arrivals) - series.callbacks
+    if arrivals:
+        series.drain_seconds = max(a.at for a in arrivals) - began
+    return series
+
+
+def raw_publishes(stack: Stack, concurrency: int, seconds: float) -> dict[str, float]:
+    progress(f"durable JetStream publishes, concurrency {concurrency}: {seconds:g}s")
+    meter = CpuMeter({"nats-server": stack.pids["nats-server"]})
+    meter.start()
+    argv = [sys.executable, "-m", "bench.jspublish", "--nats", stack.nats_url]
+    argv += ["--concurrency", str(concurrency), "--seconds", str(seconds)]
+    done = subprocess.run(argv, cwd=ROOT, capture_output=True, timeout=seconds + 60)
+    if done.returncode != 0:
+        raise BenchError(f"bench.jspublish failed: {done.stderr.decode().strip()}")
+    data: dict[str, float] = json.loads(done.stdout)
+    data["rate"] = data["publishes"] / data["seconds"]
+    data["nats_cpu_seconds"] = meter.used()["nats-server"]
+    return data
+
+
+def run_all(launcher: Launcher, opts: argparse.Namespace) -> Run:
+    stack = start_stack(launcher, "control", echo_watchdog(opts.capacity))
+    deploy(stack, "faas/bench-echo:none", "none")  # the echo watchdog starts no container
+    out = Run()
+    secs = opts.seconds
+    profiles = out.profiles if opts.profile else None
+    progress("warm-up")
+    for load in (HEALTHZ, sync_load()):
+        wrk.run(stack.gateway_url, load, 64, 2)
+    s = out.series
+    s["healthz c1"] = measure(stack, "healthz", HEALTHZ, 1, secs)
+    s["healthz c64"] = measure(stack, "healthz", HEALTHZ, 64, secs)
+    s["sync c1"] = measure(stack, "sync", sync_load(), 1, secs)
+    s["sync c64"] = measure(stack, "sync", sync_load(), 64, secs, profiles)
+    with CallbackReceiver() as receiver:
+        measure_async(stack, receiver, 8, 2, None)  # warm-up
+        s["async c8"] = measure_async(stack, receiver, 8, secs)
+        s["async c64"] = measure_async(stack, receiver, 64, secs, profiles)
+    out.raw_publish = raw_publishes(stack, 64, secs)
+    return out
+
+
+def targets(run: Run) -> list[Target]:
+    s = run.series
+    drain = s["async c64"].drain_rate or 0.0
+    return [
+        Target(
+            "sync c1: p50 over /healthz's",
+            s["sync c1"].result.p50_ms - s["healthz c1"].result.p50_ms,
+            0.3,
+            True,
+            "ms",
+        ),
+        Target(
+            "sync c64: calls/s over /healthz's req/s",
+            s["sync c64"].result.rate / s["healthz c64"].result.rate,
+            0.5,
+            False,
+            "x",
+        ),
+        Target(
+            "sync c64: CPU per call (gateway+watchdog+nats)",
+            s["sync c64"].cpu_ms_per_call,
+            0.4,
+            True,
+            "ms",
+        ),
+        Target(
+            "async c64: 202s/s over durable publishes/s",
+            s["async c64"].result.rate / run.raw_publish["rate"],
+            0.8,
+            False,
+            "x",
+        ),
+        Target("async c8: 202 p50", s["async c8"].result.p50_ms, 10.0, True, "ms"),
+        Target(
+            "async c64: drain over accepts",
+            drain / s["async c64"].result.rate,
+            0.8,
+            False,
+            "x",
+        ),
+    ]
+
+
+def series_table(run: Run) -> str:
+    head = (
+        f"{'series':<12} {'c':>3} {'answers':>8} {'wrong':>5} {'per s':>8} {'p50 ms':>7} "
+        f"{'p90 ms':>7} {'p99 ms':>7} {'cpu ms/call':>11}  gateway/watchdog/nats/client"
+    )
+    rows = [head]
+    for key, x in run.series.items():
+        r = x.result
+        parts = "/".join(
+            f"{1000 * x.cpu.get(p, 0.0) / max(1, r.good):.3f}" for p in (*PARTS, CLIENT)
+        )
+        rows.append(
+            f"{key.rsplit(' ', 1)[0]:<12} {x.concurrency:>3} {r.good:>8} {r.wrong:>5} "
+            f"{r.rate:>8.0f} {r.p50_ms:>7.2f} {r.p90_ms:>7.2f} {r.p99_ms:>7.2f} "
+            f"{x.cpu_ms_per_call:>11.3f}  {parts}"
+        )
+        if x.callbacks is not None:
+            rows.append(
+                f"{'  drain':<12} {'':>3} {x.callbacks:>8} {x.lost:>5} "
+                f"{x.drain_rate or 0:>8.0f}  (callbacks; wrong = lost; {x.duplicates} twice)"
+            )
+    raw = run.raw_publish
+    rows.append(
+        f"{'raw publish':<12} {64:>3} {raw['publishes']:>8.0f} {0:>5} {raw['rate']:>8.0f}"
+        f"  (durable, acked; client CPU {raw['client_cpu_seconds']:.1f}s of {raw['seconds']:.1f}s)"
+    )
+    return "\n".join(rows)
+
+
+def targets_table(found: list[Target]) -> str:
+    rows = [f"{'target':<48} {'measured':>9} {'goal':>9}  met"]
+    for t in found:
+        goal = f"{'<=' if t.at_most else '>='}{t.limit:g}{t.unit}"
+        rows.append(f"{t.name:<48} {t.value:>8.2f}{t.unit} {goal:>9}  {'yes' if t.met else 'NO'}")
+    return "\n".join(rows)
+
+
+def profiles_table(profiles: dict[str, list[profile.Frame]]) -> str:
+    rows = []
+    for name, frames in profiles.items():
+        rows.append(f"\n{name}: top frames by own samples (self%, total%)")
+        rows += [f"  {f.self_share:6.1%} {f.total_share:6.1%}  {f.name}" for f in frames]
+    return "\n".join(rows)
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="python -m bench.control", description=__doc__)
+    p.add_argument("--seconds", type=float, default=10.0, help="per series (default 10)")
+    p.add_argument("--capacity", type=int, default=128, help="echo watchdog's (default 128)")
+    p.add_argument("--profile", action="store_true", help="py-spy the gateway and watchdog")
+    return p
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    opts = parser().parse_args(argv)
+    logs = RESULTS / "logs"
+    logs.mkdir(parents=True, exist_ok=True)
+    started = time.strftime("%Y-%m-%dT%H:%M:%S%z")
+    measure_run: Callable[[Launcher], Run] = lambda launcher: run_all(launcher, opts)  # noqa: E731
+    try:
+        run = with_launcher(logs, measure_run)
+    except Error as exc:
+        print(f"bench: {exc}", file=sys.stderr)
+        return 1
+    found = targets(run)
+    print(series_table(run))
+    print()
+    print(targets_table(found))
+    if run.profiles:
+        print(profiles_table(run.profiles))
+    data = {
+        "started": started,
+        "options": vars(opts),
+        "series": [x.to_json() for x in run.series.values()],
+        "raw_publish": run.raw_publish,
+        "targets": [t.to_json() for t in found],
+        "profiles": {k: [f.to_json() for f in v] for k, v in run.profiles.items()},
+    }
+    path = RESULTS / "control.json"
+    path.write_text(json.dumps(data, indent=2) + "\n")
+    print(f"\nJSON: {path.relative_to(ROOT)}")
+    failed = any(x.result.wrong or x.result.socket_errors or x.lost for x in run.series.values())
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
