@@ -144,7 +144,8 @@ def measure_async(
     """Accepts under load, then every callback: none lost, none twice."""
     receiver.clear()
     began = time.perf_counter()
-    series = measure(stack, "async 202", async_load(receiver.url), concurrency, seconds, profiles)
+    name = f"async c{concurrency}"
+    series = measure(stack, name, async_load(receiver.url), concurrency, seconds, profiles)
     series.callbacks = receiver.wait_count(series.result.good, STALL)
     arrivals = [a for call in receiver.arrivals.values() for a in call]
     series.duplicates = len(arrivals) - series.callbacks
@@ -180,11 +181,11 @@ def run_all(launcher: Launcher, opts: argparse.Namespace) -> Run:
     s = out.series
     s["healthz c1"] = measure(stack, "healthz", HEALTHZ, 1, secs)
     s["healthz c64"] = measure(stack, "healthz", HEALTHZ, 64, secs)
-    s["sync c1"] = measure(stack, "sync", sync_load(), 1, secs)
-    s["sync c64"] = measure(stack, "sync", sync_load(), 64, secs, profiles)
+    s["sync c1"] = measure(stack, "sync c1", sync_load(), 1, secs, profiles)
+    s["sync c64"] = measure(stack, "sync c64", sync_load(), 64, secs, profiles)
     with CallbackReceiver() as receiver:
         measure_async(stack, receiver, 8, 2, None)  # warm-up
-        s["async c8"] = measure_async(stack, receiver, 8, secs)
+        s["async c8"] = measure_async(stack, receiver, 8, secs, profiles)
         s["async c64"] = measure_async(stack, receiver, 64, secs, profiles)
     out.raw_publish = raw_publishes(stack, 64, secs)
     return out
@@ -239,13 +240,13 @@ def series_table(run: Run) -> str:
         f"{'p90 ms':>7} {'p99 ms':>7} {'cpu ms/call':>11}  gateway/watchdog/nats/client"
     )
     rows = [head]
-    for key, x in run.series.items():
+    for x in run.series.values():
         r = x.result
         parts = "/".join(
             f"{1000 * x.cpu.get(p, 0.0) / max(1, r.good):.3f}" for p in (*PARTS, CLIENT)
         )
         rows.append(
-            f"{key.rsplit(' ', 1)[0]:<12} {x.concurrency:>3} {r.good:>8} {r.wrong:>5} "
+            f"{x.name.split(' ')[0]:<12} {x.concurrency:>3} {r.good:>8} {r.wrong:>5} "
             f"{r.rate:>8.0f} {r.p50_ms:>7.2f} {r.p90_ms:>7.2f} {r.p99_ms:>7.2f} "
             f"{x.cpu_ms_per_call:>11.3f}  {parts}"
         )

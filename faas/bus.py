@@ -29,6 +29,7 @@ log = logging.getLogger(__name__)
 
 SYNC_STREAM = "FAAS_SYNC"
 SYNC_CONSUMER = "watchdogs"
+OFFER_GROUP = "watchdogs"
 ASYNC_STREAM = "FAAS_ASYNC"
 ASYNC_CONSUMER = "watchdogs"  # every function without a concurrency cap
 CAPPED_PREFIX = "cap-"  # then the function's name: one consumer per capped function
@@ -39,6 +40,9 @@ FUNCTIONS_BUCKET = "faas_functions"
 COUNTERS_BUCKET = "faas_counters"
 CALLS_BUCKET = "faas_calls"
 CALL_INDEX_BUCKET = "faas_call_index"  # call id -> record key
+SYNC_CALLS_BUCKET = "faas_sync_calls"  # sync calls' records: in memory, the oldest go first
+SYNC_CALL_INDEX_BUCKET = "faas_sync_call_index"
+SYNC_RECORDS_BYTES = 256 * 2**20  # each of the two, at most
 IDEMPOTENCY_BUCKET = "faas_idempotency"
 SECRETS_BUCKET = "faas_secrets"  # values encrypted by faas.secretstore
 SCHEDULES_BUCKET = "faas_schedules"  # function -> its last tick and scheduled call
@@ -56,7 +60,13 @@ LOGS_MAX_BYTES = 2**30
 
 
 def sync_subject(function: str) -> str:
+    """The queue of sync calls no watchdog took when offered."""
     return f"faas.sync.{function}"
+
+
+def offer_subject(function: str) -> str:
+    """Sync calls offered straight to one watchdog (core NATS, a queue group)."""
+    return f"faas.offer.{function}"
 
 
 def async_subject(function: str, capped: bool = False) -> str:
@@ -231,3 +241,22 @@ async def bucket(js: JetStreamContext, name: str, max_age: float | None = None) 
         return await js.create_key_value(
             KeyValueConfig(bucket=name, history=1, storage=StorageType.FILE, ttl=max_age)
         )
+
+
+async def memory_bucket(
+    js: JetStreamContext, name: str, max_age: float, max_bytes: int
+) -> KeyValue:
+    """Open a key-value bucket kept in memory, creating it if missing: no write waits for a
+    disk, and once it holds `max_bytes` the oldest entries make room for new ones."""
+    try:
+        return await js.key_value(name)
+    except NotFoundError:
+        pass
+    config = KeyValueConfig(
+        bucket=name, history=1, storage=StorageType.MEMORY, ttl=max_age, max_bytes=max_bytes
+    )
+    kv = await js.create_key_value(config)
+    info = await js.stream_info(f"KV_{name}")
+    info.config.discard = DiscardPolicy.OLD  # a key-value bucket refuses new writes when full
+    await js.update_stream(info.config)
+    return kv

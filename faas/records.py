@@ -121,25 +121,48 @@ def record_key(function: str, created_at: str, call_id: str) -> str:
     return f"{function}.{int(created.timestamp() * 1_000_000):017d}.{call_id}"
 
 
+@dataclass(frozen=True)
+class Shelf:
+    """A bucket of records and the index of their call ids."""
+
+    kv: KeyValue
+    index: KeyValue
+    bucket: str
+    index_bucket: str = ""
+
+
 class RecordStore:
     """Records under time-ordered keys, and an index from call id to key.
 
     The index is written first, with create (atomic): a call id is taken once, whichever
     gateway sees it first; repeats find the first call through it.
+
+    Sync calls' records, which nothing depends on (a sync call runs at most once, its caller
+    has its answer), go on a volatile shelf: kept in memory, written without waiting.
     """
 
-    def __init__(self, nc: Client, kv: KeyValue, index: KeyValue, bucket: str) -> None:
+    def __init__(
+        self, nc: Client, kv: KeyValue, index: KeyValue, bucket: str, volatile: Shelf | None = None
+    ) -> None:
         self.nc = nc
         self.kv = kv
         self.index = index
         self.bucket = bucket
+        self.shelves = [Shelf(kv, index, bucket), *([volatile] if volatile else [])]
 
     @classmethod
     async def open(cls, nc: Client, retention: float) -> RecordStore:
         js = nc.jetstream()
         kv = await bus.bucket(js, bus.CALLS_BUCKET, retention)
         index = await bus.bucket(js, bus.CALL_INDEX_BUCKET, retention)
-        return cls(nc, kv, index, bus.CALLS_BUCKET)
+        size = bus.SYNC_RECORDS_BYTES
+        volatile = Shelf(
+            await bus.memory_bucket(js, bus.SYNC_CALLS_BUCKET, retention, size),
+            await bus.memory_bucket(js, bus.SYNC_CALL_INDEX_BUCKET, retention, size),
+            bus.SYNC_CALLS_BUCKET,
+            bus.SYNC_CALL_INDEX_BUCKET,
+        )
+        return cls(nc, kv, index, bus.CALLS_BUCKET, volatile)
 
     async def create(self, record: CallRecord) -> tuple[CallRecord, bool]:
         """Store a new record; if its call id is taken, return that call's record and False."""
@@ -168,26 +191,29 @@ class RecordStore:
             await self.index.create(record.callId, record.key.encode())
         await self.kv.put(record.key, record.dumps())
 
+    async def put_volatile(self, record: CallRecord) -> None:
+        """Store a sync call's record on the volatile shelf; nothing waits for the server."""
+        shelf = self.shelves[-1]
+        if shelf.kv is self.kv:
+            await self.put(record)
+            return
+        await self.nc.publish(f"$KV.{shelf.bucket}.{record.key}", record.dumps())
+        await self.nc.publish(f"$KV.{shelf.index_bucket}.{record.callId}", record.key.encode())
+
     async def get_key(self, key: str) -> CallRecord:
-        try:
-            entry = await self.kv.get(key)
-        except KeyNotFoundError:
-            raise CallNotFound(key.rsplit(".", 1)[-1]) from None
-        if entry.value is None:
-            raise CallNotFound(key.rsplit(".", 1)[-1])
-        return CallRecord.loads(entry.value)
+        for shelf in self.shelves:
+            with contextlib.suppress(CallNotFound):
+                return await _get(shelf, key)
+        raise CallNotFound(key.rsplit(".", 1)[-1])
 
     async def get(self, call_id: str) -> CallRecord:
-        return await self.get_key(await self._find(call_id))
+        for shelf in self.shelves:
+            with contextlib.suppress(CallNotFound):
+                return await _get(shelf, await _find(shelf, call_id))
+        raise CallNotFound(call_id)
 
     async def _find(self, call_id: str) -> str:
-        try:
-            entry = await self.index.get(call_id)
-        except (KeyNotFoundError, InvalidKeyError):  # a key no call could have: none there
-            raise CallNotFound(call_id) from None
-        if not entry.value:
-            raise CallNotFound(call_id)
-        return entry.value.decode()
+        return await _find(self.shelves[0], call_id)
 
     async def update(self, key: str, change: Callable[[CallRecord], CallRecord]) -> CallRecord:
         """Apply `change` to the stored record, retrying on a concurrent write."""
@@ -206,23 +232,23 @@ class RecordStore:
                 continue
 
     async def recent(self, function: str | None, limit: int) -> list[CallRecord]:
-        """Newest first, by the time in the keys."""
-        keys = await self._keys(function or "*")
-        keys.sort(key=lambda k: k.split(".")[1], reverse=True)
+        """Newest first, by the time in the keys, from every shelf."""
+        keys = [(key, shelf) for shelf in self.shelves for key in await self._keys(shelf, function)]
+        keys.sort(key=lambda k: k[0].split(".")[1], reverse=True)
         records = []
-        for key in keys[:limit]:
+        for key, shelf in keys[:limit]:
             with contextlib.suppress(CallNotFound):  # expired meanwhile
-                records.append(await self.get_key(key))
+                records.append(await _get(shelf, key))
         return records
 
-    async def _keys(self, function: str) -> list[str]:
-        """Every key of a function (or `*`), asked of the server page by page."""
-        prefix = f"$KV.{self.bucket}."  # the subjects of the bucket's stream
+    async def _keys(self, shelf: Shelf, function: str | None) -> list[str]:
+        """Every key of a function (or all), asked of the server page by page."""
+        prefix = f"$KV.{shelf.bucket}."  # the subjects of the bucket's stream
         keys: list[str] = []
         while True:
-            query = {"subjects_filter": f"{prefix}{function}.*.*", "offset": len(keys)}
+            query = {"subjects_filter": f"{prefix}{function or '*'}.*.*", "offset": len(keys)}
             reply = await self.nc.request(
-                f"$JS.API.STREAM.INFO.KV_{self.bucket}", json.dumps(query).encode(), timeout=10
+                f"$JS.API.STREAM.INFO.KV_{shelf.bucket}", json.dumps(query).encode(), timeout=10
             )
             info = json.loads(reply.data)
             page = (info.get("state") or {}).get("subjects") or {}
@@ -234,3 +260,23 @@ class RecordStore:
 def _created_at(key: str) -> str:
     micros = int(key.split(".")[1])
     return rfc3339.stamp(micros / 1_000_000)
+
+
+async def _get(shelf: Shelf, key: str) -> CallRecord:
+    try:
+        entry = await shelf.kv.get(key)
+    except (KeyNotFoundError, InvalidKeyError):
+        raise CallNotFound(key.rsplit(".", 1)[-1]) from None
+    if entry.value is None:
+        raise CallNotFound(key.rsplit(".", 1)[-1])
+    return CallRecord.loads(entry.value)
+
+
+async def _find(shelf: Shelf, call_id: str) -> str:
+    try:
+        entry = await shelf.index.get(call_id)
+    except (KeyNotFoundError, InvalidKeyError):  # a key no call could have: none there
+        raise CallNotFound(call_id) from None
+    if not entry.value:
+        raise CallNotFound(call_id)
+    return entry.value.decode()

@@ -89,6 +89,7 @@ class CallRequest:
     body: bytes = b""
     reply_to: str = ""
     start_by: float = 0.0  # wall-clock seconds; not started by then, it is dropped
+    take_by: float = 0.0  # an offer (sync): not taken by then, it is not; 0 from the queue
     kind: CallKind = CallKind.SYNC
     created_at: str = ""  # when the gateway accepted it; part of its record's key
     callback_url: str = ""
@@ -101,6 +102,15 @@ class CallRequest:
 @dataclass
 class CallStarted:
     """Sent to the caller when a watchdog takes the call."""
+
+    call_id: str
+    watchdog: str
+
+
+@dataclass
+class CallBusy:
+    """A watchdog's answer to a sync call offered to it that it does not take (no free
+    capacity, stopping, or the offer came too late); the gateway queues the call instead."""
 
     call_id: str
     watchdog: str
@@ -180,10 +190,11 @@ class LogBatch:
     stream: str = ""  # "stdout" or "stderr"; "" from a watchdog that did not say
 
 
-Record = CallRequest | CallStarted | CallResult | Heartbeat | CallbackJob | LogBatch
-R = TypeVar("R", CallRequest, CallStarted, CallResult, Heartbeat, CallbackJob, LogBatch)
+Record = CallRequest | CallStarted | CallBusy | CallResult | Heartbeat | CallbackJob | LogBatch
+R = TypeVar("R", CallRequest, CallStarted, CallBusy, CallResult, Heartbeat, CallbackJob, LogBatch)
 _TYPES: dict[str, type[Any]] = {
-    t.__name__: t for t in (CallRequest, CallStarted, CallResult, Heartbeat, CallbackJob, LogBatch)
+    t.__name__: t
+    for t in (CallRequest, CallStarted, CallBusy, CallResult, Heartbeat, CallbackJob, LogBatch)
 }
 
 

@@ -1,4 +1,10 @@
-"""Send a call to the watchdogs' queue and wait for it to start, then to end."""
+"""Send a sync call to a watchdog and wait for it to start, then to end.
+
+A call is first offered over core NATS to one watchdog of the queue group, which takes it
+at once if it has a free slot: one message each way, nothing stored. One that says it is
+busy (or no watchdog listens) sends the call to the queue, a JetStream stream in memory,
+where it waits for the first watchdog with a free slot, in order, until its deadline.
+"""
 
 from __future__ import annotations
 
@@ -14,7 +20,7 @@ from nats.js import JetStreamContext
 
 from faas import bus
 from faas.errors import WireError
-from faas.wire import CallRequest, CallResult, CallStarted, Outcome, pack, unpack_any
+from faas.wire import CallBusy, CallRequest, CallResult, CallStarted, Outcome, pack, unpack_any
 from gateway.instruments import GatewayMetrics
 from gateway.presence import Presence
 
@@ -23,6 +29,10 @@ log = logging.getLogger(__name__)
 START_MARGIN = 1.0  # a call taken just as it was given up still gets to say so
 END_MARGIN = 30.0  # beyond its timeout, for Docker to stop and report a container
 CHECK_EVERY = 1.0  # how often a silent watchdog is looked for among the living
+OFFER_WAIT = 2.0  # an offer not taken by then is not (watchdogs check), and the call queued
+NO_RESPONDERS = "503"  # the status NATS answers a message no one listens to with
+
+Reply = CallStarted | CallBusy | CallResult
 
 
 class SyncCalls:
@@ -41,7 +51,7 @@ class SyncCalls:
         self.presence = presence
         self.reply_prefix = reply_prefix
         self.metrics = metrics
-        self.waiting: dict[str, asyncio.Queue[CallStarted | CallResult]] = {}
+        self.waiting: dict[str, asyncio.Queue[Reply]] = {}
 
     async def start(self) -> None:
         await self.nc.subscribe(f"{self.reply_prefix}.*", cb=self._on_reply)
@@ -50,28 +60,55 @@ class SyncCalls:
         return f"{self.reply_prefix}.{call_id}"
 
     async def _on_reply(self, msg: Msg) -> None:
+        call_id = msg.subject.rsplit(".", 1)[-1]
+        queue = self.waiting.get(call_id)
+        if not msg.data and msg.headers and msg.headers.get("Status") == NO_RESPONDERS:
+            if queue is not None:  # an offer no watchdog listened to
+                queue.put_nowait(CallBusy(call_id, ""))
+            return
         try:
             record = unpack_any(msg.data)
         except WireError as exc:
             log.warning("bad reply on %s: %s", msg.subject, exc)
             return
-        queue = self.waiting.get(msg.subject.rsplit(".", 1)[-1])
-        if queue is not None and isinstance(record, CallStarted | CallResult):
+        if queue is not None and isinstance(record, CallStarted | CallBusy | CallResult):
             queue.put_nowait(record)
 
     async def call(self, call: CallRequest) -> CallResult:
         """Queue the call; the result says how it ended, including when it never started."""
-        queue: asyncio.Queue[CallStarted | CallResult] = asyncio.Queue()
+        queue: asyncio.Queue[Reply] = asyncio.Queue()
         self.waiting[call.call_id] = queue
         try:
-            seq = await self._publish(call)
-            with self.metrics.waiting_to_start(call.function):
-                started = await self._started(call, queue, seq)
+            started = await self._offer(call, queue)
+            if started is None:
+                seq = await self._publish(call)
+                with self.metrics.waiting_to_start(call.function):
+                    started = await self._started(call, queue, seq)
             if isinstance(started, CallResult):
                 return started
             return await self._ended(call, started, queue)
         finally:
             del self.waiting[call.call_id]
+
+    async def _offer(
+        self, call: CallRequest, queue: asyncio.Queue[Reply]
+    ) -> CallStarted | CallResult | None:
+        """Offer the call to one watchdog; None when it is to be queued instead.
+
+        A watchdog takes an offer only before `take_by`, so once this has waited past it
+        (by a margin for clocks apart) a silent offer never starts, and queueing the call
+        cannot run it twice.
+        """
+        call.take_by = time.time() + OFFER_WAIT
+        offer = pack(call)
+        call.take_by = 0.0  # as queued: any watchdog takes it
+        await self.nc.publish(bus.offer_subject(call.function), offer, reply=call.reply_to)
+        try:
+            reply = await asyncio.wait_for(queue.get(), OFFER_WAIT + START_MARGIN)
+        except TimeoutError:
+            log.warning("call %s (%s): an offer was not answered", call.call_id, call.function)
+            return None
+        return None if isinstance(reply, CallBusy) else reply
 
     async def _publish(self, call: CallRequest) -> int:
         """Queue the call; return its sequence number in the stream."""
@@ -79,12 +116,14 @@ class SyncCalls:
         return int(ack.seq)
 
     async def _started(
-        self, call: CallRequest, queue: asyncio.Queue[CallStarted | CallResult], seq: int
+        self, call: CallRequest, queue: asyncio.Queue[Reply], seq: int
     ) -> CallStarted | CallResult:
         """Wait for a watchdog to take the call; give up at its deadline or when none is left."""
         while (left := call.start_by - time.time()) > 0:
             try:
-                return await asyncio.wait_for(queue.get(), min(left, CHECK_EVERY))
+                got = await asyncio.wait_for(queue.get(), min(left, CHECK_EVERY))
+                if not isinstance(got, CallBusy):  # a late answer to the offer
+                    return got
             except TimeoutError:
                 if not self.presence.live():
                     failed = _result(call, Outcome.UNAVAILABLE, "no watchdog is connected")
@@ -94,9 +133,10 @@ class SyncCalls:
         if await self._withdraw(seq):
             return failed
         try:  # a watchdog took it just now: it says so at once
-            return await asyncio.wait_for(queue.get(), START_MARGIN)
+            got = await asyncio.wait_for(queue.get(), START_MARGIN)
         except TimeoutError:
             return failed
+        return failed if isinstance(got, CallBusy) else got
 
     async def _withdraw(self, seq: int) -> bool:
         """Take a queued call back so that it never runs; False if a watchdog has it."""
@@ -109,7 +149,7 @@ class SyncCalls:
         self,
         call: CallRequest,
         started: CallStarted,
-        queue: asyncio.Queue[CallStarted | CallResult],
+        queue: asyncio.Queue[Reply],
     ) -> CallResult:
         deadline = time.monotonic() + call.run.timeout + END_MARGIN
         while time.monotonic() < deadline:

@@ -212,7 +212,7 @@ class Executor:
 
     async def _store(self, record: CallRecord) -> None:
         try:
-            await self.records.put(record)
+            await self.records.put_volatile(record)
         except Exception:
             log.exception("cannot record call %s", record.callId)
 

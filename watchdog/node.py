@@ -19,7 +19,7 @@ from faas import bus, supervise
 from faas.errors import WireError
 from faas.records import RecordStore
 from faas.settings import WatchdogSettings
-from faas.wire import CallRequest, Heartbeat, WatchdogState, pack, unpack
+from faas.wire import CallBusy, CallRequest, Heartbeat, WatchdogState, pack, unpack
 from watchdog.deliver import Deliverer
 from watchdog.executor import Executor
 from watchdog.runner import Runner
@@ -89,6 +89,7 @@ class Watchdog:
         )
         deliverer = Deliverer(js, records, self.settings.deliverers)
         subs = [
+            await nc.subscribe(bus.offer_subject("*"), bus.OFFER_GROUP, cb=self._on_offer),
             await nc.subscribe(bus.PING_SUBJECT, cb=self._on_ping),
             await nc.subscribe(f"{bus.CANCEL_PREFIX}.*", cb=self._on_cancel),
         ]
@@ -179,6 +180,20 @@ class Watchdog:
             self._start(call.call_id, self._executor.serve_sync(call))
         else:
             self._start(call.call_id, self._executor.serve_async(call, msg))
+
+    async def _on_offer(self, msg: Msg) -> None:
+        """A sync call offered to this watchdog alone: taken into a free slot, else refused."""
+        try:
+            call = unpack(msg.data, CallRequest)
+        except WireError as exc:
+            log.error("dropping undecodable offer: %s", exc)
+            return
+        late = time.time() > call.take_by  # the gateway has queued it, or is about to
+        if self.stopping.is_set() or self.free <= 0 or late or self._executor is None:
+            assert self._nc is not None
+            await self._nc.publish(call.reply_to, pack(CallBusy(call.call_id, self.name)))
+            return
+        self._start(call.call_id, self._executor.serve_sync(call))
 
     def _start(self, call_id: str, work: Coroutine[Any, Any, None]) -> None:
         task = asyncio.create_task(work)

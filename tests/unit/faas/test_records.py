@@ -16,8 +16,8 @@ import nats
 import pytest
 from nats.aio.client import Client as NatsClient
 from nats.js import JetStreamContext
-from nats.js.api import KeyValueConfig, StorageType
-from nats.js.errors import NotFoundError
+from nats.js.api import DiscardPolicy, KeyValueConfig, StorageType
+from nats.js.errors import KeyNotFoundError, NotFoundError
 from nats.js.kv import KeyValue
 
 from cli import natsserver
@@ -35,6 +35,7 @@ from faas.records import (
     now,
     record_key,
 )
+from faas.wire import CallKind
 from tests.stamps import is_now
 
 BUCKET = "faas_calls_test"
@@ -233,7 +234,8 @@ async def connected(url: str) -> AsyncIterator[Store]:
     nc = await nats.connect(url)
     try:
         js = nc.jetstream()
-        for name in (BUCKET, INDEX_BUCKET, bus.CALLS_BUCKET, bus.CALL_INDEX_BUCKET):
+        buckets = (BUCKET, INDEX_BUCKET, bus.CALLS_BUCKET, bus.CALL_INDEX_BUCKET)
+        for name in (*buckets, bus.SYNC_CALLS_BUCKET, bus.SYNC_CALL_INDEX_BUCKET):
             with contextlib.suppress(NotFoundError):  # left by an earlier test of this module
                 await js.delete_key_value(name)
         kv = await bus.bucket(js, BUCKET, max_age=None)
@@ -447,6 +449,47 @@ def test_recent_filters_by_function(nats_url: str) -> None:
         assert [r.callId for r in await s.records.recent(None, 10)] == ["a2", "b1", "ab1", "a1"]
         assert [r.callId for r in await s.records.recent(None, 1)] == ["a2"]
         assert await s.records.recent("nobody", 10) == []
+
+    run(nats_url, body)
+
+
+def test_sync_records_are_volatile_found_and_listed_with_the_others(nats_url: str) -> None:
+    async def body(s: Store) -> None:
+        store = await RecordStore.open(s.nc, 3600.0)
+        await store.put(CallRecord("d1", "f", createdAt=at(1)))
+        await store.put_volatile(CallRecord("s1", "f", kind=CallKind.SYNC, createdAt=at(2)))
+        await s.nc.flush()  # written without waiting: the stream has it once the server does
+        for _ in range(100):
+            with contextlib.suppress(CallNotFound):
+                found = await store.get("s1")
+                break
+            await asyncio.sleep(0.01)
+        assert found.kind == CallKind.SYNC
+        assert [r.callId for r in await store.recent("f", 10)] == ["s1", "d1"]
+        assert [r.callId for r in await store.recent(None, 1)] == ["s1"]
+        info = await s.js.stream_info(f"KV_{bus.SYNC_CALLS_BUCKET}")
+        assert info.config.storage == StorageType.MEMORY
+        assert info.config.discard == DiscardPolicy.OLD
+        assert info.config.max_bytes == bus.SYNC_RECORDS_BYTES
+        durable = await s.js.key_value(bus.CALL_INDEX_BUCKET)
+        with pytest.raises(KeyNotFoundError):  # not on the durable shelf
+            await durable.get("s1")
+
+    run(nats_url, body)
+
+
+def test_a_full_memory_bucket_drops_its_oldest_entries(nats_url: str) -> None:
+    async def body(s: Store) -> None:
+        name = "faas_memory_test"
+        with contextlib.suppress(NotFoundError):
+            await s.js.delete_key_value(name)
+        kv = await bus.memory_bucket(s.js, name, 3600.0, 64 * 1024)
+        for n in range(200):  # 200 KiB into 64
+            await kv.put(f"k{n}", b"x" * 1024)
+        assert (await kv.get("k199")).value == b"x" * 1024
+        with pytest.raises(KeyNotFoundError):
+            await kv.get("k0")
+        await s.js.delete_key_value(name)
 
     run(nats_url, body)
 
