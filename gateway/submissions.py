@@ -110,6 +110,8 @@ class Submissions:
 
     async def cancel(self, found: CallRecord, message: str) -> CallRecord:
         """Mark the call cancelled unless it finished, and tell the watchdogs to stop it."""
+        if found.state.final:  # a sync call's record, on its shelf, is always final
+            return found
 
         def change(record: CallRecord) -> CallRecord:
             if record.state.final:

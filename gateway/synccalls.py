@@ -79,11 +79,10 @@ class SyncCalls:
         queue: asyncio.Queue[Reply] = asyncio.Queue()
         self.waiting[call.call_id] = queue
         try:
-            started = await self._offer(call, queue)
-            if started is None:
-                seq = await self._publish(call)
-                with self.metrics.waiting_to_start(call.function):
-                    started = await self._started(call, queue, seq)
+            with self.metrics.waiting_to_start(call.function):
+                started = await self._offer(call, queue)
+                if started is None:
+                    started = await self._started(call, queue, await self._publish(call))
             if isinstance(started, CallResult):
                 return started
             return await self._ended(call, started, queue)

@@ -40,6 +40,8 @@ from watchdog.runner import Runner
 
 log = logging.getLogger(__name__)
 
+STARTED_AFTER = 0.2  # seconds into a sync call before its caller is told it started
+
 
 class Executor:
     """Runs calls on this watchdog; one instance per watchdog."""
@@ -76,9 +78,13 @@ class Executor:
             event.set()
 
     async def serve_sync(self, call: CallRequest) -> None:
-        await self.nc.publish(call.reply_to, pack(CallStarted(call.call_id, self.name)))
+        # A call over before STARTED_AFTER sends its result alone: one message fewer.
+        says_started = asyncio.get_running_loop().call_later(STARTED_AFTER, self._say_started, call)
         started = now()
-        result = await self._run(call)
+        try:
+            result = await self._run(call)
+        finally:
+            says_started.cancel()
         await asyncio.shield(self.nc.publish(call.reply_to, pack(result)))
         log.info(
             "call %s (%s): %s in %.3fs",
@@ -97,6 +103,12 @@ class Executor:
         )
         await self._store(finish(record, result, RetryPolicy(attempts=1), cancelled=False))
         await stderrlog.publish(self.nc, call, result, self.name)
+
+    def _say_started(self, call: CallRequest) -> None:
+        started = pack(CallStarted(call.call_id, self.name))
+        task = asyncio.ensure_future(self.nc.publish(call.reply_to, started))
+        self.cleanups.add(task)
+        task.add_done_callback(self.cleanups.discard)
 
     async def serve_async(self, call: CallRequest, msg: Msg) -> None:
         record = await self._begin(call)

@@ -5,11 +5,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-import socket
-import subprocess
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass, replace
-from pathlib import Path
 from typing import Any
 
 import nats
@@ -20,7 +17,6 @@ from nats.js.api import DiscardPolicy, KeyValueConfig, StorageType
 from nats.js.errors import KeyNotFoundError, NotFoundError
 from nats.js.kv import KeyValue
 
-from cli import natsserver
 from faas import bus
 from faas.errors import Error
 from faas.records import (
@@ -36,6 +32,7 @@ from faas.records import (
     record_key,
 )
 from faas.wire import CallKind
+from tests import natsserver
 from tests.stamps import is_now
 
 BUCKET = "faas_calls_test"
@@ -69,12 +66,6 @@ FULL = CallRecord(
         deliveredAt="2024-05-01T10:00:03.000Z",
     ),
 )
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 # the record as JSON
@@ -207,14 +198,8 @@ def test_clip_replaces_bytes_that_are_not_utf8() -> None:
 
 @pytest.fixture(scope="module")
 def nats_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    data: Path = tmp_path_factory.mktemp("nats")
-    port = free_port()
-    proc: subprocess.Popen[bytes] = natsserver.start(data, "127.0.0.1", port, 8 * 2**20)
-    try:
-        yield f"nats://127.0.0.1:{port}"
-    finally:
-        proc.terminate()
-        proc.wait(30)
+    with natsserver.running(tmp_path_factory.mktemp("nats")) as url:
+        yield url
 
 
 @dataclass
