@@ -191,6 +191,16 @@ class RecordStore:
             await self.index.create(record.callId, record.key.encode())
         await self.kv.put(record.key, record.dumps())
 
+    async def create_if_absent(self, record: CallRecord) -> bool:
+        """Store a new record unless its call id or key is already taken (a watchdog that
+        took the call first wrote its own); never overwrites. True if this one was stored."""
+        try:
+            await self.index.create(record.callId, record.key.encode())
+            await self.kv.create(record.key, record.dumps())
+        except KeyWrongLastSequenceError:
+            return False
+        return True
+
     async def put_volatile(self, record: CallRecord) -> None:
         """Store a sync call's record on the volatile shelf; nothing waits for the server."""
         shelf = self.shelves[-1]

@@ -80,6 +80,7 @@ async def services(settings: GatewaySettings) -> AsyncIterator[Gateway]:
         running.push_async_callback(counters.stop)
         idempotency = await bus.bucket(js, bus.IDEMPOTENCY_BUCKET, settings.dedup_window)
         submissions = Submissions(nc, js, records, idempotency)
+        running.push_async_callback(submissions.all_settled)
         scheduler = Scheduler(
             registry,
             submissions,

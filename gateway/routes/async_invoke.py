@@ -35,9 +35,13 @@ async def invoke_async(request: Request) -> Response:
     )
     with_retries(call, policy)
     key = request.headers.get("x-idempotency-key")
+    capped = spec.max_concurrency is not None
     if key:
         call.call_id = await gw.submissions.claim(f"{spec.name}\0{key}", call.call_id)
-    await gw.submissions.accept(call, spec.max_concurrency is not None)
+    if key or request.headers.get("x-call-id") == call.call_id:  # may repeat an earlier call
+        await gw.submissions.accept(call, capped)
+    else:
+        await gw.submissions.accept_new(call, capped)
     gw.metrics.accepted(spec.name)
     gw.counters.add(spec.name)
     return Response(status_code=202, headers={"X-Call-Id": call.call_id})

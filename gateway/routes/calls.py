@@ -15,7 +15,9 @@ MAX_LIMIT = 1000
 
 
 async def get_call(request: Request) -> Response:
-    record = await services(request).records.get(request.path_params["call_id"])
+    gw, call_id = services(request), request.path_params["call_id"]
+    await gw.submissions.settled(call_id)
+    record = await gw.records.get(call_id)
     return JSONResponse(record.to_json())
 
 
@@ -26,14 +28,17 @@ async def list_calls(request: Request) -> Response:
     raw = request.query_params.get("limit", "20")
     if not raw.isascii() or not raw.isdigit() or not 1 <= int(raw) <= MAX_LIMIT:
         raise BadRequest(f"limit must be a whole number from 1 to {MAX_LIMIT}")
-    records = await services(request).records.recent(function, int(raw))
+    gw = services(request)
+    await gw.submissions.all_settled()  # a call accepted here is listed from its 202 on
+    records = await gw.records.recent(function, int(raw))
     return JSONResponse([r.to_json() for r in records])
 
 
 async def cancel_call(request: Request) -> Response:
     """A queued call never runs; a running one has its container stopped."""
-    gw = services(request)
-    found = await gw.records.get(request.path_params["call_id"])
+    gw, call_id = services(request), request.path_params["call_id"]
+    await gw.submissions.settled(call_id)
+    found = await gw.records.get(call_id)
     record = await gw.submissions.cancel(found, "cancelled")
     if record.state is not CallState.CANCELLED or found.state.final:
         raise Conflict(f"call {found.callId} already finished ({found.state})")

@@ -479,6 +479,23 @@ def test_a_full_memory_bucket_drops_its_oldest_entries(nats_url: str) -> None:
     run(nats_url, body)
 
 
+def test_create_if_absent_never_overwrites_a_record_written_first(nats_url: str) -> None:
+    async def body(s: Store) -> None:
+        queued = CallRecord("q1", "f", createdAt=at(1))
+        running = replace(queued, state=CallState.RUNNING)
+        await s.records.put(running)  # the watchdog took the call before the gateway wrote
+        assert await s.records.create_if_absent(queued) is False
+        assert (await s.records.get("q1")).state is CallState.RUNNING
+        fresh = CallRecord("q2", "f", createdAt=at(2))
+        assert await s.records.create_if_absent(fresh) is True
+        assert await s.records.get("q2") == fresh
+        await s.index.delete("q2")  # index gone, record there: still not overwritten
+        assert await s.records.create_if_absent(replace(fresh, message="x")) is False
+        assert (await s.records.get_key(fresh.key)).message == fresh.message
+
+    run(nats_url, body)
+
+
 def test_recent_of_an_empty_bucket(nats_url: str) -> None:
     async def body(s: Store) -> None:
         assert await s.records.recent(None, 5) == []
