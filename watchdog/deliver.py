@@ -17,7 +17,7 @@ from faas.errors import WireError
 from faas.records import CallbackRecord, CallbackState, CallNotFound, CallRecord, RecordStore, now
 from faas.retry import exponential_backoff
 from faas.wire import CallbackJob, unpack
-from watchdog.taker import FETCH_WAIT
+from watchdog.taker import Source, Taker
 
 log = logging.getLogger(__name__)
 
@@ -50,21 +50,22 @@ class Deliverer:
     async def run(self, stopping: asyncio.Event) -> None:
         """Deliver until `stopping` is set; a NATS error ends it (its supervisor restarts it)."""
         sub = await self.js.pull_subscribe_bind(bus.CALLBACK_CONSUMER, bus.CALLBACK_STREAM)
+        taker = Taker([Source("callbacks", sub, 0)])  # a pull out per free delivery slot
         http = callback.client()
         try:
             while not stopping.is_set():
-                if len(self.active) >= self.at_once:
+                free = self.at_once - len(self.active)
+                if free <= 0:
                     await asyncio.wait(self.active, return_when=asyncio.FIRST_COMPLETED)
                     continue
-                try:
-                    msgs = await sub.fetch(1, timeout=FETCH_WAIT)
-                except TimeoutError:
-                    continue
-                for msg in msgs:
+                for _, msg in await taker.take(free):
                     task = asyncio.create_task(self.deliver(msg, http))
                     self.active.add(task)
                     task.add_done_callback(self.active.discard)
         finally:
+            for _, msg in await taker.close():
+                task = asyncio.create_task(self.deliver(msg, http))  # caught: delivered now
+                self.active.add(task)
             if self.active:
                 await asyncio.wait(self.active)
             await http.aclose()

@@ -30,6 +30,7 @@ log = logging.getLogger(__name__)
 
 SYNC, ASYNC = "sync", "async"
 CAPPED_REFRESH = 2.0  # seconds between looks for functions with a concurrency cap
+PULLS = 8  # pulls out at once per consumer, at most (and never more than free slots)
 
 
 class Watchdog:
@@ -136,7 +137,7 @@ class Watchdog:
                     with contextlib.suppress(TimeoutError):
                         await asyncio.wait_for(self._slot_free.wait(), CAPPED_REFRESH)
                     continue
-                for source, msg in await taker.take():
+                for source, msg in await taker.take(min(self.free, PULLS)):
                     await self._accept(source, msg)
         finally:
             for _, msg in await taker.close():

@@ -1,4 +1,4 @@
-"""Pull from several JetStream consumers at once, one message per consumer at a time."""
+"""Pull from several JetStream consumers at once, a message per pull."""
 
 from __future__ import annotations
 
@@ -27,10 +27,12 @@ class Source:
 
 
 class Taker:
-    """Keeps one lingering pull per source and hands over whatever arrives, by priority.
+    """Keeps lingering pulls on every source and hands over whatever arrives, by priority.
 
-    A pull that has not answered is left running for the next round rather than cancelled,
-    so no message is ever caught by a request nobody waits for.
+    Up to `width` pulls of one message each are out per source at once: one pull waits on
+    the server while JetStream is busy writing, several keep a queue draining. A pull that
+    has not answered is left running for the next round rather than cancelled, so no
+    message is ever caught by a request nobody waits for.
     """
 
     def __init__(
@@ -38,45 +40,53 @@ class Taker:
     ) -> None:
         self.sources = sorted(sources, key=lambda s: s.priority)
         self.pause = pause  # after a failed pull, before the next one
-        self.pending: dict[str, asyncio.Task[list[Msg]]] = {}
+        self.pending: dict[str, list[asyncio.Task[list[Msg]]]] = {}
         self.dropped: list[tuple[Source, asyncio.Task[list[Msg]]]] = []
 
     def set_sources(self, sources: list[Source]) -> list[Source]:
         """Change the sources; return those dropped with no pull out, to unsubscribe now.
 
-        A dropped source whose pull is still out is closed by `stale()` once it answers.
+        A dropped source whose pulls are still out is closed by `stale()` once they answer.
         """
         names = {s.name for s in sources}
         idle = []
         for source in self.sources:
             if source.name in names:
                 continue
-            if source.name in self.pending:
-                self.dropped.append((source, self.pending.pop(source.name)))
+            if self.pending.get(source.name):
+                self.dropped += [(source, task) for task in self.pending.pop(source.name)]
             else:
+                self.pending.pop(source.name, None)
                 idle.append(source)
         self.sources = sorted(sources, key=lambda s: s.priority)
         return idle
 
     async def stale(self) -> list[tuple[Source, Msg]]:
-        """Messages caught by pulls of dropped sources, to hand back; closes those sources."""
+        """Messages caught by pulls of dropped sources, to hand back; closes each source
+        once none of its pulls is out."""
         done = [(source, task) for source, task in self.dropped if task.done()]
         self.dropped = [(source, task) for source, task in self.dropped if not task.done()]
-        for source, _ in done:
+        out = {source.name for source, _ in self.dropped}
+        closed = {source.name: source for source, _ in done if source.name not in out}
+        for source in closed.values():
             await source.sub.unsubscribe()
         return [(source, msg) for source, task in done for msg in _result(task)]
 
-    async def take(self) -> list[tuple[Source, Msg]]:
-        """Wait until at least one source answers (or its pull expires)."""
+    async def take(self, width: int = 1) -> list[tuple[Source, Msg]]:
+        """Wait until at least one pull answers (or expires), with up to `width` out per
+        source."""
         for source in self.sources:
-            if source.name not in self.pending:
-                self.pending[source.name] = asyncio.create_task(_fetch(source, self.pause))
-        await asyncio.wait(self.pending.values(), return_when=asyncio.FIRST_COMPLETED)
+            pulls = self.pending.setdefault(source.name, [])
+            while len(pulls) < width:
+                pulls.append(asyncio.create_task(_fetch(source, self.pause)))
+        tasks = [task for pulls in self.pending.values() for task in pulls]
+        await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
         return self._collect(done_only=True)
 
     async def close(self) -> list[tuple[Source, Msg]]:
         """Wait for the pulls still out; return what they caught, to be handed back."""
-        tasks = [*self.pending.values(), *(task for _, task in self.dropped)]
+        tasks = [t for pulls in self.pending.values() for t in pulls]
+        tasks += [task for _, task in self.dropped]
         if tasks:
             await asyncio.wait(tasks)
         return self._collect(done_only=False) + await self.stale()
@@ -84,10 +94,12 @@ class Taker:
     def _collect(self, done_only: bool) -> list[tuple[Source, Msg]]:
         got: list[tuple[Source, Msg]] = []
         for source in self.sources:
-            task = self.pending.get(source.name)
-            if task is not None and (task.done() or not done_only):
-                del self.pending[source.name]
+            pulls = self.pending.get(source.name, [])
+            for task in [t for t in pulls if t.done() or not done_only]:
+                pulls.remove(task)
                 got += [(source, msg) for msg in _result(task)]
+            if not pulls:
+                self.pending.pop(source.name, None)
         return got
 
 
@@ -98,7 +110,7 @@ async def _fetch(source: Source, pause: Callable[[float], Awaitable[None]]) -> l
     except (TimeoutError, NatsTimeoutError):
         return []
     except nats.errors.Error as exc:  # waits, so a persistent error never makes a busy loop
-        log.warning("cannot pull %s calls: %s", source.name, exc)
+        log.warning("cannot pull from %s: %s", source.name, exc)
         await pause(FETCH_WAIT)
         return []
 

@@ -138,7 +138,7 @@ def test_a_slow_pull_is_kept_for_the_next_round_not_cancelled() -> None:
         taker = Taker([source("slow", 0, slow), source("fast", 1, fast)])
         assert names(await taker.take()) == [("fast", b"f1")]
         assert "slow" in taker.pending
-        assert not taker.pending["slow"].done()
+        assert not taker.pending["slow"][0].done()
         slow.put(b"s1")
         # the first pull is still out and takes this message: no second pull is made
         assert names(await taker.take()) == [("slow", b"s1")]
@@ -385,5 +385,24 @@ def test_a_dropped_source_with_no_pull_out_is_returned_to_close_now() -> None:
         assert [s.name for s in idle] == ["gone"]
         assert not taker.dropped
         await taker.close()
+
+    run(body)
+
+
+def test_several_pulls_per_source_are_out_and_each_brings_one() -> None:
+    async def body() -> None:
+        sub = FakeSub(wait=1.0)
+        taker = Taker([source("async", 1, sub)])
+        first = asyncio.create_task(taker.take(3))
+        await asyncio.sleep(0.01)
+        assert len(sub.fetches) == 3  # three lingering pulls, each for one message
+        sub.put(b"m1", b"m2")
+        got = names(await first)
+        while len(got) < 2:
+            got += names(await taker.take(3))
+        assert sorted(got) == [("async", b"m1"), ("async", b"m2")]
+        assert len(sub.fetches) <= 5  # answered pulls are replaced, the waiting one kept
+        for _, msg in await taker.close():
+            raise AssertionError(f"nothing more was queued, got {msg}")
 
     run(body)
