@@ -83,6 +83,10 @@ class CallbackReceiver:
                     deadline = time.monotonic() + stall
             return len(self.arrivals)
 
+    def snapshot(self) -> dict[str, list[Arrival]]:
+        with self.changed:
+            return {k: list(v) for k, v in self.arrivals.items()}
+
     def clear(self) -> None:
         with self.changed:
             self.arrivals.clear()
