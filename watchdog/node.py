@@ -162,11 +162,10 @@ class Watchdog:
             await idle.sub.unsubscribe()
 
     async def _accept(self, source: Source, msg: Msg) -> None:
+        """Start the call in a free slot, taken before any wait: an offer may come meanwhile."""
         if self.stopping.is_set() or self.free <= 0:
             await msg.nak()
             return
-        if source.name == SYNC:
-            await msg.ack()  # sync calls run at most once: acked before the container starts
         try:
             call = unpack(msg.data, CallRequest)
         except WireError as exc:
@@ -174,13 +173,18 @@ class Watchdog:
             await msg.term()
             return
         assert self._executor is not None
-        if source.name == SYNC:
-            if time.time() > call.start_by:  # the caller has been answered already
-                log.info("call %s (%s): expired in the queue", call.call_id, call.function)
-                return
-            self._start(call.call_id, self._executor.serve_sync(call))
-        else:
+        if source.name != SYNC:
             self._start(call.call_id, self._executor.serve_async(call, msg))
+        elif time.time() > call.start_by:  # the caller has been answered already
+            log.info("call %s (%s): expired in the queue", call.call_id, call.function)
+            await msg.ack()
+        else:
+            self._start(call.call_id, self._serve_queued(call, msg))
+
+    async def _serve_queued(self, call: CallRequest, msg: Msg) -> None:
+        assert self._executor is not None
+        await msg.ack()  # sync calls run at most once: acked before the container starts
+        await self._executor.serve_sync(call)
 
     async def _on_offer(self, msg: Msg) -> None:
         """A sync call offered to this watchdog alone: taken into a free slot, else refused."""
