@@ -13,6 +13,7 @@ from typing import Any
 from faas import rfc3339
 from faas.durations import parse_duration
 from faas.errors import SpecError
+from faas.retry import RetryPolicy
 from faas.schedule import Schedule, from_annotations
 
 NAMESPACE = "openfaas-fn"
@@ -210,6 +211,12 @@ class FunctionSpec:
     def check_runtime(self) -> None:
         """Parse each setting read at run time, once: raise SpecError if one does not parse."""
         _ = self.timeout, self.pids, self.network, self.max_concurrency, self.schedule
+        _ = self.retry
+
+    @cached_property
+    def retry(self) -> RetryPolicy:
+        """How its async calls are retried (OpenFaaS-style annotations)."""
+        return RetryPolicy.from_annotations(self.annotations)
 
     @cached_property
     def schedule(self) -> Schedule | None:

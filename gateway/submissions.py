@@ -63,7 +63,7 @@ def async_call(
         callback_url=callback or "",
         start_by=math.inf,
     )
-    with_retries(call, RetryPolicy.from_annotations(spec.annotations))
+    with_retries(call, spec.retry)
     return call
 
 

@@ -8,7 +8,6 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from faas.callback import check_url
-from faas.retry import RetryPolicy
 from faas.spec import split_namespace
 from faas.wire import CallKind
 from gateway.bodies import read_body
@@ -25,7 +24,7 @@ async def invoke_async(request: Request) -> Response:
     callback = request.headers.get("x-callback-url", "")
     if callback:
         check_url(callback)
-    policy = RetryPolicy.from_annotations(spec.annotations)
+    policy = spec.retry
     call = new_call(request, spec, body, gw)
     call.kind, call.callback_url, call.start_by, call.reply_to = (
         CallKind.ASYNC,

@@ -10,7 +10,6 @@ from starlette.responses import JSONResponse, Response
 
 from faas import bus
 from faas.errors import SpecError
-from faas.retry import RetryPolicy
 from faas.spec import NAMESPACE, FunctionSpec, check_replicas, split_namespace
 from gateway import forms
 from gateway.errors import BadRequest
@@ -48,7 +47,6 @@ async def _deployment(request: Request) -> Any:
 
 async def _spec(request: Request) -> FunctionSpec:
     spec = FunctionSpec.from_deployment(await _deployment(request))
-    RetryPolicy.from_annotations(spec.annotations)  # refuse a bad policy now, not per call
     await _check_secrets(services(request), spec)
     return spec
 

@@ -530,4 +530,5 @@ def test_a_deployed_spec_parses_its_settings_once() -> None:
     fn = FunctionSpec.from_deployment(deployment(annotations=annotations))
     assert fn.schedule is not None
     assert fn.schedule is fn.schedule  # kept, not parsed again
-    assert {"schedule", "timeout", "pids", "network"} <= fn.__dict__.keys()
+    assert {"schedule", "timeout", "pids", "network", "retry"} <= fn.__dict__.keys()
+    assert fn.retry is fn.retry
