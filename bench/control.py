@@ -11,11 +11,12 @@ gateway and the watchdog under the sync and async loads at concurrency 64.
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -297,9 +298,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     logs = RESULTS / "logs"
     logs.mkdir(parents=True, exist_ok=True)
     started = time.strftime("%Y-%m-%dT%H:%M:%S%z")
-    measure_run: Callable[[Launcher], Run] = lambda launcher: run_all(launcher, opts)  # noqa: E731
     try:
-        run = with_launcher(logs, measure_run)
+        run = with_launcher(logs, functools.partial(run_all, opts=opts))
     except Error as exc:
         print(f"bench: {exc}", file=sys.stderr)
         return 1

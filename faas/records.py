@@ -148,6 +148,7 @@ class RecordStore:
         self.kv = kv
         self.index = index
         self.bucket = bucket
+        self.volatile = volatile
         self.shelves = [Shelf(kv, index, bucket), *([volatile] if volatile else [])]
 
     @classmethod
@@ -203,8 +204,8 @@ class RecordStore:
 
     async def put_volatile(self, record: CallRecord) -> None:
         """Store a sync call's record on the volatile shelf; nothing waits for the server."""
-        shelf = self.shelves[-1]
-        if shelf.kv is self.kv:
+        shelf = self.volatile
+        if shelf is None:
             await self.put(record)
             return
         await self.nc.publish(f"$KV.{shelf.bucket}.{record.key}", record.dumps())

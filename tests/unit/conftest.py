@@ -5,9 +5,11 @@ from __future__ import annotations
 import io
 import os
 import socket
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
 import pytest
+
+from tests import natsserver
 
 
 @pytest.fixture
@@ -37,3 +39,10 @@ def free_port() -> int:
         sock.bind(("127.0.0.1", 0))
         port: int = sock.getsockname()[1]
         return port
+
+
+@pytest.fixture(scope="module")
+def nats_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A real nats-server (JetStream on) for one test module; stopped after it."""
+    with natsserver.running(tmp_path_factory.mktemp("nats")) as url:
+        yield url

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -32,7 +32,6 @@ from faas.records import (
     record_key,
 )
 from faas.wire import CallKind
-from tests import natsserver
 from tests.stamps import is_now
 
 BUCKET = "faas_calls_test"
@@ -194,12 +193,6 @@ def test_clip_replaces_bytes_that_are_not_utf8() -> None:
 
 
 # the store, on a real nats-server
-
-
-@pytest.fixture(scope="module")
-def nats_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    with natsserver.running(tmp_path_factory.mktemp("nats")) as url:
-        yield url
 
 
 @dataclass

@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import socket
 import stat
-import subprocess
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from pathlib import Path
 
@@ -15,7 +13,6 @@ import pytest
 from cryptography.fernet import Fernet
 from nats.js.errors import NotFoundError
 
-from cli import natsserver
 from faas import bus
 from faas.errors import Error, SpecError
 from faas.secretstore import (
@@ -26,13 +23,7 @@ from faas.secretstore import (
     ensure_key,
     load_key,
 )
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
+from tests import natsserver
 
 # the key file
 
@@ -62,13 +53,8 @@ def test_load_key_refuses_a_missing_or_bad_file_without_showing_it(tmp_path: Pat
 @pytest.fixture(scope="module")
 def nats_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path]]:
     data: Path = tmp_path_factory.mktemp("nats")
-    port = free_port()
-    proc: subprocess.Popen[bytes] = natsserver.start(data, "127.0.0.1", port, 8 * 2**20)
-    try:
-        yield f"nats://127.0.0.1:{port}", data
-    finally:
-        proc.terminate()
-        proc.wait(30)
+    with natsserver.running(data) as url:
+        yield url, data
 
 
 @contextlib.asynccontextmanager

@@ -4,22 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import math
-from collections.abc import Iterator
 
 import nats
-import pytest
 
 from faas import bus
 from faas.records import CallRecord, CallState, RecordStore
 from faas.wire import CallKind, CallRequest, RunSpec, unpack
 from gateway.submissions import Submissions
-from tests import natsserver
-
-
-@pytest.fixture(scope="module")
-def nats_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    with natsserver.running(tmp_path_factory.mktemp("nats")) as url:
-        yield url
 
 
 def call(call_id: str) -> CallRequest:

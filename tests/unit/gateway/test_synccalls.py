@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable
 
 import nats
-import pytest
 from nats.aio.client import Client
 from nats.aio.msg import Msg
 from nats.js import JetStreamContext
@@ -26,15 +25,8 @@ from faas.wire import (
 from gateway.instruments import GatewayMetrics
 from gateway.presence import Presence
 from gateway.synccalls import OFFER_WAIT, SyncCalls
-from tests import natsserver
 
 PREFIX = "_FAAS.reply.test"
-
-
-@pytest.fixture(scope="module")
-def nats_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    with natsserver.running(tmp_path_factory.mktemp("nats")) as url:
-        yield url
 
 
 def call(call_id: str) -> CallRequest:
