@@ -211,12 +211,22 @@ def record(gateway: Gateway, call_id: str) -> dict[str, Any]:
 
 
 def wait_record(gateway: Gateway, call_id: str, done: Any, timeout: float = 60) -> dict[str, Any]:
-    """Until `done(record)` holds."""
+    """Until the record is there (a sync call's follows its answer) and `done(record)` holds."""
     deadline = time.monotonic() + timeout
-    while not done(current := record(gateway, call_id)):
+    while not done(current := _record_when_there(gateway, call_id, deadline)):
         assert time.monotonic() < deadline, f"record never got there: {current}"
         time.sleep(0.1)
     return current
+
+
+def _record_when_there(gateway: Gateway, call_id: str, deadline: float) -> dict[str, Any]:
+    while True:
+        with gateway.client() as http:
+            reply = http.get(f"/system/calls/{call_id}")
+        if reply.status_code != 404 or time.monotonic() > deadline:
+            assert reply.status_code == 200, reply.text
+            return reply.json()  # type: ignore[no-any-return]
+        time.sleep(0.05)
 
 
 RUNTIMES = ("runc", "docker")
