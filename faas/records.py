@@ -122,6 +122,14 @@ def record_key(function: str, created_at: str, call_id: str) -> str:
 
 
 @dataclass(frozen=True)
+class Held:
+    """A record as last read or written, with its revision: the next update needs no read."""
+
+    record: CallRecord
+    revision: int
+
+
+@dataclass(frozen=True)
 class Shelf:
     """A bucket of records and the index of their call ids."""
 
@@ -186,11 +194,11 @@ class RecordStore:
             return await self.get_key(record.key), False
         return record, True
 
-    async def put(self, record: CallRecord) -> None:
+    async def put(self, record: CallRecord) -> Held:
         """Store a record, indexing its call id unless another call holds it."""
         with contextlib.suppress(KeyWrongLastSequenceError):
             await self.index.create(record.callId, record.key.encode())
-        await self.kv.put(record.key, record.dumps())
+        return Held(record, await self.kv.put(record.key, record.dumps()))
 
     async def create_if_absent(self, record: CallRecord) -> bool:
         """Store a new record unless its call id or key is already taken (a watchdog that
@@ -228,19 +236,30 @@ class RecordStore:
 
     async def update(self, key: str, change: Callable[[CallRecord], CallRecord]) -> CallRecord:
         """Apply `change` to the stored record, retrying on a concurrent write."""
+        return (await self.revise(key, change)).record
+
+    async def read(self, key: str) -> Held:
+        try:
+            entry = await self.kv.get(key)
+        except KeyNotFoundError:
+            entry = None
+        if entry is None or entry.value is None or entry.revision is None:
+            raise CallNotFound(key.rsplit(".", 1)[-1])
+        return Held(CallRecord.loads(entry.value), entry.revision)
+
+    async def revise(
+        self, key: str, change: Callable[[CallRecord], CallRecord], held: Held | None = None
+    ) -> Held:
+        """Apply `change` to the record, starting from `held` (one write if nobody else
+        wrote since), else from a fresh read; retried on a concurrent write."""
         while True:
+            held = held or await self.read(key)
+            record = change(held.record)
             try:
-                entry = await self.kv.get(key)
-            except KeyNotFoundError:
-                entry = None
-            if entry is None or entry.value is None:
-                raise CallNotFound(key.rsplit(".", 1)[-1])
-            record = change(CallRecord.loads(entry.value))
-            try:
-                await self.kv.update(key, record.dumps(), last=entry.revision)
-                return record
+                revision = await self.kv.update(key, record.dumps(), last=held.revision)
+                return Held(record, revision)
             except KeyWrongLastSequenceError:
-                continue
+                held = None
 
     async def recent(self, function: str | None, limit: int) -> list[CallRecord]:
         """Newest first, by the time in the keys, from every shelf."""

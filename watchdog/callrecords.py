@@ -20,17 +20,21 @@ from faas.wire import CallKind, CallRequest, CallResult, Outcome
 LOST_JOB = "its watchdog was lost while it ran; a job is never run twice"
 
 
-def begun(record: CallRecord, call: CallRequest, watchdog: str) -> CallRecord:
-    """The record of a call taken to run: running one attempt more, unless it may not run."""
+def begun(
+    record: CallRecord, call: CallRequest, watchdog: str, at: str, delivery: int = 1
+) -> CallRecord:
+    """The record of a call taken to run at `at`: running one attempt more, unless it may
+    not run. `delivery` counts the times its message was handed out, this one included:
+    an attempt whose watchdog was lost before it was on record still counts."""
     if record.state is CallState.CANCELLED:
         return record
     if call.kind == CallKind.JOB and record.attempts > 0:  # at most once: a rerun may do harm
-        return replace(record, state=CallState.FAILED, finishedAt=now(), message=LOST_JOB)
+        return replace(record, state=CallState.FAILED, finishedAt=at, message=LOST_JOB)
     return replace(
         record,
         state=CallState.RUNNING,
-        attempts=record.attempts + 1,
-        startedAt=now(),
+        attempts=max(record.attempts + 1, delivery),
+        startedAt=at,
         watchdog=watchdog,
     )
 

@@ -4,10 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import functools
 import logging
 import threading
-from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 
 from nats.aio.client import Client
@@ -16,7 +14,6 @@ from nats.js import JetStreamContext
 
 from faas import bus
 from faas.records import (
-    CallNotFound,
     CallRecord,
     CallState,
     RecordStore,
@@ -34,7 +31,8 @@ from faas.wire import (
     pack,
 )
 from watchdog import stderrlog
-from watchdog.callrecords import begun, finish, key_of, new_record, policy_of, retrying
+from watchdog.attempt import Attempt
+from watchdog.callrecords import finish, policy_of, retrying
 from watchdog.liveoutput import LiveOutput
 from watchdog.runner import Runner
 
@@ -111,8 +109,10 @@ class Executor:
         task.add_done_callback(self.cleanups.discard)
 
     async def serve_async(self, call: CallRequest, msg: Msg) -> None:
-        record = await self._begin(call)
-        if record is None:
+        delivery = msg.metadata.num_delivered or 1
+        attempt = await Attempt.take(self.records, call, self.name, delivery)
+        await attempt.settle()
+        if not attempt.runs:
             await msg.ack()  # cancelled while queued, or a job taken again
             return
         live = self._live(call)
@@ -124,7 +124,7 @@ class Executor:
             await asyncio.gather(renewal, return_exceptions=True)
             if live is not None:  # all of its lines are stored before its record is final
                 await asyncio.shield(live.close())
-        await asyncio.shield(self._conclude(call, msg, result, record.attempts))
+        await asyncio.shield(self._conclude(call, msg, result, attempt))
         if live is None:  # a job's stderr went out as it came
             await stderrlog.publish(self.nc, call, result, self.name)  # each attempt's stderr
 
@@ -140,25 +140,15 @@ class Executor:
         """Acknowledged: once the job ends, every line of it is in the stream."""
         await self.js.publish(bus.logs_subject(batch.function), pack(batch))
 
-    async def _begin(self, call: CallRequest) -> CallRecord | None:
-        """Mark the call running; None when it is not to run (cancelled, or a job run before)."""
-        start = functools.partial(begun, call=call, watchdog=self.name)
-        try:
-            record = await self.records.update(key_of(call), start)
-        except CallNotFound:  # expired from the records, or written by an older gateway
-            record = start(new_record(call))
-            await self.records.put(record)
-        return record if record.state is CallState.RUNNING else None
-
     async def _conclude(
-        self, call: CallRequest, msg: Msg, result: CallResult, attempt: int
+        self, call: CallRequest, msg: Msg, result: CallResult, attempt: Attempt
     ) -> None:
         policy = policy_of(call)
         cancelled = call.call_id in self.cancelled
         self.cancelled.discard(call.call_id)
-        if not cancelled and policy.retries(result.status, attempt):
-            delay = policy.backoff(attempt)
-            await self._update(call, lambda r: retrying(r, result, delay))
+        if not cancelled and policy.retries(result.status, attempt.record.attempts):
+            delay = policy.backoff(attempt.record.attempts)
+            await attempt.end(lambda r: retrying(r, result, delay))
             log.info(
                 "call %s (%s): %s, retry in %.1fs",
                 call.call_id,
@@ -168,7 +158,7 @@ class Executor:
             )
             await msg.nak(delay=delay)
             return
-        record = await self._update(call, lambda r: finish(r, result, policy, cancelled))
+        record = await attempt.end(lambda r: finish(r, result, policy, cancelled))
         log.info(
             "call %s (%s): %s after %d attempt(s)",
             call.call_id,
@@ -179,16 +169,6 @@ class Executor:
         if call.callback_url and record.state is not CallState.CANCELLED:
             await self._queue_callback(call, result, record)
         await msg.ack()
-
-    async def _update(
-        self, call: CallRequest, change: Callable[[CallRecord], CallRecord]
-    ) -> CallRecord:
-        try:
-            return await self.records.update(key_of(call), change)
-        except CallNotFound:
-            record = change(new_record(call))
-            await self.records.put(record)
-            return record
 
     async def _queue_callback(
         self, call: CallRequest, result: CallResult, record: CallRecord

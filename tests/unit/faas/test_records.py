@@ -5,14 +5,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-from collections.abc import AsyncIterator, Awaitable, Callable
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from typing import Any
 
-import nats
 import pytest
-from nats.aio.client import Client as NatsClient
-from nats.js import JetStreamContext
 from nats.js.api import DiscardPolicy, KeyValueConfig, StorageType
 from nats.js.errors import KeyNotFoundError, NotFoundError
 from nats.js.kv import KeyValue
@@ -32,10 +28,8 @@ from faas.records import (
     record_key,
 )
 from faas.wire import CallKind
+from tests.recordstore import BUCKET, Store, run
 from tests.stamps import is_now
-
-BUCKET = "faas_calls_test"
-INDEX_BUCKET = "faas_calls_test_index"
 
 FULL_KEY = "hello.01714557600000000.c1"
 FULL = CallRecord(
@@ -193,42 +187,6 @@ def test_clip_replaces_bytes_that_are_not_utf8() -> None:
 
 
 # the store, on a real nats-server
-
-
-@dataclass
-class Store:
-    """A record store on fresh buckets, and the buckets and JetStream behind it."""
-
-    records: RecordStore
-    kv: KeyValue
-    index: KeyValue
-    js: JetStreamContext
-    nc: NatsClient
-
-
-@contextlib.asynccontextmanager
-async def connected(url: str) -> AsyncIterator[Store]:
-    """A store on fresh buckets; the connection is closed at the end."""
-    nc = await nats.connect(url)
-    try:
-        js = nc.jetstream()
-        buckets = (BUCKET, INDEX_BUCKET, bus.CALLS_BUCKET, bus.CALL_INDEX_BUCKET)
-        for name in (*buckets, bus.SYNC_CALLS_BUCKET, bus.SYNC_CALL_INDEX_BUCKET):
-            with contextlib.suppress(NotFoundError):  # left by an earlier test of this module
-                await js.delete_key_value(name)
-        kv = await bus.bucket(js, BUCKET, max_age=None)
-        index = await bus.bucket(js, INDEX_BUCKET, max_age=None)
-        yield Store(RecordStore(nc, kv, index, BUCKET), kv, index, js, nc)
-    finally:
-        await nc.close()
-
-
-def run(url: str, body: Callable[[Store], Awaitable[None]]) -> None:
-    async def main() -> None:
-        async with connected(url) as store:
-            await body(store)
-
-    asyncio.run(main())
 
 
 def bump(record: CallRecord) -> CallRecord:
@@ -399,6 +357,57 @@ def test_update_reads_again_after_a_concurrent_write(nats_url: str) -> None:
         assert racing.reads == 2
         assert (changed.attempts, changed.message) == (11, "other writer")
         assert (await s.records.get("race")).attempts == 11
+
+    run(nats_url, body)
+
+
+class Counting:
+    """A bucket that counts its reads."""
+
+    def __init__(self, kv: KeyValue) -> None:
+        self.kv = kv
+        self.reads = 0
+
+    async def get(self, key: str) -> Any:
+        self.reads += 1
+        return await self.kv.get(key)
+
+    async def update(self, key: str, value: bytes, last: int) -> int:
+        return await self.kv.update(key, value, last=last)
+
+
+def test_revise_from_a_held_record_writes_without_reading(nats_url: str) -> None:
+    async def body(s: Store) -> None:
+        await s.records.create(CallRecord("h1", "f", attempts=1, createdAt=at(1)))
+        counting = Counting(s.kv)
+        store = RecordStore(s.nc, counting, s.index, BUCKET)  # type: ignore[arg-type]
+        held = await store.read(record_key("f", at(1), "h1"))
+        once = await store.revise(held.record.key, bump, held)
+        twice = await store.revise(held.record.key, bump, once)
+        assert counting.reads == 1
+        assert (once.record.attempts, twice.record.attempts) == (2, 3)
+        assert twice.revision > once.revision > held.revision
+        assert (await s.records.get("h1")).attempts == 3
+
+    run(nats_url, body)
+
+
+def test_revise_from_a_stale_record_reads_again(nats_url: str) -> None:
+    async def body(s: Store) -> None:
+        record, _ = await s.records.create(CallRecord("h2", "f", attempts=1, createdAt=at(1)))
+        held = await s.records.read(record.key)
+        await s.records.update(record.key, lambda r: replace(r, message="other writer"))
+        revised = await s.records.revise(record.key, bump, held)  # held is one write behind
+        assert (revised.record.attempts, revised.record.message) == (2, "other writer")
+        assert await s.records.get("h2") == revised.record
+
+    run(nats_url, body)
+
+
+def test_read_of_an_unknown_key_raises_call_not_found(nats_url: str) -> None:
+    async def body(s: Store) -> None:
+        with pytest.raises(CallNotFound):
+            await s.records.read(record_key("f", at(1), "nobody"))
 
     run(nats_url, body)
 

@@ -338,25 +338,34 @@ def test_new_record_of_a_call_without_a_creation_time_or_callback() -> None:
 
 # begun
 
+AT = "2024-05-01T10:00:05.000Z"
+
 
 def test_begun_marks_the_call_running_one_attempt_more() -> None:
     queued = replace(RUNNING, state=CallState.QUEUED, attempts=1, startedAt=None)
     call = CallRequest("c1", "hello", RunSpec("img"), kind=CallKind.ASYNC)
-    record = begun(queued, call, "w2")
+    record = begun(queued, call, "w2", at=AT)
     assert (record.state, record.attempts, record.watchdog) == (CallState.RUNNING, 2, "w2")
-    assert record.startedAt is not None and is_now(record.startedAt)
+    assert record.startedAt == AT
+
+
+def test_begun_counts_the_deliveries_of_attempts_never_on_record() -> None:
+    queued = replace(RUNNING, state=CallState.QUEUED, attempts=0, startedAt=None)
+    call = CallRequest("c1", "hello", RunSpec("img"), kind=CallKind.ASYNC)
+    assert begun(queued, call, "w2", at=AT, delivery=3).attempts == 3  # two watchdogs lost
+    assert begun(replace(queued, attempts=4), call, "w2", at=AT, delivery=3).attempts == 5
 
 
 def test_begun_leaves_a_cancelled_call_cancelled() -> None:
     cancelled = replace(RUNNING, state=CallState.CANCELLED, attempts=0)
     call = CallRequest("c1", "hello", RunSpec("img"), kind=CallKind.ASYNC)
-    assert begun(cancelled, call, "w2") == cancelled
+    assert begun(cancelled, call, "w2", at=AT) == cancelled
 
 
 def test_begun_runs_a_job_once_and_fails_it_if_taken_again() -> None:
     job = CallRequest("j1", "_job", RunSpec("img"), kind=CallKind.JOB)
-    first = begun(replace(RUNNING, state=CallState.QUEUED, attempts=0), job, "w1")
+    first = begun(replace(RUNNING, state=CallState.QUEUED, attempts=0), job, "w1", at=AT)
     assert (first.state, first.attempts) == (CallState.RUNNING, 1)
-    again = begun(first, job, "w2")  # its watchdog died: the lease lapsed
+    again = begun(first, job, "w2", at=AT)  # its watchdog died: the lease lapsed
     assert (again.state, again.attempts, again.message) == (CallState.FAILED, 1, LOST_JOB)
-    assert again.finishedAt is not None and is_now(again.finishedAt)
+    assert again.finishedAt == AT

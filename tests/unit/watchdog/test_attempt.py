@@ -1,0 +1,153 @@
+"""Unit tests of watchdog.attempt: an attempt's record, written as few times as it may be,
+on a real nats-server."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import replace
+
+import pytest
+
+from faas.records import CallRecord, CallState
+from faas.wire import CallKind, CallRequest, RunSpec
+from tests.recordstore import Store, run
+from watchdog import attempt as attempt_module
+from watchdog.attempt import Attempt
+from watchdog.callrecords import LOST_JOB
+
+CREATED = "2024-05-01T10:00:00.000000Z"
+
+
+def call_of(kind: CallKind, call_id: str = "a1", created_at: str = CREATED) -> CallRequest:
+    return CallRequest(call_id, "f", RunSpec("img"), kind=kind, created_at=created_at)
+
+
+async def queued(s: Store, call: CallRequest, **fields: object) -> CallRecord:
+    record = CallRecord(call.call_id, "f", kind=call.kind, createdAt=CREATED)
+    stored, _ = await s.records.create(replace(record, **fields))  # type: ignore[arg-type]
+    return stored
+
+
+def succeeded(record: CallRecord) -> CallRecord:
+    return replace(record, state=CallState.SUCCEEDED, exitCode=0)
+
+
+def test_a_short_call_goes_from_queued_to_its_end_in_one_write(nats_url: str) -> None:
+    async def body(s: Store) -> None:
+        call = call_of(CallKind.ASYNC)
+        record = await queued(s, call)
+        attempt = await Attempt.take(s.records, call, "w1")
+        await attempt.settle()
+        assert attempt.runs
+        taken = await s.records.read(record.key)
+        assert taken.record.state is CallState.QUEUED  # nothing written yet
+        end = await attempt.end(succeeded)
+        assert (await s.records.read(record.key)).revision == taken.revision + 1
+        assert (end.state, end.attempts, end.watchdog) == (CallState.SUCCEEDED, 1, "w1")
+        assert end.startedAt is not None
+        assert await s.records.get(call.call_id) == end
+
+    run(nats_url, body)
+
+
+def test_a_longer_call_is_on_record_as_running_while_it_runs(
+    nats_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(attempt_module, "RUNNING_AFTER", 0.05)
+
+    async def body(s: Store) -> None:
+        call = call_of(CallKind.ASYNC, "a2")
+        await queued(s, call)
+        attempt = await Attempt.take(s.records, call, "w1")
+        await attempt.settle()
+        await asyncio.sleep(0.3)
+        running = await s.records.get("a2")
+        assert (running.state, running.attempts, running.watchdog) == (CallState.RUNNING, 1, "w1")
+        end = await attempt.end(succeeded)
+        assert (end.state, end.attempts, end.startedAt) == (
+            CallState.SUCCEEDED,
+            1,
+            running.startedAt,
+        )
+
+    run(nats_url, body)
+
+
+def test_a_job_is_on_record_as_running_before_it_runs(nats_url: str) -> None:
+    async def body(s: Store) -> None:
+        call = call_of(CallKind.JOB, "j1")
+        await queued(s, call)
+        attempt = await Attempt.take(s.records, call, "w1")
+        await attempt.settle()
+        running = await s.records.get("j1")
+        assert (running.state, running.attempts) == (CallState.RUNNING, 1)
+        assert (await attempt.end(succeeded)).attempts == 1
+
+    run(nats_url, body)
+
+
+def test_a_job_taken_again_does_not_run_and_is_failed(nats_url: str) -> None:
+    async def body(s: Store) -> None:
+        call = call_of(CallKind.JOB, "j2")
+        await queued(s, call, state=CallState.RUNNING, attempts=1)  # its watchdog was lost
+        attempt = await Attempt.take(s.records, call, "w2")
+        await attempt.settle()
+        assert not attempt.runs
+        failed = await s.records.get("j2")
+        assert (failed.state, failed.message, failed.attempts) == (CallState.FAILED, LOST_JOB, 1)
+
+    run(nats_url, body)
+
+
+def test_a_call_cancelled_while_queued_does_not_run_and_nothing_is_written(
+    nats_url: str,
+) -> None:
+    async def body(s: Store) -> None:
+        call = call_of(CallKind.ASYNC, "a3")
+        record = await queued(s, call, state=CallState.CANCELLED)
+        before = await s.records.read(record.key)
+        attempt = await Attempt.take(s.records, call, "w1")
+        await attempt.settle()
+        assert not attempt.runs
+        assert await s.records.read(record.key) == before
+
+    run(nats_url, body)
+
+
+def test_a_write_while_it_ran_is_kept_and_the_attempt_counted_once(nats_url: str) -> None:
+    async def body(s: Store) -> None:
+        call = call_of(CallKind.ASYNC, "a4")
+        record = await queued(s, call, attempts=1, message="retry")  # its second attempt
+        attempt = await Attempt.take(s.records, call, "w1")
+        await attempt.settle()
+        await s.records.update(record.key, lambda r: replace(r, message="someone else"))
+        end = await attempt.end(succeeded)
+        assert (end.state, end.attempts, end.message) == (CallState.SUCCEEDED, 2, "someone else")
+        assert await s.records.get("a4") == end
+
+    run(nats_url, body)
+
+
+def test_a_call_without_a_record_gets_one_when_taken(nats_url: str) -> None:
+    async def body(s: Store) -> None:
+        call = call_of(CallKind.ASYNC, "a5", created_at="")  # from a gateway that wrote none
+        attempt = await Attempt.take(s.records, call, "w1")
+        running = await s.records.get("a5")
+        assert (running.state, running.attempts) == (CallState.RUNNING, 1)
+        await attempt.settle()
+        end = await attempt.end(succeeded)
+        assert (await s.records.get("a5")) == end
+        assert end.attempts == 1
+
+    run(nats_url, body)
+
+
+def test_an_attempt_after_a_lost_one_counts_it(nats_url: str) -> None:
+    async def body(s: Store) -> None:
+        call = call_of(CallKind.ASYNC, "a6")
+        await queued(s, call)  # its first watchdog was lost before the start was on record
+        attempt = await Attempt.take(s.records, call, "w2", delivery=2)
+        await attempt.settle()
+        assert (await attempt.end(succeeded)).attempts == 2
+
+    run(nats_url, body)

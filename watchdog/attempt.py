@@ -1,0 +1,94 @@
+"""One attempt of an async call or job, and its record written as few times as it may be.
+
+The record says the call runs once that is worth saying: at once for a job (run at most
+once, so its start must be on record before it starts), after RUNNING_AFTER for a function.
+An async call over sooner goes from queued to its end in one write, from the revision read
+when it was taken.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import logging
+from collections.abc import Callable
+
+from faas.records import CallNotFound, CallRecord, CallState, Held, RecordStore, now
+from faas.wire import CallKind, CallRequest
+from watchdog.callrecords import begun, key_of, new_record
+
+log = logging.getLogger(__name__)
+
+RUNNING_AFTER = 0.2  # seconds into an async call before its record says it runs
+
+
+class Attempt:
+    def __init__(
+        self,
+        records: RecordStore,
+        key: str,
+        held: Held,
+        start: Callable[[CallRecord], CallRecord],
+        stored: bool,
+        eager: bool,
+    ) -> None:
+        self.records = records
+        self.key = key
+        self.held = held  # the record as last read or written
+        self.start = start
+        self.stored = stored  # whether `held` is the started record
+        self.eager = eager  # its start is stored before it runs
+        self.record = held.record if stored else start(held.record)
+        self._timer: asyncio.TimerHandle | None = None
+        self._writing: asyncio.Task[None] | None = None
+
+    @classmethod
+    async def take(
+        cls, records: RecordStore, call: CallRequest, watchdog: str, delivery: int = 1
+    ) -> Attempt:
+        """The attempt of a call just taken, on its `delivery`; its record is read, nothing
+        written yet (unless it had none: expired, or from a gateway that wrote none)."""
+        start = functools.partial(begun, call=call, watchdog=watchdog, at=now(), delivery=delivery)
+        eager = call.kind == CallKind.JOB
+        try:
+            key = key_of(call)
+            return cls(records, key, await records.read(key), start, False, eager)
+        except CallNotFound:
+            held = await records.put(start(new_record(call)))
+            return cls(records, held.record.key, held, start, True, eager)
+
+    @property
+    def runs(self) -> bool:
+        """False when the call is not to run: cancelled while queued, or a job run before."""
+        return self.record.state is CallState.RUNNING
+
+    async def settle(self) -> None:
+        """Before the call runs, or instead: a job's start, or why it does not run."""
+        if self.stored or self.record == self.held.record:
+            return  # on record already, or cancelled while queued
+        if self.runs and not self.eager:
+            self._timer = asyncio.get_running_loop().call_later(RUNNING_AFTER, self._later)
+            return
+        await self._store()
+
+    def _later(self) -> None:
+        self._writing = asyncio.create_task(self._store())
+
+    async def _store(self) -> None:
+        try:
+            self.held = await self.records.revise(self.key, self.start, self.held)
+        except Exception:  # its end is written all the same
+            log.exception("cannot record the start of call %s", self.record.callId)
+            return
+        self.record, self.stored = self.held.record, True
+
+    async def end(self, change: Callable[[CallRecord], CallRecord]) -> CallRecord:
+        """Write the attempt's end (with its start, if that is not stored yet)."""
+        if self._timer is not None:
+            self._timer.cancel()
+        if self._writing is not None:
+            await asyncio.shield(self._writing)
+        step = change if self.stored else lambda record: change(self.start(record))
+        self.held = await self.records.revise(self.key, step, self.held)
+        self.record, self.stored = self.held.record, True
+        return self.record
