@@ -1,27 +1,15 @@
-"""Names on the NATS bus and the JetStream streams, consumers and buckets behind them."""
+"""Names on the NATS bus, and connecting to it (faas.layout makes its streams and buckets)."""
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from typing import Any
 
 import nats
 import nats.errors
 from nats.aio.client import Client
-from nats.js import JetStreamContext
-from nats.js.api import (
-    AckPolicy,
-    ConsumerConfig,
-    DiscardPolicy,
-    KeyValueConfig,
-    RetentionPolicy,
-    StorageType,
-    StreamConfig,
-)
-from nats.js.errors import NotFoundError
-from nats.js.kv import KeyValue
+from nats.js.errors import ServiceUnavailableError
 
 from faas.errors import Error
 
@@ -47,7 +35,6 @@ IDEMPOTENCY_BUCKET = "faas_idempotency"
 SECRETS_BUCKET = "faas_secrets"  # values encrypted by faas.secretstore
 SCHEDULES_BUCKET = "faas_schedules"  # function -> its last tick and scheduled call
 CANCEL_PREFIX = "faas.cancel"
-ASYNC_LEASE = 30.0  # an async call taken and not renewed for this long goes to another watchdog
 CALLBACK_ACK_WAIT = 60.0
 HEARTBEAT_SUBJECT = "faas.watchdog.heartbeat"
 PING_SUBJECT = "faas.watchdog.ping"
@@ -90,8 +77,17 @@ def reply_prefix(gateway_id: str) -> str:
     return f"_FAAS.reply.{gateway_id}"
 
 
+def servers(url: str) -> list[str]:
+    """The servers of a URL list, `nats://a:4222,nats://b:4222`: one of a cluster is enough
+    to connect, and the client learns the rest from it."""
+    found = [u.strip() for u in url.split(",") if u.strip()]
+    if not found:
+        raise Error("no NATS URL given")
+    return found
+
+
 async def connect(url: str, name: str, **options: Any) -> Client:
-    """Connect, then reconnect forever if the server goes away."""
+    """Connect to any of the servers, then reconnect (to any) forever if one goes away."""
     made: list[Client] = []
 
     async def disconnected() -> None:
@@ -100,7 +96,7 @@ async def connect(url: str, name: str, **options: Any) -> Client:
         log.warning("NATS: disconnected, reconnecting")
 
     connecting = nats.connect(
-        url,
+        servers(url),
         name=name,
         connect_timeout=2,
         allow_reconnect=True,
@@ -116,7 +112,22 @@ async def connect(url: str, name: str, **options: Any) -> Client:
     except (nats.errors.NoServersError, OSError, TimeoutError) as exc:
         reason = str(exc) or f"no connection within {FIRST_CONNECT_WAIT:g}s"
         raise Error(f"cannot connect to NATS at {url}: {reason}") from exc
+    await _jetstream_ready(made[0], url)
     return made[0]
+
+
+async def _jetstream_ready(nc: Client, url: str) -> None:
+    """Wait for JetStream to answer: a cluster just started elects its leader first."""
+    deadline = asyncio.get_running_loop().time() + FIRST_CONNECT_WAIT
+    while True:
+        try:
+            await nc.jetstream().account_info()
+            return
+        except (ServiceUnavailableError, nats.errors.TimeoutError, nats.errors.NoRespondersError):
+            if asyncio.get_running_loop().time() > deadline:
+                await nc.close()
+                raise Error(f"JetStream at {url} is not available (is it on?)") from None
+            await asyncio.sleep(0.25)
 
 
 async def close(nc: Client) -> None:
@@ -134,129 +145,3 @@ async def _log_error(exc: Exception) -> None:
 
 async def _log_reconnected() -> None:
     log.info("NATS: reconnected")
-
-
-async def ensure_streams(
-    js: JetStreamContext, max_msg_size: int, dedup_window: float, lease: float = ASYNC_LEASE
-) -> None:
-    """Create or update the work queues and their shared pull consumers (idempotent).
-
-    Sync calls live in memory (a caller waits on each); async calls and callbacks on disk.
-    """
-    queues = [
-        (SYNC_STREAM, "faas.sync.*", StorageType.MEMORY, 3600.0, 0.0),
-        (ASYNC_STREAM, "faas.async.>", StorageType.FILE, None, dedup_window),
-        (CALLBACK_STREAM, CALLBACK_SUBJECT, StorageType.FILE, None, dedup_window),
-    ]
-    for name, subject, storage, max_age, window in queues:
-        config = StreamConfig(
-            name=name,
-            subjects=[subject],
-            retention=RetentionPolicy.WORK_QUEUE,
-            storage=storage,
-            max_msg_size=max_msg_size,
-            max_age=max_age,
-            duplicate_window=window,
-        )
-        await _stream(js, config)
-    await _consumer(js, SYNC_STREAM, SYNC_CONSUMER, SYNC_ACK_WAIT)
-    await _consumer(js, ASYNC_STREAM, ASYNC_CONSUMER, lease, "faas.async.run.*")
-    await _consumer(js, CALLBACK_STREAM, CALLBACK_CONSUMER, CALLBACK_ACK_WAIT)
-    await _stream(js, logs_stream(max_msg_size))
-
-
-def logs_stream(max_msg_size: int) -> StreamConfig:
-    """Functions' stderr, a day of it at most 1 GiB: the oldest lines go first."""
-    return StreamConfig(
-        name=LOGS_STREAM,
-        subjects=[logs_subject("*")],
-        retention=RetentionPolicy.LIMITS,
-        storage=StorageType.FILE,
-        max_age=LOGS_MAX_AGE,
-        max_bytes=LOGS_MAX_BYTES,
-        discard=DiscardPolicy.OLD,
-        max_msg_size=max_msg_size,
-    )
-
-
-async def _stream(js: JetStreamContext, config: StreamConfig) -> None:
-    try:
-        await js.stream_info(str(config.name))
-        await js.update_stream(config)
-    except NotFoundError:
-        await js.add_stream(config)
-
-
-async def _consumer(
-    js: JetStreamContext,
-    stream: str,
-    durable: str,
-    ack_wait: float,
-    subject: str | None = None,
-    width: int = -1,
-) -> None:
-    """A shared pull consumer; `width` caps the messages out at once (-1: no cap)."""
-    await js.add_consumer(
-        stream,
-        ConsumerConfig(
-            durable_name=durable,
-            ack_policy=AckPolicy.EXPLICIT,
-            ack_wait=ack_wait,
-            max_deliver=-1,
-            max_waiting=4096,
-            max_ack_pending=width,
-            filter_subject=subject,
-        ),
-    )
-
-
-async def cap_function(
-    js: JetStreamContext, function: str, width: int | None, lease: float = ASYNC_LEASE
-) -> None:
-    """Create, resize or drop the consumer that caps a function's concurrent async calls."""
-    name = capped_consumer(function)
-    if width:
-        with contextlib.suppress(NotFoundError):
-            info = await js.consumer_info(ASYNC_STREAM, name)
-            if info.config.max_ack_pending == width:
-                return
-            await js.delete_consumer(ASYNC_STREAM, name)
-        await _consumer(js, ASYNC_STREAM, name, lease, async_subject(function, True), width)
-    else:
-        with contextlib.suppress(NotFoundError):
-            await js.delete_consumer(ASYNC_STREAM, name)
-
-
-async def capped_functions(js: JetStreamContext) -> list[str]:
-    """Names of the consumers of capped functions."""
-    infos = await js.consumers_info(ASYNC_STREAM)
-    return sorted(i.name for i in infos if i.name.startswith(CAPPED_PREFIX))
-
-
-async def bucket(js: JetStreamContext, name: str, max_age: float | None = None) -> KeyValue:
-    """Open a key-value bucket, creating it (file storage, one revision) if missing."""
-    try:
-        return await js.key_value(name)
-    except NotFoundError:
-        return await js.create_key_value(
-            KeyValueConfig(bucket=name, history=1, storage=StorageType.FILE, ttl=max_age)
-        )
-
-
-async def memory_bucket(
-    js: JetStreamContext, name: str, max_age: float, max_bytes: int
-) -> KeyValue:
-    """Open a key-value bucket kept in memory, creating it if missing: no write waits for a
-    disk, and once it holds `max_bytes` the oldest entries make room for new ones."""
-    try:
-        return await js.key_value(name)
-    except NotFoundError:
-        pass
-    config = KeyValueConfig(
-        bucket=name, history=1, storage=StorageType.MEMORY, ttl=max_age, max_bytes=max_bytes
-    )
-    kv = await js.create_key_value(config)
-    info = await js.stream_info(f"KV_{name}")
-    info.config.discard = DiscardPolicy.OLD  # a key-value bucket refuses new writes when full
-    await js.update_stream(info.config)
-    return kv

@@ -14,7 +14,7 @@ from nats.aio.client import Client
 from nats.js.errors import InvalidKeyError, KeyNotFoundError, KeyWrongLastSequenceError
 from nats.js.kv import KeyValue
 
-from faas import bus, rfc3339
+from faas import bus, layout, rfc3339
 from faas.errors import Error
 
 MAX_TEXT = 64 * 1024  # output and stderr kept in a record
@@ -162,12 +162,12 @@ class RecordStore:
     @classmethod
     async def open(cls, nc: Client, retention: float) -> RecordStore:
         js = nc.jetstream()
-        kv = await bus.bucket(js, bus.CALLS_BUCKET, retention)
-        index = await bus.bucket(js, bus.CALL_INDEX_BUCKET, retention)
+        kv = await layout.bucket(js, bus.CALLS_BUCKET, retention)
+        index = await layout.bucket(js, bus.CALL_INDEX_BUCKET, retention)
         size = bus.SYNC_RECORDS_BYTES
         volatile = Shelf(
-            await bus.memory_bucket(js, bus.SYNC_CALLS_BUCKET, retention, size),
-            await bus.memory_bucket(js, bus.SYNC_CALL_INDEX_BUCKET, retention, size),
+            await layout.memory_bucket(js, bus.SYNC_CALLS_BUCKET, retention, size),
+            await layout.memory_bucket(js, bus.SYNC_CALL_INDEX_BUCKET, retention, size),
             bus.SYNC_CALLS_BUCKET,
             bus.SYNC_CALL_INDEX_BUCKET,
         )

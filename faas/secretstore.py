@@ -17,7 +17,7 @@ from cryptography.fernet import Fernet, InvalidToken
 from nats.js import JetStreamContext
 from nats.js.kv import KeyValue
 
-from faas import bus
+from faas import bus, layout
 from faas.errors import Error, SpecError
 from faas.spec import check_name
 
@@ -87,7 +87,7 @@ class SecretStore:
     @classmethod
     async def open(cls, js: JetStreamContext, key_file: Path) -> SecretStore:
         cipher = load_key(key_file)
-        return cls(await bus.bucket(js, bus.SECRETS_BUCKET), cipher)
+        return cls(await layout.bucket(js, bus.SECRETS_BUCKET), cipher)
 
     async def list(self) -> list[str]:
         try:

@@ -10,7 +10,8 @@ from collections.abc import AsyncIterator
 from nats.js import JetStreamContext
 from starlette.applications import Starlette
 
-from faas import bus
+from faas import bus, layout
+from faas.layout import Layout
 from faas.records import RecordStore
 from faas.secretstore import SecretStore
 from faas.settings import GatewaySettings
@@ -63,7 +64,7 @@ async def services(settings: GatewaySettings) -> AsyncIterator[Gateway]:
         nc = await bus.connect(settings.nats_url, f"gateway {settings.gateway_id}")
         running.push_async_callback(bus.close, nc)
         js = nc.jetstream()
-        await bus.ensure_streams(js, nc.max_payload, settings.dedup_window, settings.lease)
+        await layout.ensure(js, _layout(settings, nc.max_payload))
         max_body = min(settings.max_body, nc.max_payload - bus.ENVELOPE_ROOM)
         records = await RecordStore.open(nc, settings.retention)
         secrets = await _secret_store(js, settings)
@@ -78,14 +79,14 @@ async def services(settings: GatewaySettings) -> AsyncIterator[Gateway]:
         counters = Counters(counts, settings.gateway_id)
         counters.start()
         running.push_async_callback(counters.stop)
-        idempotency = await bus.bucket(js, bus.IDEMPOTENCY_BUCKET, settings.dedup_window)
+        idempotency = await layout.bucket(js, bus.IDEMPOTENCY_BUCKET, settings.dedup_window)
         submissions = Submissions(nc, js, records, idempotency)
         running.push_async_callback(submissions.all_settled)
         scheduler = Scheduler(
             registry,
             submissions,
             records,
-            await bus.bucket(js, bus.SCHEDULES_BUCKET),
+            await layout.bucket(js, bus.SCHEDULES_BUCKET),
             settings.dedup_window,
             max_body,
         )
@@ -108,11 +109,16 @@ async def services(settings: GatewaySettings) -> AsyncIterator[Gateway]:
         )
 
 
+def _layout(settings: GatewaySettings, max_msg_size: int) -> Layout:
+    s = settings
+    return Layout(max_msg_size, s.dedup_window, s.retention, s.lease, s.nats_replicas)
+
+
 async def _watched(
     running: contextlib.AsyncExitStack, js: JetStreamContext, name: str
 ) -> BucketCache:
     """A local copy of the bucket, kept current until the gateway stops."""
-    cache = BucketCache(await bus.bucket(js, name), name)
+    cache = BucketCache(await layout.bucket(js, name), name)
     await cache.start()
     running.push_async_callback(cache.stop)
     return cache

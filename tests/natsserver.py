@@ -16,6 +16,22 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+def cluster_ports(size: int) -> list[int]:
+    """Client ports for `size` servers of a cluster, each with its route port free too."""
+    ports: list[int] = []
+    while len(ports) < size:
+        port = free_port()
+        route = port + natsserver.ROUTE_PORT_OFFSET
+        if route < 65536 and port not in ports and _free(route):
+            ports.append(port)
+    return ports
+
+
+def _free(port: int) -> bool:
+    with socket.socket() as sock:
+        return sock.connect_ex(("127.0.0.1", port)) != 0
+
+
 @contextlib.contextmanager
 def running(data: Path, max_body: int = 8 * 2**20) -> Iterator[str]:
     """A nats-server storing under `data`, stopped at the end; yields its URL."""

@@ -14,7 +14,7 @@ from nats.js import JetStreamContext
 from nats.js.errors import NotFoundError
 from nats.js.kv import KeyValue
 
-from faas import bus
+from faas import bus, layout
 from faas.records import RecordStore
 
 BUCKET = "faas_calls_test"
@@ -42,8 +42,8 @@ async def connected(url: str) -> AsyncIterator[Store]:
         for name in (*buckets, bus.SYNC_CALLS_BUCKET, bus.SYNC_CALL_INDEX_BUCKET):
             with contextlib.suppress(NotFoundError):  # left by an earlier test of this module
                 await js.delete_key_value(name)
-        kv = await bus.bucket(js, BUCKET, max_age=None)
-        index = await bus.bucket(js, INDEX_BUCKET, max_age=None)
+        kv = await layout.bucket(js, BUCKET, max_age=None)
+        index = await layout.bucket(js, INDEX_BUCKET, max_age=None)
         yield Store(RecordStore(nc, kv, index, BUCKET), kv, index, js, nc)
     finally:
         await nc.close()

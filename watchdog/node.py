@@ -15,8 +15,9 @@ from nats.aio.client import Client
 from nats.aio.msg import Msg
 from nats.js import JetStreamContext
 
-from faas import bus, supervise
+from faas import bus, layout, supervise
 from faas.errors import WireError
+from faas.layout import Layout
 from faas.records import RecordStore
 from faas.settings import WatchdogSettings
 from faas.wire import CallBusy, CallRequest, Heartbeat, WatchdogState, pack, unpack
@@ -79,8 +80,9 @@ class Watchdog:
             log.info("removed %d orphaned container(s) of watchdog %s", removed, self.name)
         self._nc = nc = await bus.connect(self.settings.nats_url, f"watchdog {self.name}")
         js = nc.jetstream()
-        await bus.ensure_streams(
-            js, nc.max_payload, self.settings.dedup_window, self.settings.lease
+        s = self.settings
+        await layout.ensure(
+            js, Layout(nc.max_payload, s.dedup_window, s.retention, s.lease, s.nats_replicas)
         )
         records = await RecordStore.open(nc, self.settings.retention)
         if self.secrets is not None:
@@ -148,7 +150,7 @@ class Watchdog:
     async def _follow_capped(self, js: JetStreamContext, taker: Taker, base: list[Source]) -> None:
         """Pull from one consumer per function with a concurrency cap, as they come and go."""
         try:
-            names = await bus.capped_functions(js)
+            names = await layout.capped_functions(js)
         except nats.errors.Error as exc:
             log.warning("cannot list capped functions: %s", exc)
             return
@@ -228,7 +230,7 @@ class Watchdog:
         """Tell the runner of every function deployed again or removed: what it keeps for one
         (containers made ahead) is for its old spec."""
         loop = asyncio.get_running_loop()
-        functions = await bus.bucket(js, bus.FUNCTIONS_BUCKET)
+        functions = await layout.bucket(js, bus.FUNCTIONS_BUCKET)
         watcher = await functions.watch(">", meta_only=True)
         async for entry in watcher:
             if entry is not None:

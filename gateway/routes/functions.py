@@ -8,7 +8,7 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from faas import bus
+from faas import layout
 from faas.errors import SpecError
 from faas.spec import NAMESPACE, FunctionSpec, check_replicas, split_namespace
 from gateway import forms
@@ -68,7 +68,7 @@ async def _check_secrets(gw: Gateway, spec: FunctionSpec) -> None:
 async def deploy_function(request: Request) -> Response:
     gw = services(request)
     spec = await _spec(request)
-    await bus.cap_function(gw.js, spec.name, spec.max_concurrency, gw.settings.lease)
+    await layout.cap_function(gw.js, spec.name, spec.max_concurrency, gw.settings.lease)
     await gw.registry.deploy(spec)
     return Response(status_code=202)
 
@@ -77,7 +77,7 @@ async def update_function(request: Request) -> Response:
     gw = services(request)
     spec = await _spec(request)
     gw.registry.get(spec.name)
-    await bus.cap_function(gw.js, spec.name, spec.max_concurrency, gw.settings.lease)
+    await layout.cap_function(gw.js, spec.name, spec.max_concurrency, gw.settings.lease)
     await gw.registry.update(spec)
     return Response(status_code=202)
 
@@ -92,7 +92,7 @@ async def delete_function(request: Request) -> Response:
     await gw.registry.remove(name)
     await gw.counters.forget(name)
     await gw.scheduler.forget(name)
-    await bus.cap_function(gw.js, name, None)
+    await layout.cap_function(gw.js, name, None)
     return Response(status_code=200)
 
 

@@ -13,7 +13,7 @@ from nats.js.api import DiscardPolicy, KeyValueConfig, StorageType
 from nats.js.errors import KeyNotFoundError, NotFoundError
 from nats.js.kv import KeyValue
 
-from faas import bus
+from faas import bus, layout
 from faas.errors import Error
 from faas.records import (
     MAX_TEXT,
@@ -470,7 +470,7 @@ def test_a_full_memory_bucket_drops_its_oldest_entries(nats_url: str) -> None:
         name = "faas_memory_test"
         with contextlib.suppress(NotFoundError):
             await s.js.delete_key_value(name)
-        kv = await bus.memory_bucket(s.js, name, 3600.0, 64 * 1024)
+        kv = await layout.memory_bucket(s.js, name, 3600.0, 64 * 1024)
         for n in range(200):  # 200 KiB into 64
             await kv.put(f"k{n}", b"x" * 1024)
         assert (await kv.get("k199")).value == b"x" * 1024

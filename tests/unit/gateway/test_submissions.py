@@ -7,7 +7,8 @@ import math
 
 import nats
 
-from faas import bus
+from faas import bus, layout
+from faas.layout import Layout
 from faas.records import CallRecord, CallState, RecordStore
 from faas.wire import CallKind, CallRequest, RunSpec, unpack
 from gateway.submissions import Submissions
@@ -24,9 +25,9 @@ def test_a_new_call_is_queued_then_recorded_and_read_back(nats_url: str) -> None
         nc = await nats.connect(nats_url)
         try:
             js = nc.jetstream()
-            await bus.ensure_streams(js, nc.max_payload, 60.0)
+            await layout.ensure(js, Layout(nc.max_payload, 60.0))
             records = await RecordStore.open(nc, 3600.0)
-            idempotency = await bus.bucket(js, bus.IDEMPOTENCY_BUCKET, 60.0)
+            idempotency = await layout.bucket(js, bus.IDEMPOTENCY_BUCKET, 60.0)
             submissions = Submissions(nc, js, records, idempotency)
             sub = await js.pull_subscribe_bind(bus.ASYNC_CONSUMER, bus.ASYNC_STREAM)
 

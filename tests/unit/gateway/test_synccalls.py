@@ -11,7 +11,8 @@ from nats.aio.client import Client
 from nats.aio.msg import Msg
 from nats.js import JetStreamContext
 
-from faas import bus
+from faas import bus, layout
+from faas.layout import Layout
 from faas.wire import (
     CallBusy,
     CallRequest,
@@ -52,7 +53,7 @@ def run(url: str, test: Test) -> None:
         nc = await nats.connect(url)
         js = nc.jetstream()
         try:
-            await bus.ensure_streams(js, nc.max_payload, 60.0)
+            await layout.ensure(js, Layout(nc.max_payload, 60.0))
             await js.purge_stream(bus.SYNC_STREAM)
             calls = SyncCalls(nc, js, Presence(nc, 5.0), PREFIX, GatewayMetrics())
             await calls.start()
