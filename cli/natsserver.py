@@ -8,10 +8,15 @@ import subprocess
 import sys
 import sysconfig
 import time
+from collections.abc import Sequence
 from pathlib import Path
 
 from faas.bus import ENVELOPE_ROOM
 from faas.errors import Error
+
+CLUSTER_NAME = "faas"
+ROUTE_PORT_OFFSET = 2000  # a server's cluster port is its client port plus this: 4222, 6222
+Address = tuple[str, int]  # where a server listens for clients
 
 
 def binary() -> str:
@@ -26,7 +31,11 @@ def binary() -> str:
     return found
 
 
-def write_config(data_dir: Path, host: str, port: int, max_body: int) -> Path:
+def write_config(
+    data_dir: Path, host: str, port: int, max_body: int, cluster: Sequence[Address] = ()
+) -> Path:
+    """The server's configuration; given `cluster`, the addresses of every server of a
+    JetStream cluster (this one's too, each time in the same order), it is one of them."""
     store = (data_dir / "jetstream").resolve()
     store.mkdir(parents=True, exist_ok=True)
     config = data_dir / "nats.conf"
@@ -35,13 +44,35 @@ def write_config(data_dir: Path, host: str, port: int, max_body: int) -> Path:
         f"max_payload: {max_body + ENVELOPE_ROOM}\n"
         # an accepted async call is on disk before the gateway answers 202
         f'jetstream {{\n  store_dir: "{store}"\n  sync_interval: always\n}}\n'
+        + (_cluster_config((host, port), cluster) if cluster else "")
     )
     return config
 
 
-def start(data_dir: Path, host: str, port: int, max_body: int) -> subprocess.Popen[bytes]:
+def _cluster_config(me: Address, cluster: Sequence[Address]) -> str:
+    if me not in cluster:
+        raise Error(f"{me[0]}:{me[1]} is not one of the cluster's servers")
+    routes = ", ".join(
+        f"nats-route://{_reachable(host)}:{port + ROUTE_PORT_OFFSET}"
+        for host, port in cluster
+        if (host, port) != me
+    )
+    return (
+        f"server_name: {CLUSTER_NAME}-{cluster.index(me) + 1}\n"
+        f"cluster {{\n  name: {CLUSTER_NAME}\n  listen: {me[0]}:{me[1] + ROUTE_PORT_OFFSET}\n"
+        f"  routes: [{routes}]\n}}\n"
+    )
+
+
+def _reachable(host: str) -> str:
+    return "127.0.0.1" if host in ("", "0.0.0.0") else host
+
+
+def start(
+    data_dir: Path, host: str, port: int, max_body: int, cluster: Sequence[Address] = ()
+) -> subprocess.Popen[bytes]:
     """Start nats-server and wait until it accepts connections."""
-    config = write_config(data_dir, host, port, max_body)
+    config = write_config(data_dir, host, port, max_body, cluster)
     with (data_dir / "nats.log").open("ab") as log:
         proc = subprocess.Popen(
             [binary(), "-c", str(config)], stdout=log, stderr=log, start_new_session=True

@@ -42,7 +42,15 @@ nats_option = env_option(
     envvar="FAAS_NATS_URL",
     default=DEFAULT_NATS_URL,
     metavar="URL",
-    help="NATS URL",
+    help="NATS URL; of a cluster, several, comma-separated",
+)
+replicas_option = env_option(
+    "--nats-replicas",
+    envvar="FAAS_NATS_REPLICAS",
+    type=click.IntRange(min=1),
+    metavar="N",
+    help="copies of each JetStream stream and bucket, at most the cluster's servers "
+    "[default: as they are, or 1]",
 )
 max_body_option = env_option(
     "--max-body",
@@ -83,6 +91,15 @@ secrets_key_option = env_option(
 )
 @click.option("--nats-host", default=DEFAULT_HOST, help="NATS listen address")
 @env_option(
+    "--nats-cluster",
+    envvar="FAAS_NATS_CLUSTER",
+    type=click.IntRange(min=1),
+    default=1,
+    metavar="N",
+    help="run N nats-servers as one JetStream cluster, on --nats-port and the next ports, "
+    "each stream and bucket kept on 3 of them",
+)
+@env_option(
     "--data-dir",
     envvar="FAAS_DATA_DIR",
     type=click.Path(file_okay=False, path_type=Path),
@@ -112,6 +129,7 @@ def run_up(
     port: int,
     nats_port: int,
     nats_host: str,
+    nats_cluster: int,
     data_dir: Path,
     stack_file: str,
     no_watchdog: bool,
@@ -135,6 +153,7 @@ def run_up(
         port=port,
         nats_port=nats_port,
         nats_host=nats_host,
+        nats_cluster=nats_cluster,
         data_dir=data_dir,
         stack_file=Path(stack_file) if stack_file else None,
         watchdog=not no_watchdog,
@@ -188,6 +207,7 @@ def _build_and_deploy(
 )
 @invoke_auth_option
 @secrets_key_option
+@replicas_option
 def run_gateway(
     nats_url: str,
     host: str,
@@ -196,6 +216,7 @@ def run_gateway(
     auth_dir: Path | None,
     invoke_auth: bool,
     secrets_key: Path | None,
+    nats_replicas: int | None,
 ) -> int:
     """Run a gateway."""
     from gateway.main import serve
@@ -208,6 +229,7 @@ def run_gateway(
         max_body=max_body,
         invoke_auth=invoke_auth,
         secrets_key_file=secrets_key,
+        nats_replicas=nats_replicas,
     )
     if auth_dir:
         settings.use_secrets(auth_dir)
@@ -242,6 +264,7 @@ def run_gateway(
     help="what runs the containers: runc (no daemon on a call's path) or docker; "
     "auto: runc where it is usable, else docker",
 )
+@replicas_option
 def run_watchdog(
     nats_url: str,
     capacity: int,
@@ -249,6 +272,7 @@ def run_watchdog(
     grace: float,
     secrets_key: Path | None,
     runtime: str,
+    nats_replicas: int | None,
 ) -> int:
     """Run a watchdog (executor node)."""
     from watchdog.main import serve
@@ -261,6 +285,7 @@ def run_watchdog(
         grace=grace,
         secrets_key_file=secrets_key,
         runtime=runtime,
+        nats_replicas=nats_replicas,
     )
     uvloop.run(serve(settings))
     return 0

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
 import shlex
@@ -11,6 +12,7 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Callable
 from types import FrameType
 
 import httpx
@@ -36,11 +38,14 @@ class Up:
     def __init__(self, settings: UpSettings) -> None:
         self.settings = settings
         self.children: list[tuple[str, subprocess.Popen[bytes]]] = []
+        self.restart: dict[str, Callable[[], subprocess.Popen[bytes]]] = {}
         self.stopping = threading.Event()
 
     @property
     def nats_url(self) -> str:
-        return f"nats://{self.settings.nats_host_shown}:{self.settings.nats_port}"
+        """Every server's URL, comma-separated: what a gateway or watchdog is given."""
+        host = self.settings.nats_host_shown
+        return ",".join(f"nats://{host}:{port}" for port in self.settings.nats_ports)
 
     @property
     def gateway_url(self) -> str:
@@ -65,29 +70,44 @@ class Up:
         auth = ensure_secrets(s.secrets_dir)
         ensure_key(s.secrets_key_file)
         _check_free(s.port, "gateway")
-        _check_free(s.nats_port, "NATS")
+        for port in s.nats_ports:
+            _check_free(port, "NATS")
+            if s.nats_cluster > 1:
+                _check_free(port + natsserver.ROUTE_PORT_OFFSET, "NATS cluster routes")
         if stack:
             build_stack(stack)
-        print(f"starting nats-server on {self.nats_url} (data in {s.data_dir})", flush=True)
-        self.children.append(
-            ("nats-server", natsserver.start(s.data_dir, s.nats_host, s.nats_port, s.max_body))
-        )
-        local_nats = f"nats://127.0.0.1:{s.nats_port}"
-        self._start_gateway(local_nats)
+        self._start_nats()
+        local = ",".join(f"nats://127.0.0.1:{port}" for port in s.nats_ports)
+        nats = ["--nats", local]
+        if s.nats_replicas:
+            nats += ["--nats-replicas", str(s.nats_replicas)]
+        self._start_gateway(nats)
         if s.watchdog:
             key = ["--secrets-key", str(s.secrets_key_file)]
-            self._spawn(
-                "watchdog", ["watchdog", "--nats", local_nats, "--capacity", str(s.capacity), *key]
-            )
+            self._spawn("watchdog", ["watchdog", *nats, "--capacity", str(s.capacity), *key])
         if stack:
             self._deploy(stack, auth)
         if s.watchdog:  # the how-to-call lines come once a call can be served
             self._wait_for("/readyz", "the watchdog did not join the gateway", READY_WAIT)
         self._print_usage(stack, auth)
 
-    def _start_gateway(self, nats_url: str) -> None:
+    def _start_nats(self) -> None:
         s = self.settings
-        args = ["gateway", "--nats", nats_url, "--port", str(s.port), "--max-body", str(s.max_body)]
+        cluster = [(s.nats_host, port) for port in s.nats_ports] if s.nats_cluster > 1 else []
+        for port in s.nats_ports:
+            data = s.nats_dir(port)
+            where = f"{s.nats_host_shown}:{port}"
+            print(f"starting nats-server on {where} (data in {data})", flush=True)
+            data.mkdir(parents=True, exist_ok=True)
+            host = s.nats_host
+            start = functools.partial(natsserver.start, data, host, port, s.max_body, cluster)
+            self.children.append((f"nats-server {port}", start()))
+            if cluster:  # the others serve on without it, until it is back
+                self.restart[f"nats-server {port}"] = start
+
+    def _start_gateway(self, nats: list[str]) -> None:
+        s = self.settings
+        args = ["gateway", *nats, "--port", str(s.port), "--max-body", str(s.max_body)]
         args += ["--auth-dir", str(s.secrets_dir)] + (["--invoke-auth"] if s.invoke_auth else [])
         args += ["--secrets-key", str(s.secrets_key_file)]
         self._spawn("gateway", args)
@@ -132,7 +152,7 @@ class Up:
             f"gateway:  {self.gateway_url}",
             f"user:     {auth.user}",
             f"password: {read_password}",
-            f"nats:     {self.nats_url}   (more watchdogs: faas watchdog --nats {self.nats_url})",
+            *self._nats_lines(),
             f"functions: {', '.join(names) or '(none deployed)'}",
             "",
             "log in, for faas list, deploy and the rest:",
@@ -150,6 +170,26 @@ class Up:
         ]
         print("\n".join(lines), flush=True)
 
+    def _nats_lines(self) -> list[str]:
+        s = self.settings
+        if s.nats_cluster == 1:
+            more = f"more watchdogs: faas watchdog --nats {self.nats_url}"
+            return [f"nats:     {self.nats_url}   ({more})"]
+        lines = [
+            f"nats:     {self.nats_url}",
+            f"          {s.nats_cluster} servers, one JetStream cluster; every stream and bucket "
+            f"kept on {s.nats_replicas}; a server that exits is restarted",
+        ]
+        if s.nats_host in ("127.0.0.1", "localhost", "::1"):
+            return [*lines, "          (other hosts join one started with --nats-host 0.0.0.0)"]
+        replicas = f" --nats-replicas {s.nats_replicas}"
+        return [
+            *lines,
+            "more gateways and watchdogs, on other hosts:",
+            f"  faas gateway --nats {self.nats_url}{replicas}",
+            f"  faas watchdog --nats {self.nats_url}{replicas}",
+        ]
+
     def _watch(self) -> int:
         while not self.stopping.wait(0.5):
             try:
@@ -161,9 +201,13 @@ class Up:
         return 0
 
     def _check_children(self) -> None:
-        for name, proc in self.children:
-            if proc.poll() is not None:
+        for i, (name, proc) in enumerate(self.children):
+            if proc.poll() is None:
+                continue
+            if name not in self.restart:
                 raise Error(f"{name} exited with code {proc.returncode}")
+            print(f"faas up: {name} exited with code {proc.returncode}; restarting it", flush=True)
+            self.children[i] = (name, self.restart[name]())
 
     def _stop_all(self) -> None:
         """Stop children newest first: the watchdog finishes its calls before the bus goes."""

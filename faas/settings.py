@@ -94,6 +94,7 @@ class GatewaySettings:
     auth_password: str | None = field(default=None, repr=False)
     invoke_auth: bool = False  # auth on /function/ and /async-function/ too
     secrets_key_file: Path | None = None  # Fernet key of function secrets; None: secrets off
+    nats_replicas: int | None = None  # copies of streams and buckets; None: as they are, or 1
 
     def basic_auth(self) -> BasicAuth | None:
         """The credentials requests must carry; None when auth is off."""
@@ -125,6 +126,7 @@ class GatewaySettings:
             auth_password=password,
             invoke_auth=_env_bool("FAAS_INVOKE_AUTH"),
             secrets_key_file=_env_path("FAAS_SECRETS_KEY_FILE"),
+            nats_replicas=_env_replicas(),
         )
 
 
@@ -152,6 +154,7 @@ class WatchdogSettings:
     ahead: int = DEFAULT_AHEAD
     ahead_total: int = DEFAULT_AHEAD_TOTAL
     seccomp_32bit: bool = False  # runc: admit 32-bit system calls too, as Docker (slower)
+    nats_replicas: int | None = None  # copies of streams and buckets; None: as they are, or 1
 
     @classmethod
     def from_env(cls) -> WatchdogSettings:
@@ -174,7 +177,15 @@ class WatchdogSettings:
             ahead=_env_int("FAAS_AHEAD", DEFAULT_AHEAD),
             ahead_total=_env_int("FAAS_AHEAD_TOTAL", DEFAULT_AHEAD_TOTAL),
             seccomp_32bit=_env_bool("FAAS_SECCOMP_32BIT"),
+            nats_replicas=_env_replicas(),
         )
+
+
+def _env_replicas() -> int | None:
+    replicas = _env_int("FAAS_NATS_REPLICAS", 0)
+    if replicas < 0:
+        raise Error(f"FAAS_NATS_REPLICAS must be 1 or more, not {replicas}")
+    return replicas or None
 
 
 def _env_runtime() -> str:
@@ -200,6 +211,20 @@ class UpSettings:
     max_body: int = DEFAULT_MAX_BODY
     capacity: int = field(default_factory=default_capacity)
     invoke_auth: bool = False  # the gateway wants credentials for invocations too
+    nats_cluster: int = 1  # nats-servers, one JetStream cluster, on nats_port and the next
+
+    @property
+    def nats_ports(self) -> list[int]:
+        return [self.nats_port + i for i in range(self.nats_cluster)]
+
+    @property
+    def nats_replicas(self) -> int | None:
+        """Copies of each stream and bucket: 3 on a cluster of 3 or more."""
+        return min(self.nats_cluster, 3) if self.nats_cluster > 1 else None
+
+    def nats_dir(self, port: int) -> Path:
+        """A server's store and log: the data folder itself, for one server alone."""
+        return self.data_dir / f"nats-{port}" if self.nats_cluster > 1 else self.data_dir
 
     @property
     def secrets_dir(self) -> Path:

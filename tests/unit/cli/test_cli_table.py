@@ -211,7 +211,8 @@ def test_help_names_each_variable_and_default(
     assert main(["gateway", "--help"]) == 0
     out = " ".join(capsys.readouterr().out.split())
     assert "Usage: faas gateway [OPTIONS]" in out
-    assert f"NATS URL [env var: FAAS_NATS_URL; default: {DEFAULT_NATS_URL}]" in out
+    assert f"comma-separated [env var: FAAS_NATS_URL; default: {DEFAULT_NATS_URL}]" in out
+    assert "[env var: FAAS_NATS_REPLICAS; x>=1]" in out
     assert "[env var: FAAS_GATEWAY_PORT; default: 8080]" in out
     assert "[env var: FAAS_SECRET_MOUNT_PATH]" in out
 

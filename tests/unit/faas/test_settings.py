@@ -111,10 +111,12 @@ def test_gateway_variables_take_effect(
         "FAAS_BASIC_AUTH_PASSWORD": "env-pw",
         "FAAS_INVOKE_AUTH": "true",
         "FAAS_SECRETS_KEY_FILE": str(tmp_path / "env.key"),
+        "FAAS_NATS_REPLICAS": "3",
     }
     for name, value in variables.items():
         environ.setenv(name, value)
     s = start(started, "gateway")
+    assert s.nats_replicas == 3
     assert (s.nats_url, s.host, s.port, s.max_body) == ("nats://env:1", "0.0.0.0", 9001, 1000)
     assert (s.retention, s.dedup_window, s.lease) == (60.0, 5.0, 7.0)
     assert (s.auth_user, s.auth_password, s.invoke_auth) == ("env-user", "env-pw", True)
@@ -130,8 +132,11 @@ def test_gateway_flags_beat_variables(
     environ.setenv("FAAS_MAX_BODY", "1000")
     environ.setenv("FAAS_SECRETS_KEY_FILE", str(tmp_path / "env.key"))
     flags = ["--nats", "nats://flag:2", "--host", "127.0.0.2", "--port", "9002"]
+    environ.setenv("FAAS_NATS_REPLICAS", "3")
     flags += ["--max-body", "2000", "--secrets-key", str(tmp_path / "flag.key")]
+    flags += ["--nats-replicas", "5"]
     s = start(started, "gateway", *flags)
+    assert s.nats_replicas == 5
     assert (s.nats_url, s.host, s.port, s.max_body) == ("nats://flag:2", "127.0.0.2", 9002, 2000)
     assert s.secrets_key_file == tmp_path / "flag.key"
 
@@ -179,10 +184,12 @@ def test_watchdog_variables_take_effect(
         "FAAS_DEDUP_WINDOW": "5",
         "FAAS_LEASE": "7",
         "DOCKER_HOST": "tcp://docker:2375",
+        "FAAS_NATS_REPLICAS": "3",
     }
     for name, value in variables.items():
         environ.setenv(name, value)
     s = start(started, "watchdog")
+    assert s.nats_replicas == 3
     assert (s.nats_url, s.capacity, s.watchdog_id, s.grace) == ("nats://env:1", 3, "env-id", 4.5)
     assert (s.secrets_key_file, s.runtime, s.runc) == (tmp_path / "env.key", "docker", "/opt/runc")
     assert (s.run_dir, s.state_dir) == (tmp_path / "run", tmp_path / "state")
@@ -201,10 +208,13 @@ def test_watchdog_flags_beat_variables(
     environ.setenv("FAAS_GRACE", "4.5")
     environ.setenv("FAAS_SECRETS_KEY_FILE", str(tmp_path / "env.key"))
     environ.setenv("FAAS_RUNTIME", "docker")
-    flags = ["--nats", "nats://flag:2", "--capacity", "5", "--id", "flag-id", "--grace", "1"]
-    flags += ["--secrets-key", str(tmp_path / "flag.key"), "--runtime", "runc"]
+    environ.setenv("FAAS_NATS_REPLICAS", "3")
+    flags = ["--nats", "nats://a:1,nats://b:2", "--capacity", "5", "--id", "flag-id"]
+    flags += ["--grace", "1", "--secrets-key", str(tmp_path / "flag.key"), "--runtime", "runc"]
+    flags += ["--nats-replicas", "2"]
     s = start(started, "watchdog", *flags)
-    assert (s.nats_url, s.capacity, s.watchdog_id, s.grace) == ("nats://flag:2", 5, "flag-id", 1.0)
+    assert (s.nats_url, s.nats_replicas) == ("nats://a:1,nats://b:2", 2)
+    assert (s.capacity, s.watchdog_id, s.grace) == (5, "flag-id", 1.0)
     assert (s.secrets_key_file, s.runtime) == (tmp_path / "flag.key", "runc")
 
 
@@ -224,7 +234,10 @@ def test_up_variables_take_effect(
     environ.setenv("FAAS_MAX_BODY", "1000")
     environ.setenv("FAAS_CAPACITY", "3")
     environ.setenv("FAAS_INVOKE_AUTH", "yes")
+    environ.setenv("FAAS_NATS_CLUSTER", "3")
     s = start(started, "up")
+    assert (s.nats_cluster, s.nats_ports, s.nats_replicas) == (3, [4333, 4334, 4335], 3)
+    assert s.nats_dir(4334) == tmp_path / "data" / "nats-4334"
     assert (s.port, s.nats_port, s.data_dir) == (free_port, 4333, tmp_path / "data")
     assert (s.max_body, s.capacity, s.invoke_auth) == (1000, 3, True)
 
@@ -279,3 +292,18 @@ def test_a_bad_variable_is_a_usage_error_naming_it(
     assert main(argv) == 2
     assert f"(env var: '{variable}')" in capsys.readouterr().err
     assert started == []
+
+
+def test_one_nats_server_keeps_the_data_folder_and_sets_no_replicas() -> None:
+    settings = UpSettings(data_dir=Path("d"), nats_port=5000)
+    assert (settings.nats_ports, settings.nats_replicas) == ([5000], None)
+    assert settings.nats_dir(5000) == Path("d")
+    assert UpSettings(nats_cluster=5).nats_replicas == 3  # more copies only cost writes
+
+
+def test_replicas_in_the_environment_are_checked(environ: pytest.MonkeyPatch) -> None:
+    environ.setenv("FAAS_NATS_REPLICAS", "-1")
+    with pytest.raises(Error, match="FAAS_NATS_REPLICAS"):
+        GatewaySettings.from_env()
+    environ.setenv("FAAS_NATS_REPLICAS", "")
+    assert WatchdogSettings.from_env().nats_replicas is None
