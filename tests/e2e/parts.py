@@ -21,6 +21,7 @@ from cli.stack import load_stack
 from faas.basicauth import BasicAuth, write_secrets
 from faas.secretstore import ensure_key
 from tests.e2e.functions import TEST_FUNCTIONS
+from tests.natsserver import cluster_ports
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -50,6 +51,21 @@ class Nats:
     data: Path
     port: int
     max_body: int
+    cluster: list[tuple[str, int]] = field(default_factory=list)  # of its cluster, if any
+
+
+@dataclass
+class NatsCluster:
+    """nats-servers as one JetStream cluster; `url` names them all, as a client is given."""
+
+    nodes: list[Nats]
+
+    @property
+    def url(self) -> str:
+        return ",".join(node.url for node in self.nodes)
+
+
+Bus = Nats | NatsCluster  # what gateways and watchdogs connect to
 
 
 @dataclass
@@ -63,7 +79,8 @@ class Gateway:
         """An HTTP client of the gateway, sending its credentials unless told otherwise."""
         if self.auth:
             options.setdefault("auth", (self.auth.user, self.auth.password))
-        return httpx.Client(base_url=self.url, timeout=60, **options)
+        options.setdefault("timeout", 60)
+        return httpx.Client(base_url=self.url, **options)
 
 
 @dataclass
@@ -89,6 +106,19 @@ class Parts:
         self.procs.append(proc)
         return Nats(f"nats://127.0.0.1:{port}", proc, data, port, max_body)
 
+    def nats_cluster(self, size: int = 3, max_body: int = 8 * 2**20) -> NatsCluster:
+        """`size` nats-servers as one cluster; give parts `--nats-replicas` to use it."""
+        ports = cluster_ports(size)
+        addresses = [("127.0.0.1", port) for port in ports]
+        nodes = []
+        for port in ports:
+            data = self.tmp / f"nats-{port}"
+            data.mkdir()
+            proc = natsserver.start(data, "127.0.0.1", port, max_body, addresses)
+            self.procs.append(proc)
+            nodes.append(Nats(f"nats://127.0.0.1:{port}", proc, data, port, max_body, addresses))
+        return NatsCluster(nodes)
+
     def secrets_key(self) -> Path:
         """A secrets key, given to every gateway and watchdog started from now on."""
         key = ensure_key(self.tmp / "secrets.key")
@@ -98,10 +128,14 @@ class Parts:
     def restart_nats(self, nats: Nats) -> None:
         """Stop the server and start it again on the same port and store."""
         stop(nats.proc)
-        nats.proc = natsserver.start(nats.data, "127.0.0.1", nats.port, nats.max_body)
+        self.start_nats(nats)
+
+    def start_nats(self, nats: Nats) -> None:
+        """Start a stopped server again, on its port and store (in its cluster, if any)."""
+        nats.proc = natsserver.start(nats.data, "127.0.0.1", nats.port, nats.max_body, nats.cluster)
         self.procs.append(nats.proc)
 
-    def gateway(self, nats: Nats, *args: str, auth: BasicAuth | None = None) -> Gateway:
+    def gateway(self, nats: Bus, *args: str, auth: BasicAuth | None = None) -> Gateway:
         """A gateway; with auth, its credentials are in files it reads with --auth-dir."""
         port = free_port()
         if auth:
@@ -113,7 +147,7 @@ class Parts:
         _wait_healthy(gateway)
         return gateway
 
-    def watchdog(self, nats: Nats, capacity: int = 2, *args: str, wid: str = "") -> Watchdog:
+    def watchdog(self, nats: Bus, capacity: int = 2, *args: str, wid: str = "") -> Watchdog:
         wid = wid or f"test-{uuid.uuid4().hex[:8]}"
         self.watchdog_ids.add(wid)
         proc = self._spawn(

@@ -62,8 +62,18 @@ class Receiver:
         with self.lock:
             return list(self.got)
 
+    def wait_for_calls(self, call_ids: set[str], timeout: float = 60) -> dict[str, list[Callback]]:
+        """Until each call has called back; its callbacks by call id, others' too."""
+        deadline = time.monotonic() + timeout
+        while missing := call_ids - set(self.by_call()):
+            assert time.monotonic() < deadline, f"no callback of {len(missing)} calls: {missing}"
+            time.sleep(0.05)
+        return self.by_call()
+
     def by_call(self) -> dict[str, list[Callback]]:
         calls: dict[str, list[Callback]] = {}
-        for cb in self.got:
+        with self.lock:
+            got = list(self.got)
+        for cb in got:
             calls.setdefault(cb.headers["X-Call-Id"], []).append(cb)
         return calls
