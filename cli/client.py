@@ -200,6 +200,28 @@ class Client:
     def remove_secret(self, name: str) -> None:
         self.send_json("DELETE", "/system/secrets", {"name": name})
 
+    def image(self, image_id: str) -> dict[str, Any] | None:
+        """The cluster's record of a stored image, or None if it has not got it."""
+        reply = self.request("GET", f"/system/images/{_quote(image_id)}", ok=(200, 404))
+        found = _decoded(reply) if reply.status_code == 200 else None
+        if found is not None and not isinstance(found, dict):
+            raise MalformedAnswer(f"answer to GET /system/images/{image_id}", "not an object")
+        return found
+
+    def put_image(self, config: str, image_id: str, rootfs: Iterator[bytes]) -> None:
+        """Send an image's root filesystem tar as it is read (no timeout: it may be large)."""
+        url = f"{self.base}/system/images/{_quote(image_id)}"
+        headers = {"Content-Type": "application/x-tar", "X-Image-Config": config}
+        with self._translated():
+            reply = self.http.put(url, content=rootfs, headers=headers, timeout=None)
+        self._check(reply, (200, 201))
+
+    def tag_image(self, tag: str, image_id: str) -> str | None:
+        """Point the tag at the stored image; the older image this deleted, if any."""
+        path = f"/system/image-tags/{urllib.parse.quote(tag, safe='/:@')}"
+        deleted = _decoded(self.send_json("PUT", path, {"imageId": image_id})).get("deleted")
+        return deleted if isinstance(deleted, str) else None
+
     def call(self, call_id: str) -> CallRecord:
         return records.call_record(self._json("GET", f"/system/calls/{_quote(call_id)}"))
 

@@ -26,14 +26,40 @@ def build_images(stack_file: str, only: tuple[str, ...]) -> int:
     return 0
 
 
+@click.command("push")
+@stack_file_option
+@only_option
+@gateway_option("gateway URL; without it or the variable, the stack's provider.gateway")
+def push_images(stack_file: str, only: tuple[str, ...], gateway: str | None) -> int:
+    """Put the stack's images into the cluster, for watchdogs on hosts without them."""
+    from cli.push import push_stack  # loads the Docker client: only where it is used
+
+    stack = load_stack(stack_file)
+    with client_for(gateway_url(gateway, stack.gateway)) as client:
+        push_stack(stack, client, set(only) or None)
+    return 0
+
+
+skip_push_option = click.option(
+    "--skip-push", is_flag=True, help="do not put the images into the cluster first"
+)
+
+
 @click.command("deploy")
 @stack_file_option
 @only_option
 @gateway_option("gateway URL; without it or the variable, the stack's provider.gateway")
-def deploy_functions(stack_file: str, only: tuple[str, ...], gateway: str | None) -> int:
-    """Deploy the stack's functions."""
+@skip_push_option
+def deploy_functions(
+    stack_file: str, only: tuple[str, ...], gateway: str | None, skip_push: bool
+) -> int:
+    """Push the stack's images into the cluster, then deploy its functions."""
     stack = load_stack(stack_file)
     with client_for(gateway_url(gateway, stack.gateway)) as client:
+        if not skip_push:
+            from cli.push import push_stack
+
+            push_stack(stack, client, set(only) or None)
         deploy_stack(stack, client, set(only) or None)
     return 0
 

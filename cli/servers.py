@@ -15,7 +15,7 @@ import click
 import uvloop
 
 from cli.client import Client, client_for
-from cli.functions import deploy_stack
+from cli.functions import deploy_stack, skip_push_option
 from cli.options import env_option, gateway_option, only_option
 from cli.stack import load_stack
 from faas.errors import Error
@@ -122,9 +122,7 @@ secrets_key_option = env_option(
 @only_option
 @click.option("--skip-build", is_flag=True, help="deploy without building")
 @click.option("--skip-deploy", is_flag=True, help="build without deploying")
-@click.option(
-    "--skip-push", is_flag=True, expose_value=False, help="accepted; images are never pushed"
-)
+@skip_push_option
 def run_up(
     port: int,
     nats_port: int,
@@ -140,13 +138,15 @@ def run_up(
     only: tuple[str, ...],
     skip_build: bool,
     skip_deploy: bool,
+    skip_push: bool,
 ) -> int:
     """Run NATS, a gateway and a watchdog here and deploy a stack. With -g (or $OPENFAAS_URL,
     or a gateway already on --port): build the stack and deploy it there, as faas-cli up.
     """
     target = gateway or _local_gateway(port)
     if target:
-        return _build_and_deploy(target, stack_file, set(only) or None, skip_build, skip_deploy)
+        skips = (skip_build, skip_push, skip_deploy)
+        return _build_and_deploy(target, stack_file, set(only) or None, *skips)
     from cli.up import up
 
     settings = UpSettings(
@@ -177,16 +177,24 @@ def _local_gateway(port: int) -> str | None:
 
 
 def _build_and_deploy(
-    url: str, stack_file: str, only: set[str] | None, skip_build: bool, skip_deploy: bool
+    url: str,
+    stack_file: str,
+    only: set[str] | None,
+    skip_build: bool,
+    skip_push: bool,
+    skip_deploy: bool,
 ) -> int:
-    """faas-cli's `up`. There is no registry to push to: images stay on the Docker host."""
+    """faas-cli's `up`: build, push (into the cluster: there is no registry), deploy."""
     from cli.build import build_stack
+    from cli.push import push_stack
 
     stack = load_stack(stack_file or DEFAULT_STACK_FILE)
     if not skip_build:
         build_stack(stack, only)
-    if not skip_deploy:
-        with client_for(url.rstrip("/")) as client:
+    with client_for(url.rstrip("/")) as client:
+        if not skip_push:
+            push_stack(stack, client, only)
+        if not skip_deploy:
             deploy_stack(stack, client, only)
     return 0
 

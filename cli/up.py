@@ -20,6 +20,7 @@ import httpx
 from cli import natsserver
 from cli.build import build_stack
 from cli.client import Client
+from cli.push import push_stack
 from cli.stack import Stack, load_stack
 from faas.basicauth import PASSWORD_FILE, BasicAuth, ensure_secrets
 from faas.errors import Error
@@ -30,6 +31,7 @@ log = logging.getLogger(__name__)
 
 STOP_WAIT = 45.0  # per child: the watchdog's grace period plus room
 READY_WAIT = 120.0  # for the watchdog to join: it may unpack images first
+LOOPBACK = ("127.0.0.1", "localhost", "::1")  # a NATS only this host reaches
 
 
 class Up:
@@ -137,7 +139,11 @@ class Up:
         raise Error(f"{failure} within {timeout:g}s: {last}")
 
     def _deploy(self, stack: Stack, auth: BasicAuth) -> None:
+        """Deploy the stack; when other hosts can reach NATS, push its images first, so their
+        watchdogs can run them."""
         with Client(self.gateway_url, auth=auth) as client:
+            if self.settings.nats_host not in LOOPBACK:
+                push_stack(stack, client, None)
             for fn in stack.functions.values():
                 print(f"[{fn.name}] {client.deploy(fn.deployment())}", flush=True)
 

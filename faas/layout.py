@@ -23,6 +23,7 @@ from nats.js.api import (
     ConsumerConfig,
     DiscardPolicy,
     KeyValueConfig,
+    ObjectStoreConfig,
     RetentionPolicy,
     StorageType,
     StreamConfig,
@@ -93,7 +94,12 @@ async def _ensure(js: JetStreamContext, layout: Layout) -> None:
     await _consumer(js, bus.ASYNC_STREAM, bus.ASYNC_CONSUMER, layout.lease, "faas.async.run.*")
     await _consumer(js, bus.CALLBACK_STREAM, bus.CALLBACK_CONSUMER, bus.CALLBACK_ACK_WAIT)
     await _stream(js, logs_stream(layout.max_msg_size), n)
-    for name in (bus.FUNCTIONS_BUCKET, bus.COUNTERS_BUCKET, bus.SECRETS_BUCKET):
+    for name in (
+        bus.FUNCTIONS_BUCKET,
+        bus.COUNTERS_BUCKET,
+        bus.SECRETS_BUCKET,
+        bus.IMAGE_TAGS_BUCKET,
+    ):
         await bucket(js, name, replicas=n)
     await bucket(js, bus.SCHEDULES_BUCKET, replicas=n)
     await bucket(js, bus.IDEMPOTENCY_BUCKET, window, n)
@@ -101,6 +107,7 @@ async def _ensure(js: JetStreamContext, layout: Layout) -> None:
         await bucket(js, name, layout.retention, n)
     for name in (bus.SYNC_CALLS_BUCKET, bus.SYNC_CALL_INDEX_BUCKET):
         await memory_bucket(js, name, layout.retention, bus.SYNC_RECORDS_BYTES, n)
+    await object_store(js, bus.IMAGES_BUCKET, n)
 
 
 def logs_stream(max_msg_size: int) -> StreamConfig:
@@ -228,6 +235,18 @@ async def memory_bucket(
     return await js.key_value(name)
 
 
+async def object_store(js: JetStreamContext, name: str, replicas: int | None = None) -> None:
+    """Make an object store (file storage) if missing, else grow its copies to `replicas`."""
+    stream, what = f"OBJ_{name}", f"object store {name}"
+    try:
+        info = await js.stream_info(stream)
+    except NotFoundError:
+        config = ObjectStoreConfig(storage=StorageType.FILE, replicas=replicas or 1)
+        await _placed(js.create_object_store(name, config), what, config.replicas)
+        return
+    await _grow(js, info, replicas, what)
+
+
 async def _bucket(js: JetStreamContext, config: KeyValueConfig, replicas: int | None) -> StreamInfo:
     """Make the bucket if missing, else grow its copies to `replicas`; its stream's info."""
     stream, what = f"KV_{config.bucket}", f"bucket {config.bucket}"
@@ -237,8 +256,13 @@ async def _bucket(js: JetStreamContext, config: KeyValueConfig, replicas: int | 
         config.replicas = replicas or 1
         await _placed(js.create_key_value(config), what, config.replicas)
         return await js.stream_info(stream)
+    await _grow(js, info, replicas, what)
+    return info
+
+
+async def _grow(js: JetStreamContext, info: StreamInfo, replicas: int | None, what: str) -> None:
+    """Give an existing stream `replicas` copies, if it has another number."""
     if replicas and info.config.num_replicas != replicas:
         info.config.num_replicas = replicas
         await _placed(js.update_stream(info.config), what, replicas)
-        await _led(js, stream)
-    return info
+        await _led(js, str(info.config.name))

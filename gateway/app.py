@@ -11,6 +11,7 @@ from nats.js import JetStreamContext
 from starlette.applications import Starlette
 
 from faas import bus, layout
+from faas.images import ImageBank
 from faas.layout import Layout
 from faas.records import RecordStore
 from faas.secretstore import SecretStore
@@ -106,6 +107,7 @@ async def services(settings: GatewaySettings) -> AsyncIterator[Gateway]:
             scheduler=scheduler,
             metrics=metrics,
             secrets=secrets,
+            images=await ImageBank.open(js),
         )
 
 

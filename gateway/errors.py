@@ -7,6 +7,7 @@ from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 
 from faas.errors import Error, SpecError
+from faas.images import ImageNotStored
 from faas.records import CallNotFound
 from faas.secretstore import SecretError, SecretExists, SecretNotFound
 
@@ -50,6 +51,7 @@ _STATUS: dict[type[Exception], int] = {
     FunctionNotFound: 404,
     CallNotFound: 404,
     SecretNotFound: 404,
+    ImageNotStored: 404,
     Conflict: 409,
     SecretExists: 409,
     BodyTooLarge: 413,

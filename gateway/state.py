@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from nats.aio.client import Client
 from nats.js import JetStreamContext
 
+from faas.images import ImageBank
 from faas.records import RecordStore
 from faas.secretstore import SecretStore
 from faas.settings import GatewaySettings
@@ -34,3 +35,4 @@ class Gateway:
     scheduler: Scheduler
     metrics: GatewayMetrics
     secrets: SecretStore | None  # None: no secrets key, secrets are off
+    images: ImageBank

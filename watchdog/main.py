@@ -14,6 +14,7 @@ from docker.errors import DockerException
 
 from faas.errors import Error
 from faas.settings import WatchdogSettings
+from watchdog.clusterimages import ClusterImages
 from watchdog.dockerrunner import DockerRunner
 from watchdog.node import Watchdog
 from watchdog.oci import profile
@@ -50,7 +51,10 @@ class Unusable(Exception):
 
 
 def oci_runner(
-    settings: WatchdogSettings, client: docker.DockerClient, secrets: SecretProvider | None
+    settings: WatchdogSettings,
+    client: docker.DockerClient,
+    secrets: SecretProvider | None,
+    cluster: ClusterImages | None = None,
 ) -> OciRunner:
     """The daemonless runner, started; raise Unusable saying why it cannot run here."""
     runc = Runc.find(settings.run_dir / "runc", settings.runc)
@@ -67,7 +71,7 @@ def oci_runner(
         confinement = profile.native_only(confinement)
     net = owner_folder(settings.run_dir / "net", settings.watchdog_id)
     bridge = Bridge(net, settings.bridge_subnet)
-    images = ImageStore(client, settings.state_dir / "images", settings.image_cache_bytes)
+    images = ImageStore(client, settings.state_dir / "images", settings.image_cache_bytes, cluster)
     shim = static_busybox() if settings.ahead > 0 else None
     if settings.ahead > 0 and shim is None:
         log.warning("no static busybox on this host: no container is made ahead of its call")
@@ -111,12 +115,16 @@ def _no_pidfd() -> str | None:
 
 
 def make_runner(
-    settings: WatchdogSettings, client: docker.DockerClient, secrets: SecretProvider | None
+    settings: WatchdogSettings,
+    client: docker.DockerClient,
+    secrets: SecretProvider | None,
+    cluster: ClusterImages | None = None,
 ) -> Runner:
-    """runc where it is usable and wanted, else Docker; the log says which."""
+    """runc where it is usable and wanted, else Docker; the log says which. Only runc runs
+    images fetched from the cluster."""
     if settings.runtime != "docker":
         try:
-            runner = oci_runner(settings, client, secrets)
+            runner = oci_runner(settings, client, secrets, cluster)
         except Unusable as exc:
             log.warning("runtime runc is not usable here (%s): using docker", exc)
         else:
@@ -131,8 +139,9 @@ async def serve(settings: WatchdogSettings) -> None:
     client = docker_client(settings)
     key = settings.secrets_key_file
     secrets = SecretSource(key) if key else None
-    runner = await asyncio.to_thread(make_runner, settings, client, secrets)
-    node = Watchdog(settings, runner, secrets)
+    cluster = ClusterImages()
+    runner = await asyncio.to_thread(make_runner, settings, client, secrets, cluster)
+    node = Watchdog(settings, runner, secrets, cluster)
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, node.stop)

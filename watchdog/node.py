@@ -17,10 +17,12 @@ from nats.js import JetStreamContext
 
 from faas import bus, layout, supervise
 from faas.errors import WireError
+from faas.images import ImageBank
 from faas.layout import Layout
 from faas.records import RecordStore
 from faas.settings import WatchdogSettings
 from faas.wire import CallBusy, CallRequest, Heartbeat, WatchdogState, pack, unpack
+from watchdog.clusterimages import ClusterImages
 from watchdog.deliver import Deliverer
 from watchdog.executor import Executor
 from watchdog.runner import Runner
@@ -38,11 +40,16 @@ class Watchdog:
     """An executor node: its capacity is the number of calls it runs at once."""
 
     def __init__(
-        self, settings: WatchdogSettings, runner: Runner, secrets: SecretSource | None = None
+        self,
+        settings: WatchdogSettings,
+        runner: Runner,
+        secrets: SecretSource | None = None,
+        images: ClusterImages | None = None,
     ) -> None:
         self.settings = settings
         self.runner = runner
         self.secrets = secrets  # opened in run(); the runner reads values through it
+        self.images = images  # attached in run(); the runner fetches images through it
         self.stopping = asyncio.Event()
         self.calls: dict[str, asyncio.Task[None]] = {}
         self._slot_free = asyncio.Event()
@@ -87,6 +94,8 @@ class Watchdog:
         records = await RecordStore.open(nc, self.settings.retention)
         if self.secrets is not None:
             await self.secrets.start(js)
+        if self.images is not None:
+            self.images.attach(await ImageBank.open(js), loop)
         self._executor = Executor(
             self.name, nc, js, records, self.runner, self._pool, self.settings.lease
         )

@@ -10,7 +10,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from watchdog.oci.images import ImageConfig, ImageError
+from faas.images import ImageConfig
+from watchdog.oci.images import ImageError
 from watchdog.oci.pool import SHIM_PATH
 from watchdog.oci.profile import Profile
 from watchdog.secretfiles import SECRETS_PATH

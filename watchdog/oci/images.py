@@ -1,4 +1,5 @@
-"""Images as root filesystems: unpacked once per image id from the local Docker image store."""
+"""Images as root filesystems: unpacked once per image id from the local Docker image store,
+or fetched from the cluster's (faas.images) when the host does not have the image."""
 
 from __future__ import annotations
 
@@ -13,12 +14,15 @@ import threading
 import time
 import uuid
 from collections.abc import Iterable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any
 
 import docker
 from docker.errors import DockerException, ImageNotFound
+
+from faas.errors import Error
+from faas.images import ImageConfig, ImageCorrupt
+from watchdog.clusterimages import ClusterImages
 
 log = logging.getLogger(__name__)
 
@@ -40,30 +44,6 @@ class NotUnpacked(ImageError):
 
 
 @dataclass(frozen=True)
-class ImageConfig:
-    """What an image says about running it (Docker's image config)."""
-
-    image_id: str
-    user: str = ""
-    env: list[str] = field(default_factory=list)
-    working_dir: str = ""
-    entrypoint: list[str] = field(default_factory=list)
-    cmd: list[str] = field(default_factory=list)
-
-    @classmethod
-    def from_inspect(cls, inspected: dict[str, Any]) -> ImageConfig:
-        config = inspected.get("Config") or {}
-        return cls(
-            image_id=str(inspected["Id"]),
-            user=config.get("User") or "",
-            env=list(config.get("Env") or []),
-            working_dir=config.get("WorkingDir") or "",
-            entrypoint=list(config.get("Entrypoint") or []),
-            cmd=list(config.get("Cmd") or []),
-        )
-
-
-@dataclass(frozen=True)
 class Image:
     config: ImageConfig
     rootfs: Path
@@ -72,12 +52,20 @@ class Image:
 class ImageStore:
     """Root filesystems under `root`, one folder per image id, kept within `max_bytes`.
 
-    A tag is looked up in Docker once per function revision: a new `faas deploy` makes the
-    next call see a new build of the same tag. A root filesystem in use is never removed.
+    A tag is looked up once per function revision, in Docker, else in the cluster: a new
+    `faas deploy` makes the next call see a new build of the same tag. An image Docker does
+    not have is fetched from the cluster. A root filesystem in use is never removed.
     """
 
-    def __init__(self, client: docker.DockerClient, root: Path, max_bytes: int) -> None:
+    def __init__(
+        self,
+        client: docker.DockerClient,
+        root: Path,
+        max_bytes: int,
+        cluster: ClusterImages | None = None,
+    ) -> None:
         self.client = client
+        self.cluster = cluster
         self.root = root
         self.max_bytes = max_bytes
         self._tags: dict[tuple[str, int], ImageConfig] = {}
@@ -125,9 +113,17 @@ class ImageStore:
         try:
             return ImageConfig.from_inspect(self.client.api.inspect_image(image))
         except ImageNotFound:
-            raise ImageError(f"image {image} is not on this host") from None
+            if self.cluster is None:
+                raise ImageError(f"image {image} is not on this host") from None
         except DockerException as exc:
             raise ImageError(f"cannot look up image {image}: {exc}") from exc
+        try:
+            found = self.cluster.resolve(image)
+        except Error as exc:
+            raise ImageError(f"cannot look up image {image} in the cluster: {exc}") from None
+        if found is None:
+            raise ImageError(f"image {image} is neither on this host nor in the cluster")
+        return found
 
     def _folder(self, config: ImageConfig) -> Path:
         return self.root / config.image_id.removeprefix("sha256:")
@@ -171,6 +167,10 @@ class ImageStore:
     def _export(self, image_id: str, target: Path) -> None:
         try:
             container = self.client.api.create_container(image_id, command=["/"], entrypoint=[])
+        except ImageNotFound:
+            if self.cluster is None:
+                raise ImageError("it is not on this host") from None
+            return self._fetch(self.cluster, image_id, target)
         except DockerException as exc:
             raise ImageError(str(exc)) from exc
         try:
@@ -180,6 +180,33 @@ class ImageStore:
         finally:
             with contextlib.suppress(DockerException):
                 self.client.api.remove_container(container["Id"], force=True)
+
+    def _fetch(self, cluster: ClusterImages, image_id: str, target: Path) -> None:
+        """Fetch the image's root filesystem from the cluster, then unpack it; a copy that
+        fails its digest check is fetched once more."""
+        started = time.monotonic()
+        for attempt in (1, 2):
+            with tempfile.TemporaryFile(dir=self.root) as tar:
+                try:
+                    size = cluster.fetch(image_id, tar)
+                except ImageCorrupt as exc:
+                    if attempt == 2:
+                        raise ImageError(f"{exc}, twice") from None
+                    log.warning("%s: fetching it again", exc)
+                    continue
+                except Error as exc:
+                    raise ImageError(str(exc)) from None
+                except OSError as exc:
+                    raise ImageError(f"cannot write it here: {exc.strerror or exc}") from None
+                tar.seek(0)
+                untar(iter(lambda: tar.read(1 << 20), b""), target)
+                log.info(
+                    "image %s fetched from the cluster (%.1f MiB) in %.2fs",
+                    image_id[:19],
+                    size / 2**20,
+                    time.monotonic() - started,
+                )
+                return
 
     def collect(self) -> None:
         """Remove the least recently used root filesystems not in use, down to `max_bytes`."""

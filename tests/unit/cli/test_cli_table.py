@@ -113,7 +113,7 @@ def test_up_defaults(environ: pytest.MonkeyPatch) -> None:
         False,
     )
     assert (params["gateway"], params["only"], params["skip_build"]) == (None, (), False)
-    assert "skip_push" not in params  # accepted, and nothing to do
+    assert params["skip_push"] is False
 
 
 def test_invoke_options(environ: pytest.MonkeyPatch) -> None:

@@ -17,7 +17,13 @@ from faas.errors import Error
 from faas.layout import Layout
 from tests.natsserver import cluster_ports
 
-STREAMS = {bus.SYNC_STREAM, bus.ASYNC_STREAM, bus.CALLBACK_STREAM, bus.LOGS_STREAM}
+STREAMS = {
+    bus.SYNC_STREAM,
+    bus.ASYNC_STREAM,
+    bus.CALLBACK_STREAM,
+    bus.LOGS_STREAM,
+    f"OBJ_{bus.IMAGES_BUCKET}",
+}
 BUCKETS = {
     bus.FUNCTIONS_BUCKET,
     bus.COUNTERS_BUCKET,
@@ -28,6 +34,7 @@ BUCKETS = {
     bus.CALL_INDEX_BUCKET,
     bus.SYNC_CALLS_BUCKET,
     bus.SYNC_CALL_INDEX_BUCKET,
+    bus.IMAGE_TAGS_BUCKET,
 }
 
 

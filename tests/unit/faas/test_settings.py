@@ -266,7 +266,7 @@ def test_up_with_openfaas_url_builds_and_deploys_instead(
     stack = tmp_path / "stack.yml"
     stack.write_text("version: 1.0\nfunctions:\n  hello:\n    image: hello:latest\n")
     environ.setenv("OPENFAAS_URL", f"http://127.0.0.1:{free_port}")
-    assert main(["up", "-f", str(stack), "--skip-build", "--skip-deploy"]) == 0
+    assert main(["up", "-f", str(stack), "--skip-build", "--skip-push", "--skip-deploy"]) == 0
     assert started == []
 
 

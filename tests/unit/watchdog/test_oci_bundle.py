@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from faas.images import ImageConfig
 from watchdog.oci.bundle import (
     Container,
     User,
@@ -15,7 +16,7 @@ from watchdog.oci.bundle import (
     resolve_user,
     resolves,
 )
-from watchdog.oci.images import ImageConfig, ImageError
+from watchdog.oci.images import ImageError
 from watchdog.oci.profile import Profile
 
 SECCOMP = {"defaultAction": "SCMP_ACT_ERRNO", "syscalls": [{"names": ["read"]}]}

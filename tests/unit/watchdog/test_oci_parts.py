@@ -6,8 +6,9 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from faas.images import ImageConfig
 from watchdog.oci import cgroups
-from watchdog.oci.images import ImageConfig, ImageStore, prepare_rootfs
+from watchdog.oci.images import ImageStore, prepare_rootfs
 from watchdog.oci.network import resolv_conf
 from watchdog.oci.profile import Profile, native_only
 from watchdog.oci.runc import Runc, error_text

@@ -1,0 +1,85 @@
+"""Images that travel with the platform: `faas push` puts one into the cluster, and a
+watchdog whose Docker never had it fetches it from there and runs it (real processes)."""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import docker
+import pytest
+from docker.errors import ImageNotFound
+
+from tests.e2e.parts import Parts, faas, wait_for_watchdog
+
+HANDLER = 'read -r line; echo "pushed $MARK: $line"\n'
+
+
+@pytest.fixture
+def pushed_image(docker_client: docker.DockerClient) -> Iterator[tuple[str, str]]:
+    """A new image of this test's own (no other test has its id), and the mark it answers
+    with; removed at the end."""
+    name = f"faas-e2e-{uuid.uuid4().hex[:8]}/pushed:latest"
+    mark = uuid.uuid4().hex[:8]
+    dockerfile = (
+        "FROM faas/base-busybox:latest\n"
+        f"ENV MARK={mark}\n"
+        f"RUN printf '%s' '{HANDLER.strip()}' > /handler.sh\n"
+        'CMD ["/bin/sh", "/handler.sh"]\n'
+    )
+    docker_client.images.build(fileobj=io.BytesIO(dockerfile.encode()), tag=name, rm=True)
+    yield name, mark
+    with contextlib.suppress(ImageNotFound):
+        docker_client.images.remove(name, force=True)
+
+
+def test_a_watchdog_without_the_image_fetches_it_from_the_cluster(
+    parts: Parts, pushed_image: tuple[str, str], docker_client: docker.DockerClient, tmp_path: Path
+) -> None:
+    image, mark = pushed_image
+    nats = parts.nats()
+    gateway = parts.gateway(nats)
+    stack = tmp_path / "stack.yml"
+    stack.write_text(f"version: 1.0\nfunctions:\n  pushed:\n    image: {image}\n")
+    image_id = docker_client.images.get(image).id
+
+    pushed = faas("push", "-f", str(stack), "--gateway", gateway.url)
+    assert pushed.returncode == 0, pushed.stderr
+    lines = pushed.stdout.decode().splitlines()
+    assert lines[0].startswith(f"[pushed] pushing {image} ({image_id[7:19]}, ")
+    assert lines[-1].startswith(f"[pushed] pushed {image} in ")
+    again = faas("push", "-f", str(stack), "--gateway", gateway.url)  # content-addressed
+    has_it = f"[pushed] {image} ({image_id[7:19]}): the cluster has it"
+    assert again.stdout.decode().splitlines() == [has_it]
+
+    docker_client.images.remove(image, force=True)  # this host's Docker has it no more
+    with pytest.raises(ImageNotFound):
+        docker_client.images.get(image_id)
+
+    parts.env["FAAS_STATE_DIR"] = str(tmp_path / "state")  # a cache of its own, empty
+    parts.watchdog(nats, 2, "--runtime", "runc")
+    wait_for_watchdog(gateway)
+    with gateway.client() as http:
+        body = {"service": "pushed", "image": image}
+        assert http.post("/system/functions", json=body).status_code == 202
+        for n in range(3):  # the first fetches and unpacks it; the others use it
+            reply = http.post("/function/pushed", content=f"call {n}\n".encode())
+            assert reply.status_code == 200, reply.text
+            assert reply.text == f"pushed {mark}: call {n}\n"
+        stored = http.get("/system/images").json()
+    assert [(s["imageId"], s["tags"]) for s in stored] == [(image_id, [image])]
+    assert stored[0]["size"] > 1 << 20 and stored[0]["digest"].startswith("SHA-256=")
+    assert (tmp_path / "state/images" / image_id[7:] / "rootfs/handler.sh").is_file()
+
+
+def test_pushing_an_image_the_host_lacks_says_so(parts: Parts, tmp_path: Path) -> None:
+    gateway = parts.gateway(parts.nats())
+    stack = tmp_path / "stack.yml"
+    missing = f"faas-e2e-{uuid.uuid4().hex[:8]}/never-built:latest"
+    stack.write_text(f"version: 1.0\nfunctions:\n  nope:\n    image: {missing}\n")
+    result = faas("push", "-f", str(stack), "--gateway", gateway.url)
+    assert result.returncode == 1
+    assert f"image {missing} is not on this host: build it first".encode() in result.stderr

@@ -1,0 +1,108 @@
+"""watchdog.oci.images with a host whose Docker lacks the image: it comes from the cluster
+(faked here; faas.images has its own tests against a real nats-server)."""
+
+from __future__ import annotations
+
+import io
+import tarfile
+from pathlib import Path
+from typing import IO, Any
+
+import pytest
+from docker.errors import ImageNotFound
+
+from faas.errors import Error
+from faas.images import ImageConfig, ImageCorrupt
+from watchdog.oci.images import ImageError, ImageStore
+
+IMAGE = "faas/remote:latest"
+CONFIG = ImageConfig("sha256:" + "ab" * 32, user="65534", cmd=["/bin/sh", "/app/run.sh"])
+
+
+class DockerWithout:
+    """A Docker engine that has no image at all."""
+
+    class api:
+        @staticmethod
+        def inspect_image(image: str) -> Any:
+            raise ImageNotFound(f"No such image: {image}")
+
+        @staticmethod
+        def create_container(image: str, **kwargs: Any) -> Any:
+            raise ImageNotFound(f"No such image: {image}")
+
+
+def rootfs_tar() -> bytes:
+    out = io.BytesIO()
+    with tarfile.open(fileobj=out, mode="w") as tar:
+        body = b"echo from the cluster\n"
+        info = tarfile.TarInfo("app/run.sh")
+        info.size = len(body)
+        tar.addfile(info, io.BytesIO(body))
+    return out.getvalue()
+
+
+class Cluster:
+    """The cluster's images as the store sees them; `corrupt` copies fail their digest."""
+
+    def __init__(self, configs: dict[str, ImageConfig], corrupt: int = 0) -> None:
+        self.configs = configs
+        self.corrupt = corrupt
+        self.fetches = 0
+
+    def resolve(self, image: str) -> ImageConfig | None:
+        return self.configs.get(image)
+
+    def fetch(self, image_id: str, into: IO[bytes]) -> int:
+        self.fetches += 1
+        data = rootfs_tar()
+        into.write(data)
+        if self.fetches <= self.corrupt:
+            raise ImageCorrupt(f"image {image_id} from the cluster failed its digest check")
+        return len(data)
+
+
+def store(tmp_path: Path, cluster: Cluster | None) -> ImageStore:
+    images = ImageStore(DockerWithout(), tmp_path, 2**30, cluster)  # type: ignore[arg-type]
+    images.start()
+    return images
+
+
+def test_an_image_docker_lacks_is_run_from_the_cluster(tmp_path: Path) -> None:
+    cluster = Cluster({IMAGE: CONFIG})
+    image = store(tmp_path, cluster).acquire(IMAGE, revision=1)
+    assert image.config == CONFIG
+    assert (image.rootfs / "app/run.sh").read_bytes() == b"echo from the cluster\n"
+    assert (image.rootfs / ".faas").is_dir()  # made ready like any root filesystem
+    store(tmp_path, cluster).acquire(IMAGE, revision=1)
+    assert cluster.fetches == 1  # unpacked once, kept
+
+
+def test_a_copy_that_fails_its_digest_is_fetched_again(tmp_path: Path) -> None:
+    cluster = Cluster({IMAGE: CONFIG}, corrupt=1)
+    image = store(tmp_path, cluster).acquire(IMAGE, revision=1)
+    assert cluster.fetches == 2
+    assert (image.rootfs / "app/run.sh").exists()
+
+
+def test_a_copy_corrupt_twice_fails_the_call_naming_the_image(tmp_path: Path) -> None:
+    cluster = Cluster({IMAGE: CONFIG}, corrupt=2)
+    with pytest.raises(ImageError, match=f"cannot unpack image {IMAGE}: .*digest check, twice"):
+        store(tmp_path, cluster).acquire(IMAGE, revision=1)
+    assert [p.name for p in tmp_path.iterdir()] == []  # nothing half made is left
+
+
+def test_an_image_neither_here_nor_in_the_cluster_says_so(tmp_path: Path) -> None:
+    with pytest.raises(ImageError, match=f"image {IMAGE} is neither on this host nor in the"):
+        store(tmp_path, Cluster({})).acquire(IMAGE, revision=1)
+    with pytest.raises(ImageError, match=f"image {IMAGE} is not on this host"):
+        store(tmp_path, None).acquire(IMAGE, revision=1)
+
+
+def test_a_cluster_that_cannot_answer_is_named(tmp_path: Path) -> None:
+    class Unreachable(Cluster):
+        def resolve(self, image: str) -> ImageConfig | None:
+            raise Error("the watchdog is not connected to NATS yet")
+
+    with pytest.raises(ImageError, match="in the cluster: the watchdog is not connected"):
+        store(tmp_path, Unreachable({})).acquire(IMAGE, revision=1)
