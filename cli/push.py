@@ -18,6 +18,7 @@ from faas.errors import Error
 from faas.images import ImageConfig, full_tag
 
 STEP = 0.25  # progress is told at each quarter of the image's size
+TOLD = 16 * 2**20  # for images at least this large
 
 
 def push_stack(stack: Stack, client: Client, only: set[str] | None) -> None:
@@ -93,7 +94,7 @@ def _told(chunks: Iterator[bytes], size: int, say: Callable[[str], None]) -> Ite
     sent, next_step = 0, STEP
     for chunk in chunks:
         sent += len(chunk)
-        while size and sent >= size * next_step and next_step < 1:
+        while size >= TOLD and sent >= size * next_step and next_step < 1:
             say(f"{next_step:.0%} ({sent / 2**20:.0f} MiB)")
             next_step += STEP
         yield chunk
