@@ -70,6 +70,7 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--nats", required=True, help="NATS URL")
     p.add_argument("--capacity", type=int, default=64, help="calls run at once (default 64)")
     p.add_argument("--id", required=True, help="watchdog id")
+    p.add_argument("--nats-replicas", type=int, help="copies of each stream and bucket")
     p.add_argument("--log-level", default="INFO", help="logging level (default INFO)")
     return p
 
@@ -79,7 +80,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     logging.basicConfig(
         level=args.log_level.upper(), format="%(asctime)s %(name)s %(levelname)s %(message)s"
     )
-    settings = WatchdogSettings(nats_url=args.nats, watchdog_id=args.id, capacity=args.capacity)
+    settings = WatchdogSettings(
+        nats_url=args.nats,
+        watchdog_id=args.id,
+        capacity=args.capacity,
+        nats_replicas=args.nats_replicas,
+    )
     uvloop.run(serve(settings))  # as `faas watchdog` runs
     return 0
 

@@ -98,10 +98,10 @@ class Launcher:
         self.processes.append(process)
         return process
 
-    def gateway(self, name: str, nats_url: str) -> tuple[str, Process]:
+    def gateway(self, name: str, nats_url: str, *args: str) -> tuple[str, Process]:
         port = free_port()
         process = self.spawn(
-            name, ["-m", "cli", "gateway", "--nats", nats_url, "--port", str(port)]
+            name, ["-m", "cli", "gateway", "--nats", nats_url, "--port", str(port), *args]
         )
         url = f"http://127.0.0.1:{port}"
         wait_healthy(url, process)

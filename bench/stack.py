@@ -27,8 +27,8 @@ class Stack:
 
     @property
     def pids(self) -> dict[str, int]:
-        """Process ids by role, for CPU accounting."""
-        gateway, watchdog, nats = self.processes
+        """Process ids by role, for CPU accounting (of a cluster, its first server's)."""
+        gateway, watchdog, nats, *_ = self.processes
         return {
             "gateway": gateway.proc.pid,
             "watchdog": watchdog.proc.pid,

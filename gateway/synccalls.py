@@ -4,6 +4,10 @@ A call is first offered over core NATS to one watchdog of the queue group, which
 at once if it has a free slot: one message each way, nothing stored. One that says it is
 busy (or no watchdog listens) sends the call to the queue, a JetStream stream in memory,
 where it waits for the first watchdog with a free slot, in order, until its deadline.
+
+Replies travel over core NATS: one sent while this gateway reconnects (its server lost) is
+gone. A call in flight across a reconnection therefore fails fast with 503 rather than
+waiting out its timeout for an answer that cannot come; the caller may send it again.
 """
 
 from __future__ import annotations
@@ -29,8 +33,13 @@ log = logging.getLogger(__name__)
 START_MARGIN = 1.0  # a call taken just as it was given up still gets to say so
 END_MARGIN = 30.0  # beyond its timeout, for Docker to stop and report a container
 CHECK_EVERY = 1.0  # how often a silent watchdog is looked for among the living
+LOST_CHECK = 0.1  # how often an offer's wait looks for a lost connection
 OFFER_WAIT = 2.0  # an offer not taken by then is not (watchdogs check), and the call queued
 NO_RESPONDERS = "503"  # the status NATS answers a message no one listens to with
+CUT_OFF = (
+    "the gateway's connection to NATS was lost while the call was in flight, "
+    "so its answer cannot arrive: send it again"
+)
 
 Reply = CallStarted | CallBusy | CallResult
 
@@ -78,16 +87,23 @@ class SyncCalls:
         """Queue the call; the result says how it ended, including when it never started."""
         queue: asyncio.Queue[Reply] = asyncio.Queue()
         self.waiting[call.call_id] = queue
+        since = self._connection()
         try:
             with self.metrics.waiting_to_start(call.function):
                 started = await self._offer(call, queue)
+                if started is None and self._connection() != since:
+                    return _result(call, Outcome.UNAVAILABLE, CUT_OFF)  # it may have started
                 if started is None:
-                    started = await self._started(call, queue, await self._publish(call))
+                    started = await self._started(call, queue, await self._publish(call), since)
             if isinstance(started, CallResult):
                 return started
-            return await self._ended(call, started, queue)
+            return await self._ended(call, started, queue, since)
         finally:
             del self.waiting[call.call_id]
+
+    def _connection(self) -> int:
+        """Which connection this is: it changes when the client reconnects, -1 meanwhile."""
+        return -1 if self.nc.is_reconnecting else int(self.nc.stats["reconnects"])
 
     async def _offer(
         self, call: CallRequest, queue: asyncio.Queue[Reply]
@@ -101,13 +117,18 @@ class SyncCalls:
         call.take_by = time.time() + OFFER_WAIT
         offer = pack(call)
         call.take_by = 0.0  # as queued: any watchdog takes it
+        since = self._connection()
         await self.nc.publish(bus.offer_subject(call.function), offer, reply=call.reply_to)
-        try:
-            reply = await asyncio.wait_for(queue.get(), OFFER_WAIT + START_MARGIN)
-        except TimeoutError:
+        deadline = time.monotonic() + OFFER_WAIT + START_MARGIN
+        while (left := deadline - time.monotonic()) > 0 and self._connection() == since:
+            try:
+                reply = await asyncio.wait_for(queue.get(), min(left, LOST_CHECK))
+            except TimeoutError:
+                continue
+            return None if isinstance(reply, CallBusy) else reply
+        if self._connection() == since:
             log.warning("call %s (%s): an offer was not answered", call.call_id, call.function)
-            return None
-        return None if isinstance(reply, CallBusy) else reply
+        return None
 
     async def _publish(self, call: CallRequest) -> int:
         """Queue the call; return its sequence number in the stream."""
@@ -115,15 +136,19 @@ class SyncCalls:
         return int(ack.seq)
 
     async def _started(
-        self, call: CallRequest, queue: asyncio.Queue[Reply], seq: int
+        self, call: CallRequest, queue: asyncio.Queue[Reply], seq: int, since: int
     ) -> CallStarted | CallResult:
-        """Wait for a watchdog to take the call; give up at its deadline or when none is left."""
+        """Wait for a watchdog to take the call; give up at its deadline, when none is left,
+        or when the connection its answer would come on was lost."""
         while (left := call.start_by - time.time()) > 0:
             try:
                 got = await asyncio.wait_for(queue.get(), min(left, CHECK_EVERY))
                 if not isinstance(got, CallBusy):  # a late answer to the offer
                     return got
             except TimeoutError:
+                if self._connection() != since:
+                    failed = _result(call, Outcome.UNAVAILABLE, CUT_OFF)
+                    break
                 if not self.presence.live():
                     failed = _result(call, Outcome.UNAVAILABLE, "no watchdog is connected")
                     break
@@ -149,12 +174,15 @@ class SyncCalls:
         call: CallRequest,
         started: CallStarted,
         queue: asyncio.Queue[Reply],
+        since: int,
     ) -> CallResult:
         deadline = time.monotonic() + call.run.timeout + END_MARGIN
         while time.monotonic() < deadline:
             try:
                 record = await asyncio.wait_for(queue.get(), CHECK_EVERY)
             except TimeoutError:
+                if self._connection() != since:
+                    return _result(call, Outcome.UNAVAILABLE, CUT_OFF)
                 if not self.presence.alive(started.watchdog):
                     return _result(call, Outcome.ERROR, f"watchdog {started.watchdog} was lost")
                 continue

@@ -140,3 +140,25 @@ def test_a_started_offer_waits_for_its_result(nats_url: str) -> None:
         assert await queued(js) == 0
 
     run(nats_url, test)
+
+
+def test_a_call_in_flight_across_a_reconnection_fails_fast(nats_url: str) -> None:
+    async def test(nc: Client, js: JetStreamContext, calls: SyncCalls) -> None:
+        taken = asyncio.Event()
+
+        async def started(msg: Msg) -> None:
+            request = unpack(msg.data, CallRequest)
+            await nc.publish(msg.reply, pack(CallStarted(request.call_id, "w1")))
+            taken.set()
+
+        await nc.subscribe(bus.offer_subject("*"), bus.OFFER_GROUP, cb=started)
+        request = call("c9")
+        request.run = RunSpec(image="img", timeout=300.0)
+        pending = asyncio.create_task(calls.call(request))
+        await taken.wait()
+        nc.stats["reconnects"] += 1  # as the client counts one: its answer could be lost
+        result = await pending
+        assert result.outcome == Outcome.UNAVAILABLE  # 503 now, not after the 300 s timeout
+        assert "connection to NATS was lost while the call was in flight" in result.message
+
+    run(nats_url, test)
