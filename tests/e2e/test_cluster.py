@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shlex
 import subprocess
 import threading
 import time
@@ -21,6 +22,8 @@ from tests.e2e.parts import (
     wait_for_watchdog,
 )
 from tests.e2e.receiver import Receiver
+from tests.e2e.runs import run_reports
+from tests.e2e.test_schedules import scheduled, tick_of, until_final
 
 REPLICAS = ("--nats-replicas", "3")
 CALLS = 1000
@@ -197,3 +200,32 @@ def test_every_part_reaches_the_cluster_from_any_one_url(parts: Parts) -> None:
             assert time.monotonic() < deadline, "no answer after the only given server went"
             time.sleep(0.2)
     assert reply.text == "still"
+
+
+def test_a_schedule_fires_once_per_tick_through_a_node_killed(parts: Parts) -> None:
+    """Two gateways fire every tick; the server one of them is on is SIGKILLed mid-run and
+    restarted: each tick still runs once, none inside the window is missed."""
+    cluster = parts.nats_cluster(3)
+    gateways = [parts.gateway(cluster, *REPLICAS) for _ in range(2)]
+    parts.watchdog(cluster, 4, *REPLICAS)
+    wait_for_watchdog(gateways[1])
+    victim = connected_node(cluster, gateways[0].proc.pid)
+    with gateways[1].client() as http, run_reports() as runs:
+        beat = scheduled("beat", f"sh -c {shlex.quote(runs.reporting())}", "@every 2s")
+        assert http.post("/system/functions", json=beat).status_code == 202
+        start = time.time()
+        time.sleep(10)
+        kill(victim)
+        time.sleep(4)
+        parts.start_nats(victim)
+        time.sleep(10)
+        http.request("DELETE", "/system/functions", json={"functionName": "beat"})
+        end = time.time()
+        found = until_final(http, "beat")
+        time.sleep(1)  # the last reports on their way
+    ticks = [tick_of(r) for r in found]
+    expected = [t for t in range(int(start) + 1, int(end) + 1) if t % 2 == 0]
+    assert len(ticks) == len(set(ticks)), "a tick was recorded twice"
+    assert set(ticks) >= set(expected[1:-1]), (sorted(ticks), expected)
+    assert all(r["state"] == "succeeded" and r["attempts"] == 1 for r in found), found
+    assert len(runs.lines) == len(set(runs.lines)) == len(found), runs.lines
