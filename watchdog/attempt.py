@@ -4,6 +4,10 @@ The record says the call runs once that is worth saying: at once for a job (run 
 once, so its start must be on record before it starts), after RUNNING_AFTER for a function.
 An async call over sooner goes from queued to its end in one write, from the revision read
 when it was taken.
+
+An attempt whose lease lapsed (its watchdog cut off, or stalled) may still end, after the
+call went to another watchdog: its end is then dropped, so that the call has one result,
+one success on record and one callback.
 """
 
 from __future__ import annotations
@@ -20,6 +24,14 @@ from watchdog.callrecords import begun, key_of, new_record
 log = logging.getLogger(__name__)
 
 RUNNING_AFTER = 0.2  # seconds into an async call before its record says it runs
+
+
+class Superseded(Exception):
+    """Another attempt of the call has begun since this one, or has ended the call."""
+
+    def __init__(self, record: CallRecord) -> None:
+        self.record = record
+        super().__init__(f"attempt {record.attempts} of call {record.callId} is {record.state}")
 
 
 class Attempt:
@@ -76,19 +88,42 @@ class Attempt:
 
     async def _store(self) -> None:
         try:
-            self.held = await self.records.revise(self.key, self.start, self.held)
+            self.held = await self.records.revise(
+                self.key, self._unless_superseded(self.start), self.held
+            )
+        except Superseded as exc:
+            log.warning("the start of call %s is not recorded: %s", self.record.callId, exc)
+            return
         except Exception:  # its end is written all the same
             log.exception("cannot record the start of call %s", self.record.callId)
             return
         self.record, self.stored = self.held.record, True
 
+    def _unless_superseded(
+        self, change: Callable[[CallRecord], CallRecord]
+    ) -> Callable[[CallRecord], CallRecord]:
+        """`change`, unless the record read shows a later attempt begun or the call ended."""
+        mine = self.record.attempts
+
+        def step(record: CallRecord) -> CallRecord:
+            if record.attempts > mine or (
+                record.state.final and record.state is not CallState.CANCELLED
+            ):
+                raise Superseded(record)
+            return change(record)
+
+        return step
+
     async def end(self, change: Callable[[CallRecord], CallRecord]) -> CallRecord:
-        """Write the attempt's end (with its start, if that is not stored yet)."""
+        """Write the attempt's end (with its start, if that is not stored yet); Superseded,
+        writing nothing, when a later attempt has begun or another has ended the call."""
         if self._timer is not None:
             self._timer.cancel()
         if self._writing is not None:
             await asyncio.shield(self._writing)
-        step = change if self.stored else lambda record: change(self.start(record))
+        step = self._unless_superseded(
+            lambda record: change(record if self.stored else self.start(record))
+        )
         self.held = await self.records.revise(self.key, step, self.held)
         self.record, self.stored = self.held.record, True
         return self.record

@@ -31,7 +31,7 @@ from faas.wire import (
     pack,
 )
 from watchdog import stderrlog
-from watchdog.attempt import Attempt
+from watchdog.attempt import Attempt, Superseded
 from watchdog.callrecords import finish, policy_of, retrying
 from watchdog.liveoutput import LiveOutput
 from watchdog.runner import Runner
@@ -146,6 +146,26 @@ class Executor:
         policy = policy_of(call)
         cancelled = call.call_id in self.cancelled
         self.cancelled.discard(call.call_id)
+        try:
+            await self._end(call, msg, result, attempt, policy, cancelled)
+        except Superseded as exc:  # its lease lapsed: the message is another's now, unacked
+            log.warning(
+                "call %s (%s): this attempt's result is dropped: %s (by watchdog %s)",
+                call.call_id,
+                call.function,
+                exc,
+                exc.record.watchdog,
+            )
+
+    async def _end(
+        self,
+        call: CallRequest,
+        msg: Msg,
+        result: CallResult,
+        attempt: Attempt,
+        policy: RetryPolicy,
+        cancelled: bool,
+    ) -> None:
         if not cancelled and policy.retries(result.status, attempt.record.attempts):
             delay = policy.backoff(attempt.record.attempts)
             await attempt.end(lambda r: retrying(r, result, delay))

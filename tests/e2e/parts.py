@@ -106,15 +106,18 @@ class Parts:
         self.procs.append(proc)
         return Nats(f"nats://127.0.0.1:{port}", proc, data, port, max_body)
 
-    def nats_cluster(self, size: int = 3, max_body: int = 8 * 2**20) -> NatsCluster:
-        """`size` nats-servers as one cluster; give parts `--nats-replicas` to use it."""
+    def nats_cluster(
+        self, size: int = 3, max_body: int = 8 * 2**20, host: str = "127.0.0.1"
+    ) -> NatsCluster:
+        """`size` nats-servers as one cluster listening on `host`; give parts
+        `--nats-replicas` to use it."""
         ports = cluster_ports(size)
-        addresses = [("127.0.0.1", port) for port in ports]
+        addresses = [(host, port) for port in ports]
         nodes = []
         for port in ports:
             data = self.tmp / f"nats-{port}"
             data.mkdir()
-            proc = natsserver.start(data, "127.0.0.1", port, max_body, addresses)
+            proc = natsserver.start(data, host, port, max_body, addresses)
             self.procs.append(proc)
             nodes.append(Nats(f"nats://127.0.0.1:{port}", proc, data, port, max_body, addresses))
         return NatsCluster(nodes)
@@ -132,7 +135,8 @@ class Parts:
 
     def start_nats(self, nats: Nats) -> None:
         """Start a stopped server again, on its port and store (in its cluster, if any)."""
-        nats.proc = natsserver.start(nats.data, "127.0.0.1", nats.port, nats.max_body, nats.cluster)
+        host = nats.cluster[0][0] if nats.cluster else "127.0.0.1"
+        nats.proc = natsserver.start(nats.data, host, nats.port, nats.max_body, nats.cluster)
         self.procs.append(nats.proc)
 
     def gateway(self, nats: Bus, *args: str, auth: BasicAuth | None = None) -> Gateway:
@@ -147,17 +151,41 @@ class Parts:
         _wait_healthy(gateway)
         return gateway
 
-    def watchdog(self, nats: Bus, capacity: int = 2, *args: str, wid: str = "") -> Watchdog:
+    def watchdog(
+        self,
+        nats: Bus | str,
+        capacity: int = 2,
+        *args: str,
+        wid: str = "",
+        on: list[str] | None = None,
+        env: dict[str, str] | None = None,
+    ) -> Watchdog:
+        """A watchdog; `on` runs it elsewhere (e.g. in a host's network namespace), with
+        `env` added to the parts' environment."""
         wid = wid or f"test-{uuid.uuid4().hex[:8]}"
         self.watchdog_ids.add(wid)
+        url = nats if isinstance(nats, str) else nats.url
         proc = self._spawn(
-            "watchdog", "--nats", nats.url, "--capacity", str(capacity), "--id", wid, *args
+            "watchdog",
+            "--nats",
+            url,
+            "--capacity",
+            str(capacity),
+            "--id",
+            wid,
+            *args,
+            on=on or [],
+            env=env or {},
         )
         return Watchdog(wid, proc)
 
-    def _spawn(self, *args: str) -> subprocess.Popen[bytes]:
+    def _spawn(
+        self, *args: str, on: list[str] | None = None, env: dict[str, str] | None = None
+    ) -> subprocess.Popen[bytes]:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "cli", *args], cwd=ROOT, env={**os.environ, **self.env}
+            [*(on or []), sys.executable, "-m", "cli", *args],
+            cwd=ROOT,
+            env={**os.environ, **self.env, **(env or {})},
         )
         self.procs.append(proc)
         return proc

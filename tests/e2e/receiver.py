@@ -23,11 +23,16 @@ class Receiver:
     got: list[Callback] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
     server: ThreadingHTTPServer | None = None
+    listen: str = "127.0.0.1"  # "0.0.0.0": reachable from other hosts too
 
     @property
     def url(self) -> str:
+        return self.url_at("127.0.0.1")
+
+    def url_at(self, address: str) -> str:
+        """Its URL as a host that reaches this machine at `address` calls it."""
         assert self.server is not None
-        return f"http://127.0.0.1:{self.server.server_address[1]}/hook"
+        return f"http://{address}:{self.server.server_address[1]}/hook"
 
     def start(self) -> None:
         receiver = self
@@ -45,7 +50,7 @@ class Receiver:
             def log_message(self, *args: object) -> None:
                 pass
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server = ThreadingHTTPServer((self.listen, 0), Handler)
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
 
     def stop(self) -> None:

@@ -12,7 +12,7 @@ from faas.records import CallRecord, CallState
 from faas.wire import CallKind, CallRequest, RunSpec
 from tests.recordstore import Store, run
 from watchdog import attempt as attempt_module
-from watchdog.attempt import Attempt
+from watchdog.attempt import Attempt, Superseded
 from watchdog.callrecords import LOST_JOB
 
 CREATED = "2024-05-01T10:00:00.000000Z"
@@ -149,5 +149,32 @@ def test_an_attempt_after_a_lost_one_counts_it(nats_url: str) -> None:
         attempt = await Attempt.take(s.records, call, "w2", delivery=2)
         await attempt.settle()
         assert (await attempt.end(succeeded)).attempts == 2
+
+    run(nats_url, body)
+
+
+def test_an_attempt_whose_lease_lapsed_ends_writing_nothing(nats_url: str) -> None:
+    """Its call went to another watchdog (delivery 2), which has begun or already ended it."""
+
+    async def body(s: Store) -> None:
+        for ended_first in (False, True):
+            call = call_of(CallKind.ASYNC, f"a7-{ended_first}")
+            record = await queued(s, call)
+            stale = await Attempt.take(s.records, call, "w1")
+            await stale.settle()
+            later = await Attempt.take(s.records, call, "w2", delivery=2)
+            await later.settle()
+            if ended_first:
+                await later.end(succeeded)
+            else:
+                await later._store()  # on record as running on w2
+            before = await s.records.read(record.key)
+            with pytest.raises(Superseded) as caught:
+                await stale.end(succeeded)
+            assert caught.value.record.watchdog == "w2"
+            assert await s.records.read(record.key) == before  # nothing written
+            if not ended_first:  # the later attempt still ends the call as usual
+                end = await later.end(succeeded)
+                assert (end.state, end.attempts, end.watchdog) == (CallState.SUCCEEDED, 2, "w2")
 
     run(nats_url, body)
