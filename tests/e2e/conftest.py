@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import contextlib
+import io
 import os
 import time
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import docker
 import pytest
+from docker.errors import ImageNotFound
 
 from cli.build import build_stack
 from cli.stack import load_stack
@@ -96,3 +100,24 @@ def receiver() -> Iterator[Receiver]:
     made.start()
     yield made
     made.stop()
+
+
+HANDLER = 'read -r line; echo "pushed $MARK: $line"\n'
+
+
+@pytest.fixture
+def pushed_image(docker_client: docker.DockerClient) -> Iterator[tuple[str, str]]:
+    """A new image of this test's own (no other test has its id), and the mark it answers
+    with; removed at the end."""
+    name = f"faas-e2e-{uuid.uuid4().hex[:8]}/pushed:latest"
+    mark = uuid.uuid4().hex[:8]
+    dockerfile = (
+        "FROM faas/base-busybox:latest\n"
+        f"ENV MARK={mark}\n"
+        f"RUN printf '%s' '{HANDLER.strip()}' > /handler.sh\n"
+        'CMD ["/bin/sh", "/handler.sh"]\n'
+    )
+    docker_client.images.build(fileobj=io.BytesIO(dockerfile.encode()), tag=name, rm=True)
+    yield name, mark
+    with contextlib.suppress(ImageNotFound):
+        docker_client.images.remove(name, force=True)

@@ -209,6 +209,13 @@ def faas(
     )
 
 
+def stack_of(folder: Path, image: str, name: str = "pushed") -> Path:
+    """A stack file of one function of `image`."""
+    stack = folder / "stack.yml"
+    stack.write_text(f"version: 1.0\nfunctions:\n  {name}:\n    image: {image}\n")
+    return stack
+
+
 def _wait_healthy(gateway: Gateway, timeout: float = 30) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:

@@ -7,10 +7,19 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
+import docker
 import pytest
 
 from tests.e2e.hosts import Host, hosts
-from tests.e2e.parts import NatsCluster, Parts, record, wait_for_watchdog
+from tests.e2e.parts import (
+    NatsCluster,
+    Parts,
+    faas,
+    record,
+    stack_of,
+    stop,
+    wait_for_watchdog,
+)
 from tests.e2e.receiver import Receiver
 
 REPLICAS = ("--nats-replicas", "3")
@@ -89,3 +98,38 @@ def test_a_host_cut_off_mid_call_has_it_run_elsewhere_and_its_late_result_ignore
             assert after["attempts"] == 2, after
         finally:
             parts.stop_all()  # the watchdogs leave their hosts before the hosts go
+
+
+def test_a_host_without_the_image_fetches_it_and_a_corrupt_copy_is_fetched_again(
+    parts: Parts, pushed_image: tuple[str, str], docker_client: docker.DockerClient, tmp_path: Path
+) -> None:
+    image, mark = pushed_image
+    cluster = parts.nats_cluster(3, host="0.0.0.0")
+    gateway = parts.gateway(cluster, *REPLICAS)
+    pushed = faas("push", "-f", str(stack_of(tmp_path, image)), "--gateway", gateway.url)
+    assert pushed.returncode == 0, pushed.stderr
+    image_id = docker_client.images.get(image).id
+    docker_client.images.remove(image, force=True)  # no host's Docker has it now
+    cache = tmp_path / "host-cache"
+    handler = cache / "images" / image_id.removeprefix("sha256:") / "rootfs/handler.sh"
+    with hosts(1) as (host,):
+        try:
+            env = {"FAAS_STATE_DIR": str(cache)}
+            args = (urls(cluster, host), 2, *REPLICAS)
+            first = parts.watchdog(*args, "--runtime", "runc", on=host.prefix, env=env)
+            wait_for_watchdog(gateway)
+            with gateway.client() as http:
+                fn = {"service": "pushed", "image": image}
+                assert http.post("/system/functions", json=fn).status_code == 202
+                reply = http.post("/function/pushed", content=b"fetched\n")
+                assert (reply.status_code, reply.text) == (200, f"pushed {mark}: fetched\n")
+                good = handler.read_bytes()
+                stop(first.proc)
+                handler.write_bytes(b"echo tampered\n")  # the host's copy goes bad
+                parts.watchdog(*args, "--runtime", "runc", on=host.prefix, env=env)
+                wait_for_watchdog(gateway)
+                reply = http.post("/function/pushed", content=b"again\n")
+                assert (reply.status_code, reply.text) == (200, f"pushed {mark}: again\n")
+            assert handler.read_bytes() == good
+        finally:
+            parts.stop_all()

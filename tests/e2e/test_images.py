@@ -3,37 +3,14 @@ watchdog whose Docker never had it fetches it from there and runs it (real proce
 
 from __future__ import annotations
 
-import contextlib
-import io
 import uuid
-from collections.abc import Iterator
 from pathlib import Path
 
 import docker
 import pytest
 from docker.errors import ImageNotFound
 
-from tests.e2e.parts import Parts, faas, wait_for_watchdog
-
-HANDLER = 'read -r line; echo "pushed $MARK: $line"\n'
-
-
-@pytest.fixture
-def pushed_image(docker_client: docker.DockerClient) -> Iterator[tuple[str, str]]:
-    """A new image of this test's own (no other test has its id), and the mark it answers
-    with; removed at the end."""
-    name = f"faas-e2e-{uuid.uuid4().hex[:8]}/pushed:latest"
-    mark = uuid.uuid4().hex[:8]
-    dockerfile = (
-        "FROM faas/base-busybox:latest\n"
-        f"ENV MARK={mark}\n"
-        f"RUN printf '%s' '{HANDLER.strip()}' > /handler.sh\n"
-        'CMD ["/bin/sh", "/handler.sh"]\n'
-    )
-    docker_client.images.build(fileobj=io.BytesIO(dockerfile.encode()), tag=name, rm=True)
-    yield name, mark
-    with contextlib.suppress(ImageNotFound):
-        docker_client.images.remove(name, force=True)
+from tests.e2e.parts import Parts, faas, stack_of, wait_for_watchdog
 
 
 def test_a_watchdog_without_the_image_fetches_it_from_the_cluster(
@@ -42,8 +19,7 @@ def test_a_watchdog_without_the_image_fetches_it_from_the_cluster(
     image, mark = pushed_image
     nats = parts.nats()
     gateway = parts.gateway(nats)
-    stack = tmp_path / "stack.yml"
-    stack.write_text(f"version: 1.0\nfunctions:\n  pushed:\n    image: {image}\n")
+    stack = stack_of(tmp_path, image)
     image_id = docker_client.images.get(image).id
 
     pushed = faas("push", "-f", str(stack), "--gateway", gateway.url)

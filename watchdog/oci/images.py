@@ -4,10 +4,12 @@ or fetched from the cluster's (faas.images) when the host does not have the imag
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import json
 import logging
 import os
 import shutil
+import stat
 import subprocess
 import tempfile
 import threading
@@ -33,6 +35,7 @@ MOUNT_FILES = ("etc/hosts", "etc/hostname", "etc/resolv.conf", ".faas/busybox")
 
 
 FULL = 1 << 20  # free bytes below which a failed unpack is put down to a full disk
+MANIFEST = "manifest"  # digest of a root filesystem's every path, mode, size and content
 
 
 class ImageError(Exception):
@@ -72,6 +75,7 @@ class ImageStore:
         self._lock = threading.Lock()
         self._making: dict[str, threading.Lock] = {}
         self._users: dict[str, int] = {}  # image id -> calls using its root filesystem
+        self._checked: set[str] = set()  # image ids whose root filesystem this process checked
         self._used: dict[str, float] = {}  # image id -> last use, for removal of the oldest
 
     def start(self) -> None:
@@ -133,17 +137,30 @@ class ImageStore:
 
     def _rootfs(self, image: str, config: ImageConfig) -> Path:
         folder = self._folder(config)
-        if self._unpacked(config):
+        if config.image_id in self._checked:
             return folder / "rootfs"
         with self._lock:
             making = self._making.setdefault(config.image_id, threading.Lock())
         with making:
-            if (folder / "rootfs").is_dir():
-                prepare_rootfs(folder / "rootfs")  # unpacked by an older version
-            else:
-                self._unpack(image, config, folder)
-                self.collect()
+            if config.image_id not in self._checked:
+                self._make_or_check(image, config, folder)
+                self._checked.add(config.image_id)
         return folder / "rootfs"
+
+    def _make_or_check(self, image: str, config: ImageConfig, folder: Path) -> None:
+        """Make the root filesystem, or check the one kept against its manifest (once per
+        process): one that no longer matches is made again."""
+        rootfs = folder / "rootfs"
+        if self._unpacked(config) and not intact(folder):
+            log.warning("the root filesystem of image %s is corrupt: making it again", image)
+            shutil.rmtree(folder)
+        if self._unpacked(config):
+            return
+        if rootfs.is_dir():
+            prepare_rootfs(rootfs)  # unpacked by an older version
+        else:
+            self._unpack(image, config, folder)
+            self.collect()
 
     def _unpack(self, image: str, config: ImageConfig, folder: Path) -> None:
         """Export a container of the image into a new folder, then move it in place whole."""
@@ -153,6 +170,7 @@ class ImageStore:
         try:
             self._export(config.image_id, partial / "rootfs")
             prepare_rootfs(partial / "rootfs")
+            (partial / MANIFEST).write_text(manifest(partial / "rootfs"))
             (partial / "config.json").write_text(json.dumps(asdict(config)))
             (partial / "size").write_text(str(_size(partial / "rootfs")))
             partial.rename(folder)
@@ -220,6 +238,7 @@ class ImageStore:
             if total <= self.max_bytes:
                 break
             log.info("removing the unused root filesystem of image %s", folder.name[:12])
+            self._checked.discard("sha256:" + folder.name)
             shutil.rmtree(folder, ignore_errors=True)
             total -= sizes[folder]
 
@@ -294,6 +313,42 @@ def _inside(rootfs: Path, name: str) -> bool:
         if path.is_symlink():
             return False
     return True
+
+
+def manifest(rootfs: Path) -> str:
+    """A SHA-256 over every path below `rootfs` with its type, mode, size and content (a
+    symlink's target): any change to the tree changes it."""
+    digest = hashlib.sha256()
+    for top, dirs, files in os.walk(rootfs):
+        dirs.sort()
+        for name in sorted(dirs + files):
+            path = Path(top) / name
+            info = path.lstat()
+            digest.update(f"{path.relative_to(rootfs)}\0{info.st_mode:o}\0".encode())
+            if stat.S_ISLNK(info.st_mode):
+                digest.update(os.readlink(path).encode())
+            elif stat.S_ISREG(info.st_mode):
+                digest.update(f"{info.st_size}\0".encode())
+                with path.open("rb") as content:
+                    while chunk := content.read(1 << 20):
+                        digest.update(chunk)
+            digest.update(b"\n")
+    return digest.hexdigest()
+
+
+def intact(folder: Path) -> bool:
+    """Whether the root filesystem matches the manifest written when it was made (one made
+    by an older version, without a manifest, is taken as it is)."""
+    try:
+        expected = (folder / MANIFEST).read_text().strip()
+    except FileNotFoundError:
+        return True
+    except OSError:
+        return False
+    try:
+        return manifest(folder / "rootfs") == expected
+    except OSError:
+        return False
 
 
 def _size(folder: Path) -> int:

@@ -13,7 +13,7 @@ from docker.errors import ImageNotFound
 
 from faas.errors import Error
 from faas.images import ImageConfig, ImageCorrupt
-from watchdog.oci.images import ImageError, ImageStore
+from watchdog.oci.images import ImageError, ImageStore, manifest
 
 IMAGE = "faas/remote:latest"
 CONFIG = ImageConfig("sha256:" + "ab" * 32, user="65534", cmd=["/bin/sh", "/app/run.sh"])
@@ -106,3 +106,31 @@ def test_a_cluster_that_cannot_answer_is_named(tmp_path: Path) -> None:
 
     with pytest.raises(ImageError, match="in the cluster: the watchdog is not connected"):
         store(tmp_path, Unreachable({})).acquire(IMAGE, revision=1)
+
+
+def test_a_kept_copy_that_was_changed_is_made_again_once_per_process(tmp_path: Path) -> None:
+    cluster = Cluster({IMAGE: CONFIG})
+    image = store(tmp_path, cluster).acquire(IMAGE, revision=1)
+    script = image.rootfs / "app/run.sh"
+    script.write_bytes(b"echo tampered\n")  # a copy gone bad on this host's disk
+    restarted = store(tmp_path, cluster)  # a new watchdog process: it checks what it keeps
+    again = restarted.acquire(IMAGE, revision=1)
+    assert cluster.fetches == 2
+    assert (again.rootfs / "app/run.sh").read_bytes() == b"echo from the cluster\n"
+    restarted.acquire(IMAGE, revision=1)
+    assert cluster.fetches == 2  # checked once: later calls use it as it is
+
+
+def test_a_manifest_changes_with_content_mode_and_links(tmp_path: Path) -> None:
+    (tmp_path / "d").mkdir()
+    (tmp_path / "d/f").write_bytes(b"x")
+    (tmp_path / "l").symlink_to("d/f")
+    first = manifest(tmp_path)
+    assert manifest(tmp_path) == first
+    (tmp_path / "d/f").chmod(0o600)
+    second = manifest(tmp_path)
+    (tmp_path / "l").unlink()
+    (tmp_path / "l").symlink_to("d")
+    third = manifest(tmp_path)
+    (tmp_path / "d/f").write_bytes(b"y")
+    assert len({first, second, third, manifest(tmp_path)}) == 4
