@@ -15,7 +15,7 @@ from docker.errors import DockerException, ImageNotFound
 from cli.client import Client
 from cli.stack import Stack
 from faas.errors import Error
-from faas.images import ImageConfig, full_tag
+from faas.images import ImageConfig, full_tag, has_registry
 
 STEP = 0.25  # progress is told at each quarter of the image's size
 TOLD = 16 * 2**20  # for images at least this large
@@ -65,13 +65,6 @@ def push_image(
 
 def _say(name: str, line: str) -> None:
     print(f"[{name}] {line}", flush=True)
-
-
-def has_registry(image: str) -> bool:
-    """Whether the name starts with a registry host, as Docker reads it: a first part with
-    a dot or a port, or `localhost`."""
-    first, _, rest = image.partition("/")
-    return bool(rest) and ("." in first or ":" in first or first == "localhost")
 
 
 @contextlib.contextmanager

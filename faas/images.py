@@ -125,6 +125,13 @@ def full_tag(image: str) -> str:
     return image if ":" in last or "@" in image else f"{image}:latest"
 
 
+def has_registry(image: str) -> bool:
+    """Whether the name starts with a registry host, as Docker reads it: a first part with
+    a dot or a port, or `localhost`."""
+    first, _, rest = image.partition("/")
+    return bool(rest) and ("." in first or ":" in first or first == "localhost")
+
+
 def _tag_key(tag: str) -> str:
     """A bucket key for any tag (keys allow neither `:` nor `@`)."""
     return base64.urlsafe_b64encode(full_tag(tag).encode()).decode().rstrip("=")

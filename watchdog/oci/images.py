@@ -23,7 +23,7 @@ import docker
 from docker.errors import DockerException, ImageNotFound
 
 from faas.errors import Error
-from faas.images import ImageConfig, ImageCorrupt
+from faas.images import ImageConfig, ImageCorrupt, full_tag, has_registry
 from watchdog.clusterimages import ClusterImages
 
 log = logging.getLogger(__name__)
@@ -117,6 +117,8 @@ class ImageStore:
         try:
             return ImageConfig.from_inspect(self.client.api.inspect_image(image))
         except ImageNotFound:
+            if has_registry(image):
+                return self._pull(image)
             if self.cluster is None:
                 raise ImageError(f"image {image} is not on this host") from None
         except DockerException as exc:
@@ -128,6 +130,17 @@ class ImageStore:
         if found is None:
             raise ImageError(f"image {image} is neither on this host nor in the cluster")
         return found
+
+    def _pull(self, image: str) -> ImageConfig:
+        """An image of a registry, pulled into the host's Docker (the cluster keeps none)."""
+        started = time.monotonic()
+        try:
+            self.client.api.pull(full_tag(image))
+            inspected = self.client.api.inspect_image(image)
+        except DockerException as exc:
+            raise ImageError(f"cannot pull image {image} from its registry: {exc}") from None
+        log.info("image %s pulled in %.2fs", image, time.monotonic() - started)
+        return ImageConfig.from_inspect(inspected)
 
     def _folder(self, config: ImageConfig) -> Path:
         return self.root / config.image_id.removeprefix("sha256:")

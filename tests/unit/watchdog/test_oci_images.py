@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import IO, Any
 
 import pytest
-from docker.errors import ImageNotFound
+from docker.errors import APIError, ImageNotFound
 
 from faas.errors import Error
 from faas.images import ImageConfig, ImageCorrupt
@@ -134,3 +134,38 @@ def test_a_manifest_changes_with_content_mode_and_links(tmp_path: Path) -> None:
     third = manifest(tmp_path)
     (tmp_path / "d/f").write_bytes(b"y")
     assert len({first, second, third, manifest(tmp_path)}) == 4
+
+
+class DockerWithRegistry(DockerWithout):
+    """A Docker engine that has nothing yet, and pulls from `reachable` registries."""
+
+    def __init__(self, reachable: set[str]) -> None:
+        self.reachable = reachable
+        self.pulled: list[str] = []
+        engine = self
+
+        class api(DockerWithout.api):
+            @staticmethod
+            def pull(image: str) -> None:
+                if image.split("/")[0] not in engine.reachable:
+                    raise APIError(f"Get https://{image.split('/')[0]}/v2/: dial tcp: no route")
+                engine.pulled.append(image)
+
+            @staticmethod
+            def inspect_image(image: str) -> Any:
+                if image in engine.pulled or f"{image}:latest" in engine.pulled:
+                    return {"Id": CONFIG.image_id, "Config": {"Cmd": ["/run"]}}
+                raise ImageNotFound(f"No such image: {image}")
+
+        self.api = api  # type: ignore[misc]
+
+
+def test_an_image_of_a_registry_is_pulled_not_looked_for_in_the_cluster(tmp_path: Path) -> None:
+    cluster = Cluster({})
+    docker = DockerWithRegistry({"registry.example:5000"})
+    images = ImageStore(docker, tmp_path, 2**30, cluster)  # type: ignore[arg-type]
+    config = images.config_of("registry.example:5000/team/fn", revision=1)
+    assert docker.pulled == ["registry.example:5000/team/fn:latest"]
+    assert config.cmd == ["/run"]
+    with pytest.raises(ImageError, match=r"cannot pull image gone\.example/fn:1 from its registry"):
+        images.config_of("gone.example/fn:1", revision=1)
