@@ -33,14 +33,16 @@ from gateway.synccalls import SyncCalls
 log = logging.getLogger(__name__)
 
 
-def create_app(settings: GatewaySettings) -> Starlette:
+def create_app(settings: GatewaySettings, gw: Gateway | None = None) -> Starlette:
+    """The app; its lifespan starts the services, unless they are given (started already)."""
+
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        openapi.document()  # a broken description fails the start, not the first request
-        async with services(settings) as gw:
-            app.state.gateway = gw
-            log.info("gateway %s: bodies up to %d bytes", settings.gateway_id, gw.max_body)
+        async with contextlib.AsyncExitStack() as running:
+            app.state.gateway = gw or await running.enter_async_context(services(settings))
             yield
+
+    openapi.document()  # a broken description fails the start, not the first request
 
     app = Starlette(routes=routes(), lifespan=lifespan, exception_handlers=HANDLERS)
     _guard(app, settings)
@@ -93,6 +95,7 @@ async def services(settings: GatewaySettings) -> AsyncIterator[Gateway]:
         )
         scheduler.start()
         running.push_async_callback(scheduler.stop)
+        log.info("gateway %s: bodies up to %d bytes", settings.gateway_id, max_body)
         yield Gateway(
             settings=settings,
             nc=nc,

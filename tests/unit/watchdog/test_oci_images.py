@@ -157,7 +157,7 @@ class DockerWithRegistry(DockerWithout):
                     return {"Id": CONFIG.image_id, "Config": {"Cmd": ["/run"]}}
                 raise ImageNotFound(f"No such image: {image}")
 
-        self.api = api  # type: ignore[misc]
+        self.api = api
 
 
 def test_an_image_of_a_registry_is_pulled_not_looked_for_in_the_cluster(tmp_path: Path) -> None:
