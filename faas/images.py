@@ -33,6 +33,7 @@ from nats.js.object_store import ObjectStore
 from faas import bus
 from faas.errors import Error
 
+CONFINEMENT_KEY = "confinement.v1"  # beside the tags (no tag's key has a dot): see below
 CHUNK = 512 * 1024  # below the smallest max_payload a NATS server is run with (1 MiB)
 IMAGE_ID = re.compile(r"sha256:[0-9a-f]{64}")
 
@@ -221,6 +222,19 @@ class ImageBank:
         found = [_stored(i, names.get(i.name or "", [])) for i in infos if not i.deleted]
         return sorted(found, key=lambda s: s.modified, reverse=True)
 
+    async def put_confinement(self, profile: dict[str, Any]) -> None:
+        """Keep the confinement (seccomp filter, masked paths) a watchdog read from its Docker
+        engine, for watchdogs on hosts without one."""
+        await self.tags.put(CONFINEMENT_KEY, json.dumps(profile).encode())
+
+    async def confinement(self) -> dict[str, Any] | None:
+        try:
+            entry = await self.tags.get(CONFINEMENT_KEY)
+        except KeyNotFoundError:
+            return None
+        found = json.loads(entry.value or b"null")
+        return found if isinstance(found, dict) else None
+
     async def _named(self, image_id: str) -> bool:
         return image_id in await self._tag_map()
 
@@ -231,7 +245,7 @@ class ImageBank:
             keys = await self.tags.keys()
         except NoKeysError:
             return named
-        for key in keys:
+        for key in (k for k in keys if "." not in k):  # tags only
             try:
                 value = (await self.tags.get(key)).value
             except KeyNotFoundError:

@@ -22,9 +22,14 @@ class ClusterImages:
     def __init__(self) -> None:
         self._bank: ImageBank | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
+        self.confinement: dict[str, Any] | None = None  # read from Docker here: to publish
 
-    def attach(self, bank: ImageBank, loop: asyncio.AbstractEventLoop) -> None:
-        self._bank, self._loop = bank, loop
+    async def attach(self, bank: ImageBank) -> None:
+        """Serve requests through `bank` on the running loop; publish the confinement this
+        host's Docker gave, for hosts without Docker."""
+        self._bank, self._loop = bank, asyncio.get_running_loop()
+        if self.confinement is not None:
+            await bank.put_confinement(self.confinement)
 
     def resolve(self, image: str) -> ImageConfig | None:
         found = self._run(lambda bank: bank.resolve(image), LOOKUP_WAIT)

@@ -7,12 +7,16 @@ import logging
 import os
 import shutil
 import signal
+from dataclasses import asdict
 from pathlib import Path
 
 import docker
 from docker.errors import DockerException
+from nats.js.errors import NotFoundError
 
+from faas import bus
 from faas.errors import Error
+from faas.images import ImageBank
 from faas.settings import WatchdogSettings
 from watchdog.clusterimages import ClusterImages
 from watchdog.dockerrunner import DockerRunner
@@ -21,7 +25,7 @@ from watchdog.oci import profile
 from watchdog.oci.images import ImageStore
 from watchdog.oci.network import Bridge, NetworkError, owner_folder
 from watchdog.oci.pool import Limits
-from watchdog.oci.profile import ProfileError
+from watchdog.oci.profile import Profile, ProfileError
 from watchdog.oci.runc import Runc
 from watchdog.oci.runner import OciRunner
 from watchdog.runner import Runner
@@ -31,7 +35,8 @@ log = logging.getLogger(__name__)
 
 
 def docker_client(settings: WatchdogSettings) -> docker.DockerClient:
-    """A client whose connection pool fits the capacity (one call uses one connection)."""
+    """A client whose connection pool fits the capacity (one call uses one connection);
+    Error when the engine does not answer."""
     pool = settings.capacity * 2 + 4
     try:
         if settings.docker_url:
@@ -52,21 +57,34 @@ class Unusable(Exception):
 
 def oci_runner(
     settings: WatchdogSettings,
-    client: docker.DockerClient,
+    client: docker.DockerClient | None,
     secrets: SecretProvider | None,
     cluster: ClusterImages | None = None,
+    published: Profile | None = None,
 ) -> OciRunner:
-    """The daemonless runner, started; raise Unusable saying why it cannot run here."""
+    """The daemonless runner, started; raise Unusable saying why it cannot run here.
+    Without Docker (`client` None), its confinement is the one `published` in the cluster."""
     runc = Runc.find(settings.run_dir / "runc", settings.runc)
     if runc is None:
         raise Unusable(f"{settings.runc} is not installed")
     why = runc.unusable() or _no_pidfd()
     if why:
         raise Unusable(why)
-    try:
-        confinement = profile.load(client, settings.state_dir / "profiles")
-    except ProfileError as exc:
-        raise Unusable(f"cannot read Docker's default confinement: {exc}") from exc
+    if client is not None:
+        try:
+            confinement = profile.load(client, settings.state_dir / "profiles")
+        except ProfileError as exc:
+            raise Unusable(f"cannot read Docker's default confinement: {exc}") from exc
+        if cluster is not None:
+            cluster.confinement = asdict(confinement)
+    elif published is not None:
+        confinement = published
+        log.info("no Docker engine here: confinement from the cluster (%s)", published.source)
+    else:
+        raise Unusable(
+            "no Docker engine here, and the cluster has no confinement profile yet: "
+            "start a watchdog on a host with Docker once, and it publishes its engine's"
+        )
     if not settings.seccomp_32bit:
         confinement = profile.native_only(confinement)
     net = owner_folder(settings.run_dir / "net", settings.watchdog_id)
@@ -116,31 +134,64 @@ def _no_pidfd() -> str | None:
 
 def make_runner(
     settings: WatchdogSettings,
-    client: docker.DockerClient,
+    client: docker.DockerClient | None,
     secrets: SecretProvider | None,
     cluster: ClusterImages | None = None,
+    published: Profile | None = None,
 ) -> Runner:
     """runc where it is usable and wanted, else Docker; the log says which. Only runc runs
-    images fetched from the cluster."""
+    images fetched from the cluster, and only runc runs without a Docker engine."""
     if settings.runtime != "docker":
         try:
-            runner = oci_runner(settings, client, secrets, cluster)
+            runner = oci_runner(settings, client, secrets, cluster, published)
         except Unusable as exc:
+            if client is None:
+                raise Error(f"runtime runc is not usable here ({exc}), nor docker") from None
             log.warning("runtime runc is not usable here (%s): using docker", exc)
         else:
             log.info("runtime: runc (%s), one OCI container per call", runner.runc.binary)
             return runner
+    if client is None:
+        raise Error("runtime docker needs a Docker engine: none answers here")
     log.info("runtime: docker, one container per call through the Docker engine")
     return DockerRunner(client, settings.watchdog_id, secrets)
 
 
+def docker_if_any(settings: WatchdogSettings) -> docker.DockerClient | None:
+    """The Docker engine; None when none answers and runc may run without it."""
+    try:
+        return docker_client(settings)
+    except Error as exc:
+        if settings.runtime == "docker":
+            raise
+        log.warning("%s: runc runs images from the cluster only", exc)
+        return None
+
+
+async def published_confinement(settings: WatchdogSettings) -> Profile | None:
+    """The confinement a watchdog with Docker published in the cluster, if any."""
+    nc = await bus.connect(settings.nats_url, f"watchdog {settings.watchdog_id} (start)")
+    try:
+        js = nc.jetstream()
+        try:
+            found = await ImageBank(
+                await js.object_store(bus.IMAGES_BUCKET), await js.key_value(bus.IMAGE_TAGS_BUCKET)
+            ).confinement()
+        except NotFoundError:  # no watchdog made the buckets yet
+            return None
+    finally:
+        await bus.close(nc)
+    return Profile(**found) if found else None
+
+
 async def serve(settings: WatchdogSettings) -> None:
     """Run a watchdog until SIGTERM or SIGINT, then shut down gracefully."""
-    client = docker_client(settings)
+    client = docker_if_any(settings)
+    published = await published_confinement(settings) if client is None else None
     key = settings.secrets_key_file
     secrets = SecretSource(key) if key else None
     cluster = ClusterImages()
-    runner = await asyncio.to_thread(make_runner, settings, client, secrets, cluster)
+    runner = await asyncio.to_thread(make_runner, settings, client, secrets, cluster, published)
     node = Watchdog(settings, runner, secrets, cluster)
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
@@ -149,4 +200,5 @@ async def serve(settings: WatchdogSettings) -> None:
         await node.run()
     finally:
         runner.close()
-        client.close()
+        if client is not None:
+            client.close()

@@ -95,7 +95,7 @@ class Watchdog:
         if self.secrets is not None:
             await self.secrets.start(js)
         if self.images is not None:
-            self.images.attach(await ImageBank.open(js), loop)
+            await self.images.attach(await ImageBank.open(js))
         self._executor = Executor(
             self.name, nc, js, records, self.runner, self._pool, self.settings.lease
         )

@@ -133,3 +133,33 @@ def test_a_host_without_the_image_fetches_it_and_a_corrupt_copy_is_fetched_again
             assert handler.read_bytes() == good
         finally:
             parts.stop_all()
+
+
+def test_an_executor_host_without_docker_runs_images_from_the_cluster(
+    parts: Parts, pushed_image: tuple[str, str], docker_client: docker.DockerClient, tmp_path: Path
+) -> None:
+    image, mark = pushed_image
+    cluster = parts.nats_cluster(3, host="0.0.0.0")
+    gateway = parts.gateway(cluster, *REPLICAS)
+    pushed = faas("push", "-f", str(stack_of(tmp_path, image)), "--gateway", gateway.url)
+    assert pushed.returncode == 0, pushed.stderr
+    docker_client.images.remove(image, force=True)
+    with hosts(2) as (docked, bare):
+        try:
+            env = {"FAAS_STATE_DIR": str(tmp_path / "docked")}
+            first = parts.watchdog(urls(cluster, docked), 2, *REPLICAS, on=docked.prefix, env=env)
+            wait_for_watchdog(gateway)
+            stop(first.proc)  # it published its engine's confinement; only the bare host is left
+            env = {
+                "FAAS_STATE_DIR": str(tmp_path / "bare"),
+                "DOCKER_HOST": f"unix://{tmp_path}/no-docker.sock",  # no engine answers
+            }
+            parts.watchdog(urls(cluster, bare), 2, *REPLICAS, on=bare.prefix, env=env)
+            with gateway.client() as http:
+                fn = {"service": "pushed", "image": image}
+                assert http.post("/system/functions", json=fn).status_code == 202
+                reply = http.post("/function/pushed", content=b"bare\n")
+                assert (reply.status_code, reply.text) == (200, f"pushed {mark}: bare\n")
+            assert (tmp_path / "bare/images").is_dir()  # run from its own cache
+        finally:
+            parts.stop_all()

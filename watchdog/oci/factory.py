@@ -251,6 +251,8 @@ class Factory:
                     kernel.umount(folder / "rootfs")
                 shutil.rmtree(folder, ignore_errors=True)
         remove_leftovers(self.watchdog_id)
+        if self.images.client is None:  # no Docker here: nothing of ours in it
+            return count
         return count + remove_docker_orphans(self.images.client.api, self.watchdog_id)
 
 

@@ -62,7 +62,7 @@ class ImageStore:
 
     def __init__(
         self,
-        client: docker.DockerClient,
+        client: docker.DockerClient | None,
         root: Path,
         max_bytes: int,
         cluster: ClusterImages | None = None,
@@ -115,14 +115,17 @@ class ImageStore:
 
     def _inspect(self, image: str) -> ImageConfig:
         try:
-            return ImageConfig.from_inspect(self.client.api.inspect_image(image))
+            if self.client is not None:
+                return ImageConfig.from_inspect(self.client.api.inspect_image(image))
         except ImageNotFound:
             if has_registry(image):
-                return self._pull(image)
+                return self._pull(self.client, image)
             if self.cluster is None:
                 raise ImageError(f"image {image} is not on this host") from None
         except DockerException as exc:
             raise ImageError(f"cannot look up image {image}: {exc}") from exc
+        if self.cluster is None:
+            raise ImageError(f"image {image}: this host has neither Docker nor the cluster")
         try:
             found = self.cluster.resolve(image)
         except Error as exc:
@@ -131,12 +134,12 @@ class ImageStore:
             raise ImageError(f"image {image} is neither on this host nor in the cluster")
         return found
 
-    def _pull(self, image: str) -> ImageConfig:
+    def _pull(self, client: docker.DockerClient, image: str) -> ImageConfig:
         """An image of a registry, pulled into the host's Docker (the cluster keeps none)."""
         started = time.monotonic()
         try:
-            self.client.api.pull(full_tag(image))
-            inspected = self.client.api.inspect_image(image)
+            client.api.pull(full_tag(image))
+            inspected = client.api.inspect_image(image)
         except DockerException as exc:
             raise ImageError(f"cannot pull image {image} from its registry: {exc}") from None
         log.info("image %s pulled in %.2fs", image, time.monotonic() - started)
@@ -196,6 +199,10 @@ class ImageStore:
         log.info("image %s unpacked in %.2fs", image, time.monotonic() - started)
 
     def _export(self, image_id: str, target: Path) -> None:
+        if self.client is None:
+            if self.cluster is None:
+                raise ImageError("this host has no Docker engine to export it from")
+            return self._fetch(self.cluster, image_id, target)
         try:
             container = self.client.api.create_container(image_id, command=["/"], entrypoint=[])
         except ImageNotFound:

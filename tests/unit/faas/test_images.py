@@ -145,3 +145,14 @@ def test_a_bad_config_says_what_is_wrong(text: str, wrong: str) -> None:
 )
 def test_names_without_a_tag_mean_latest(name: str, tag: str) -> None:
     assert full_tag(name) == tag
+
+
+def test_the_confinement_is_kept_beside_the_tags_and_is_not_one(nats_url: str) -> None:
+    async def check(bank: ImageBank) -> None:
+        profile = {"seccomp": {"defaultAction": "SCMP_ACT_ERRNO"}, "source": "Docker 20.10"}
+        await bank.put_confinement(profile)
+        assert await bank.confinement() == profile
+        named = await bank._tag_map()  # image id -> tags: the profile is no tag's image
+        assert not any(image_id.startswith("{") for image_id in named), named
+
+    with_bank(nats_url, check)

@@ -169,3 +169,14 @@ def test_an_image_of_a_registry_is_pulled_not_looked_for_in_the_cluster(tmp_path
     assert config.cmd == ["/run"]
     with pytest.raises(ImageError, match=r"cannot pull image gone\.example/fn:1 from its registry"):
         images.config_of("gone.example/fn:1", revision=1)
+
+
+def test_a_host_without_docker_runs_what_the_cluster_has(tmp_path: Path) -> None:
+    cluster = Cluster({IMAGE: CONFIG})
+    images = ImageStore(None, tmp_path, 2**30, cluster)  # type: ignore[arg-type]
+    image = images.acquire(IMAGE, revision=1)
+    assert (image.rootfs / "app/run.sh").exists() and cluster.fetches == 1
+    with pytest.raises(ImageError, match="neither on this host nor in the cluster"):
+        images.acquire("faas/other:1", revision=1)
+    with pytest.raises(ImageError, match="this host has neither Docker nor the cluster"):
+        ImageStore(None, tmp_path, 2**30, None).acquire(IMAGE, revision=2)
