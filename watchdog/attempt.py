@@ -33,6 +33,11 @@ class Superseded(Exception):
         self.record = record
         super().__init__(f"attempt {record.attempts} of call {record.callId} is {record.state}")
 
+    @property
+    def done(self) -> bool:
+        """Whether the call has ended: its message is then to be acknowledged."""
+        return self.record.state.final
+
 
 class Attempt:
     def __init__(
@@ -98,6 +103,10 @@ class Attempt:
             log.exception("cannot record the start of call %s", self.record.callId)
             return
         self.record, self.stored = self.held.record, True
+
+    async def check(self) -> None:
+        """Superseded if, as the record reads now, another attempt has the call."""
+        self._unless_superseded(lambda record: record)((await self.records.read(self.key)).record)
 
     def _unless_superseded(
         self, change: Callable[[CallRecord], CallRecord]

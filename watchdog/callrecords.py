@@ -26,7 +26,7 @@ def begun(
     """The record of a call taken to run at `at`: running one attempt more, unless it may
     not run. `delivery` counts the times its message was handed out, this one included:
     an attempt whose watchdog was lost before it was on record still counts."""
-    if record.state is CallState.CANCELLED:
+    if record.state.final:  # cancelled while queued, or ended by an earlier delivery
         return record
     if call.kind == CallKind.JOB and record.attempts > 0:  # at most once: a rerun may do harm
         return replace(record, state=CallState.FAILED, finishedAt=at, message=LOST_JOB)
@@ -99,8 +99,8 @@ def finish(
     else:
         state, message = final_state(result, record.attempts, policy), record.message
     callback = record.callback
-    if record.callbackUrl and state is not CallState.CANCELLED:
-        callback = replace(callback, state=CallbackState.PENDING)
+    if record.callbackUrl and state is not CallState.CANCELLED and not callback.attempts:
+        callback = replace(callback, state=CallbackState.PENDING)  # unless already tried
     return replace(record, state=state, message=message, finishedAt=now(), callback=callback)
 
 

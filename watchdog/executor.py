@@ -15,7 +15,6 @@ from nats.js import JetStreamContext
 from faas import bus
 from faas.records import (
     CallRecord,
-    CallState,
     RecordStore,
     now,
 )
@@ -148,7 +147,7 @@ class Executor:
         self.cancelled.discard(call.call_id)
         try:
             await self._end(call, msg, result, attempt, policy, cancelled)
-        except Superseded as exc:  # its lease lapsed: the message is another's now, unacked
+        except Superseded as exc:  # its lease lapsed, or an earlier delivery ended the call
             log.warning(
                 "call %s (%s): this attempt's result is dropped: %s (by watchdog %s)",
                 call.call_id,
@@ -156,6 +155,8 @@ class Executor:
                 exc,
                 exc.record.watchdog,
             )
+            if exc.done:  # its record and callback were stored by the attempt that ended it
+                await msg.ack()
 
     async def _end(
         self,
@@ -178,6 +179,10 @@ class Executor:
             )
             await msg.nak(delay=delay)
             return
+        if call.callback_url and not cancelled:
+            # queued before the record is final: a final record always has its callback
+            await attempt.check()
+            await self._queue_callback(call, result, attempt.key)
         record = await attempt.end(lambda r: finish(r, result, policy, cancelled))
         log.info(
             "call %s (%s): %s after %d attempt(s)",
@@ -186,25 +191,22 @@ class Executor:
             record.state,
             record.attempts,
         )
-        if call.callback_url and record.state is not CallState.CANCELLED:
-            await self._queue_callback(call, result, record)
         await msg.ack()
 
-    async def _queue_callback(
-        self, call: CallRequest, result: CallResult, record: CallRecord
-    ) -> None:
+    async def _queue_callback(self, call: CallRequest, result: CallResult, key: str) -> None:
+        """One callback per call: a second one (a rerun's) is dropped by JetStream."""
         job = CallbackJob(
             call_id=call.call_id,
             function=call.function,
             url=call.callback_url,
             status=result.status,
-            record_key=record.key,
+            record_key=key,
             body=result.body if result.outcome is Outcome.OK else result.failure_text(),
             content_type=result.content_type or "text/plain",
             duration=result.duration,
             exit_code=result.exit_code,
         )
-        headers = {"Nats-Msg-Id": f"{call.call_id}.{record.attempts}"}
+        headers = {"Nats-Msg-Id": call.call_id}
         await self.js.publish(bus.CALLBACK_SUBJECT, pack(job), headers=headers)
 
     async def _run(self, call: CallRequest, live: LiveOutput | None = None) -> CallResult:

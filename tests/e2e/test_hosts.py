@@ -155,6 +155,7 @@ def test_an_executor_host_without_docker_runs_images_from_the_cluster(
                 "DOCKER_HOST": f"unix://{tmp_path}/no-docker.sock",  # no engine answers
             }
             parts.watchdog(urls(cluster, bare), 2, *REPLICAS, on=bare.prefix, env=env)
+            wait_for_watchdog(gateway)
             with gateway.client() as http:
                 fn = {"service": "pushed", "image": image}
                 assert http.post("/system/functions", json=fn).status_code == 202

@@ -369,3 +369,17 @@ def test_begun_runs_a_job_once_and_fails_it_if_taken_again() -> None:
     again = begun(first, job, "w2", at=AT)  # its watchdog died: the lease lapsed
     assert (again.state, again.attempts, again.message) == (CallState.FAILED, 1, LOST_JOB)
     assert again.finishedAt == AT
+
+
+def test_finish_keeps_a_callback_delivered_before_the_record_was_final() -> None:
+    """The callback is queued first: its deliverer may have written its outcome already."""
+    delivered = CallbackRecord(CallbackState.DELIVERED, 1, 200, "", "2024-05-01T10:00:02Z")
+    record = finish(replace(attempt(1, HOOK), callback=delivered), OK, POLICY, cancelled=False)
+    assert (record.state, record.callback) == (CallState.SUCCEEDED, delivered)
+
+
+@pytest.mark.parametrize("state", [s for s in CallState if s.final])
+def test_a_call_ended_by_an_earlier_delivery_is_not_begun_again(state: CallState) -> None:
+    call = CallRequest("c1", "hello", RunSpec("img"), kind=CallKind.ASYNC)
+    ended = replace(RUNNING, state=state)
+    assert begun(ended, call, "w2", "2024-05-01T10:01:00Z", delivery=2) == ended
