@@ -14,7 +14,6 @@ from __future__ import annotations
 import argparse
 import functools
 import json
-import socket
 import statistics
 import subprocess
 import sys
@@ -29,7 +28,7 @@ from typing import Any
 import httpx
 
 from bench.control import BODY, Series, measure_async
-from bench.parts import ROOT, BenchError, Launcher, Process, free_port, progress, with_launcher
+from bench.parts import ROOT, BenchError, Launcher, Process, progress, with_launcher
 from bench.receiver import CallbackReceiver
 from bench.stack import FUNCTION, Stack, deploy, echo_watchdog
 from cli import natsserver
@@ -60,7 +59,7 @@ class Node:
 
 
 def start_cluster(launcher: Launcher, name: str) -> list[Node]:
-    ports = _cluster_ports(SIZE)
+    ports = natsserver.cluster_ports(SIZE)
     addresses = [("127.0.0.1", port) for port in ports]
     nodes = []
     for port in ports:
@@ -78,21 +77,6 @@ def restart(launcher: Launcher, node: Node, nodes: list[Node]) -> None:
     proc = natsserver.start(node.data, "127.0.0.1", node.port, DEFAULT_MAX_BODY, addresses)
     node.process = Process(node.process.name, proc, node.data / "nats.log")
     launcher.processes.append(node.process)
-
-
-def _cluster_ports(size: int) -> list[int]:
-    ports: list[int] = []
-    while len(ports) < size:
-        port = free_port()
-        route = port + natsserver.ROUTE_PORT_OFFSET
-        if route < 65536 and port not in ports and _free(route):
-            ports.append(port)
-    return ports
-
-
-def _free(port: int) -> bool:
-    with socket.socket() as sock:
-        return sock.connect_ex(("127.0.0.1", port)) != 0
 
 
 def start(

@@ -68,6 +68,25 @@ def _reachable(host: str) -> str:
     return "127.0.0.1" if host in ("", "0.0.0.0") else host
 
 
+def cluster_ports(size: int) -> list[int]:
+    """Free client ports on this machine for `size` servers of a cluster, each with its
+    route port (ROUTE_PORT_OFFSET above) free too."""
+    ports: list[int] = []
+    while len(ports) < size:
+        with socket.socket() as sock:
+            sock.bind(("127.0.0.1", 0))
+            port = int(sock.getsockname()[1])
+        route = port + ROUTE_PORT_OFFSET
+        if route < 65536 and port not in ports and _free(route):
+            ports.append(port)
+    return ports
+
+
+def _free(port: int) -> bool:
+    with socket.socket() as sock:
+        return sock.connect_ex(("127.0.0.1", port)) != 0
+
+
 def start(
     data_dir: Path, host: str, port: int, max_body: int, cluster: Sequence[Address] = ()
 ) -> subprocess.Popen[bytes]:
