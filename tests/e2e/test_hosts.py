@@ -12,6 +12,7 @@ import pytest
 
 from tests.e2e.hosts import Host, hosts
 from tests.e2e.parts import (
+    Gateway,
     NatsCluster,
     Parts,
     faas,
@@ -39,6 +40,20 @@ def open_receiver() -> Iterator[Receiver]:
 def urls(cluster: NatsCluster, host: Host) -> str:
     """The cluster's servers as the host reaches them."""
     return ",".join(f"nats://{host.gateway_address}:{n.port}" for n in cluster.nodes)
+
+
+def pushed_and_removed(
+    parts: Parts, image: str, docker_client: docker.DockerClient, folder: Path
+) -> tuple[NatsCluster, Gateway, str]:
+    """A cluster and gateway holding `image` (pushed), which no host's Docker has any more;
+    and the image's id."""
+    cluster = parts.nats_cluster(3, host="0.0.0.0")
+    gateway = parts.gateway(cluster, *REPLICAS)
+    pushed = faas("push", "-f", str(stack_of(folder, image)), "--gateway", gateway.url)
+    assert pushed.returncode == 0, pushed.stderr
+    image_id = str(docker_client.images.get(image).id)
+    docker_client.images.remove(image, force=True)
+    return cluster, gateway, image_id
 
 
 def test_a_host_cut_off_mid_call_has_it_run_elsewhere_and_its_late_result_ignored(
@@ -104,12 +119,7 @@ def test_a_host_without_the_image_fetches_it_and_a_corrupt_copy_is_fetched_again
     parts: Parts, pushed_image: tuple[str, str], docker_client: docker.DockerClient, tmp_path: Path
 ) -> None:
     image, mark = pushed_image
-    cluster = parts.nats_cluster(3, host="0.0.0.0")
-    gateway = parts.gateway(cluster, *REPLICAS)
-    pushed = faas("push", "-f", str(stack_of(tmp_path, image)), "--gateway", gateway.url)
-    assert pushed.returncode == 0, pushed.stderr
-    image_id = docker_client.images.get(image).id
-    docker_client.images.remove(image, force=True)  # no host's Docker has it now
+    cluster, gateway, image_id = pushed_and_removed(parts, image, docker_client, tmp_path)
     cache = tmp_path / "host-cache"
     handler = cache / "images" / image_id.removeprefix("sha256:") / "rootfs/handler.sh"
     with hosts(1) as (host,):
@@ -139,11 +149,7 @@ def test_an_executor_host_without_docker_runs_images_from_the_cluster(
     parts: Parts, pushed_image: tuple[str, str], docker_client: docker.DockerClient, tmp_path: Path
 ) -> None:
     image, mark = pushed_image
-    cluster = parts.nats_cluster(3, host="0.0.0.0")
-    gateway = parts.gateway(cluster, *REPLICAS)
-    pushed = faas("push", "-f", str(stack_of(tmp_path, image)), "--gateway", gateway.url)
-    assert pushed.returncode == 0, pushed.stderr
-    docker_client.images.remove(image, force=True)
+    cluster, gateway, _ = pushed_and_removed(parts, image, docker_client, tmp_path)
     with hosts(2) as (docked, bare):
         try:
             env = {"FAAS_STATE_DIR": str(tmp_path / "docked")}
