@@ -5,7 +5,7 @@ from __future__ import annotations
 import contextlib
 import json
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, dataclass, field, fields, replace
 from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
@@ -58,12 +58,57 @@ def clip(data: bytes) -> tuple[str, bool]:
 
 
 @dataclass
+class CallbackAttempt:
+    """One POST of a call's result to its callback URL."""
+
+    at: str
+    status: int | None = None  # None: no answer (connection refused, timeout)
+    error: str = ""
+
+
+@dataclass
 class CallbackRecord:
     state: CallbackState = CallbackState.NONE
     attempts: int = 0
     status: int | None = None
     error: str = ""
     deliveredAt: str | None = None
+    history: list[CallbackAttempt] = field(default_factory=list)
+
+
+@dataclass
+class RequestRecord:
+    """What the call was asked, kept so that it can be retried and reproduced."""
+
+    method: str = "POST"
+    path: str = "/"
+    query: str = ""
+    headers: list[list[str]] = field(default_factory=list)  # credentials left out
+    body: str = ""  # base64; empty when not kept
+    bodyBytes: int = 0
+    bodyKept: bool = True  # False: larger than MAX_TEXT, not kept
+
+
+@dataclass
+class AttemptRecord:
+    """One run of the call in its own container, on one watchdog."""
+
+    attempt: int
+    watchdog: str = ""
+    image: str = ""  # as the function names it
+    imageId: str = ""  # the exact image it ran
+    takenAt: str | None = None  # the watchdog took the call
+    containerCreatedAt: str | None = None  # may be before takenAt: created ahead of its call
+    startedAt: str | None = None  # the function's process started
+    exitedAt: str | None = None
+    exitCode: int | None = None
+    signal: int | None = None  # the signal that ended it, if one did
+    outcome: str = ""  # faas.wire.Outcome
+    status: int | None = None
+    explanation: str = ""  # the exit in words: "killed at its 5s timeout", "ran out of memory"
+    durationSeconds: float | None = None
+    peakMemoryBytes: int | None = None
+    cpuSeconds: float | None = None
 
 
 @dataclass
@@ -89,6 +134,9 @@ class CallRecord:
     watchdog: str = ""
     callbackUrl: str | None = None
     callback: CallbackRecord = field(default_factory=CallbackRecord)
+    request: RequestRecord | None = None
+    retryOf: str | None = None  # the call this one retries
+    attemptLog: list[AttemptRecord] = field(default_factory=list)
 
     @property
     def unstarted(self) -> bool:
@@ -107,12 +155,26 @@ class CallRecord:
 
     @classmethod
     def loads(cls, raw: bytes) -> CallRecord:
-        data = json.loads(raw)
+        data = _known(cls, json.loads(raw))
         data["state"] = CallState(data["state"])
-        callback = data.get("callback") or {}
+        callback = _known(CallbackRecord, data.get("callback") or {})
         callback["state"] = CallbackState(callback.get("state", "none"))
+        callback["history"] = [
+            CallbackAttempt(**_known(CallbackAttempt, a)) for a in callback.get("history", [])
+        ]
         data["callback"] = CallbackRecord(**callback)
+        if data.get("request") is not None:
+            data["request"] = RequestRecord(**_known(RequestRecord, data["request"]))
+        data["attemptLog"] = [
+            AttemptRecord(**_known(AttemptRecord, a)) for a in data.get("attemptLog", [])
+        ]
         return cls(**data)
+
+
+def _known(kind: type, data: dict[str, Any]) -> dict[str, Any]:
+    """The fields `kind` has: a record written by a newer version loads, its extras dropped."""
+    names = {f.name for f in fields(kind)}
+    return {k: v for k, v in data.items() if k in names}
 
 
 def record_key(function: str, created_at: str, call_id: str) -> str:

@@ -17,12 +17,15 @@ from faas import bus, layout
 from faas.errors import Error
 from faas.records import (
     MAX_TEXT,
+    AttemptRecord,
+    CallbackAttempt,
     CallbackRecord,
     CallbackState,
     CallNotFound,
     CallRecord,
     CallState,
     RecordStore,
+    RequestRecord,
     clip,
     now,
     record_key,
@@ -57,7 +60,28 @@ FULL = CallRecord(
         status=204,
         error="",
         deliveredAt="2024-05-01T10:00:03.000Z",
+        history=[
+            CallbackAttempt("2024-05-01T10:00:02.600Z", None, "connection refused"),
+            CallbackAttempt("2024-05-01T10:00:03.000Z", 204),
+        ],
     ),
+    request=RequestRecord("PUT", "/a/b", "x=1", [["Content-Type", "text/plain"]], "aGk=", 2),
+    retryOf="c0",
+    attemptLog=[
+        AttemptRecord(
+            attempt=3,
+            watchdog="w1",
+            image="faas/hello:latest",
+            imageId="sha256:abc",
+            takenAt="2024-05-01T10:00:01.000Z",
+            exitedAt="2024-05-01T10:00:02.500Z",
+            exitCode=75,
+            outcome="failed",
+            status=429,
+            peakMemoryBytes=1 << 20,
+            cpuSeconds=0.25,
+        )
+    ],
 )
 
 
@@ -70,6 +94,9 @@ def test_round_trip_keeps_every_field_and_the_enums() -> None:
     assert record.state is CallState.GIVEN_UP
     assert type(record.callback) is CallbackRecord
     assert record.callback.state is CallbackState.DELIVERED
+    assert type(record.callback.history[0]) is CallbackAttempt
+    assert type(record.request) is RequestRecord
+    assert type(record.attemptLog[0]) is AttemptRecord
 
 
 def test_round_trip_of_a_new_record() -> None:
@@ -92,8 +119,34 @@ def test_json_uses_the_api_names_and_the_enum_strings() -> None:
         "status": 204,
         "error": "",
         "deliveredAt": "2024-05-01T10:00:03.000Z",
+        "history": [
+            {"at": "2024-05-01T10:00:02.600Z", "status": None, "error": "connection refused"},
+            {"at": "2024-05-01T10:00:03.000Z", "status": 204, "error": ""},
+        ],
     }
+    assert data["request"]["headers"] == [["Content-Type", "text/plain"]]
+    assert data["attemptLog"][0]["peakMemoryBytes"] == 1 << 20
     assert FULL.to_json()["callback"]["status"] == 204
+
+
+def test_loads_drops_the_fields_of_a_newer_version() -> None:
+    data = json.loads(FULL.dumps())
+    data["later"] = 1
+    data["callback"]["later"] = 2
+    data["callback"]["history"][0]["later"] = 3
+    data["request"]["later"] = 4
+    data["attemptLog"][0]["later"] = 5
+    assert CallRecord.loads(json.dumps(data).encode()) == FULL
+
+
+def test_loads_a_record_from_before_the_attempt_log() -> None:
+    data = json.loads(FULL.dumps())
+    for name in ("request", "retryOf", "attemptLog"):
+        del data[name]
+    del data["callback"]["history"]
+    record = CallRecord.loads(json.dumps(data).encode())
+    assert (record.request, record.retryOf, record.attemptLog) == (None, None, [])
+    assert record.callback.history == []
 
 
 @pytest.mark.parametrize("callback", [None, {}], ids=["null", "empty"])
