@@ -130,6 +130,14 @@ class CallResult:
     watchdog: str = ""
     message: str = ""
     start_seconds: float = 0.0  # container create to started; 0 when it never started
+    # Its container, for the call's attempt log; wall-clock seconds, 0.0 for what did not
+    # happen. A container made ahead of its call was created before the call was taken.
+    image_id: str = ""  # the exact image it ran
+    created_at: float = 0.0
+    started_at: float = 0.0  # its process started
+    exited_at: float = 0.0
+    peak_memory: int | None = None  # bytes, as its cgroup counted; None: not read
+    cpu_seconds: float | None = None
 
     def failure_text(self) -> bytes:
         """What a caller gets when the call did not succeed: the reason, then stderr."""

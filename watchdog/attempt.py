@@ -48,6 +48,7 @@ class Attempt:
         start: Callable[[CallRecord], CallRecord],
         stored: bool,
         eager: bool,
+        taken_at: str,
     ) -> None:
         self.records = records
         self.key = key
@@ -55,6 +56,7 @@ class Attempt:
         self.start = start
         self.stored = stored  # whether `held` is the started record
         self.eager = eager  # its start is stored before it runs
+        self.taken_at = taken_at  # when this watchdog took the call, for its attempt log
         self.record = held.record if stored else start(held.record)
         self._timer: asyncio.TimerHandle | None = None
         self._writing: asyncio.Task[None] | None = None
@@ -65,14 +67,15 @@ class Attempt:
     ) -> Attempt:
         """The attempt of a call just taken, on its `delivery`; its record is read, nothing
         written yet (unless it had none: expired, or from a gateway that wrote none)."""
-        start = functools.partial(begun, call=call, watchdog=watchdog, at=now(), delivery=delivery)
+        at = now()
+        start = functools.partial(begun, call=call, watchdog=watchdog, at=at, delivery=delivery)
         eager = call.kind == CallKind.JOB
         try:
             key = key_of(call)
-            return cls(records, key, await records.read(key), start, False, eager)
+            return cls(records, key, await records.read(key), start, False, eager, at)
         except CallNotFound:
             held = await records.put(start(new_record(call)))
-            return cls(records, held.record.key, held, start, True, eager)
+            return cls(records, held.record.key, held, start, True, eager, at)
 
     @property
     def runs(self) -> bool:

@@ -5,7 +5,10 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+from faas import rfc3339
+from faas.callrequests import recorded_request
 from faas.records import (
+    AttemptRecord,
     CallbackState,
     CallNotFound,
     CallRecord,
@@ -16,8 +19,10 @@ from faas.records import (
 )
 from faas.retry import RetryPolicy
 from faas.wire import CallKind, CallRequest, CallResult, Outcome
+from watchdog import exits
 
 LOST_JOB = "its watchdog was lost while it ran; a job is never run twice"
+MAX_ATTEMPT_LOG = 20  # the last attempts a record keeps: a redelivered call has no bound
 
 
 def begun(
@@ -64,12 +69,42 @@ def new_record(call: CallRequest) -> CallRecord:
         kind=call.kind,
         maxAttempts=call.max_attempts,
         callbackUrl=call.callback_url or None,
+        request=recorded_request(call),
     )
 
 
-def with_result(record: CallRecord, result: CallResult) -> CallRecord:
+def attempt_of(call: CallRequest, result: CallResult, taken_at: str) -> AttemptRecord:
+    """The attempt log's entry for one run of the call, taken at `taken_at`; numbered when
+    it is written (`with_result`)."""
+    return AttemptRecord(
+        attempt=0,
+        watchdog=result.watchdog,
+        image=call.run.image,
+        imageId=result.image_id,
+        takenAt=taken_at,
+        containerCreatedAt=_stamp(result.created_at),
+        startedAt=_stamp(result.started_at),
+        exitedAt=_stamp(result.exited_at),
+        exitCode=result.exit_code,
+        signal=exits.signal_of(result.exit_code),
+        outcome=result.outcome.value,
+        status=result.status,
+        explanation=exits.explain(result, call.run),
+        durationSeconds=round(result.duration, 6),
+        peakMemoryBytes=result.peak_memory,
+        cpuSeconds=None if result.cpu_seconds is None else round(result.cpu_seconds, 6),
+    )
+
+
+def _stamp(seconds: float) -> str | None:
+    return rfc3339.stamp(seconds) if seconds else None
+
+
+def with_result(record: CallRecord, result: CallResult, entry: AttemptRecord) -> CallRecord:
+    """The record with the attempt's result, its entry added to the attempt log."""
     output, cut = clip(result.body)
     stderr, _ = clip(result.stderr)
+    entry = replace(entry, attempt=record.attempts)
     return replace(
         record,
         exitCode=result.exit_code,
@@ -80,20 +115,29 @@ def with_result(record: CallRecord, result: CallResult) -> CallRecord:
         outputTruncated=cut,
         stderr=stderr,
         watchdog=result.watchdog or record.watchdog,
+        attemptLog=[*record.attemptLog, entry][-MAX_ATTEMPT_LOG:],
     )
 
 
-def retrying(record: CallRecord, result: CallResult, delay: float) -> CallRecord:
-    record = with_result(record, result)
+def retrying(
+    record: CallRecord, result: CallResult, delay: float, entry: AttemptRecord
+) -> CallRecord:
+    record = with_result(record, result, entry)
     note = f"attempt {record.attempts} answered {result.status}; next in {delay:.1f}s"
     return replace(record, state=CallState.QUEUED, message=f"{result.message} ({note})".strip())
 
 
 def finish(
-    record: CallRecord, result: CallResult, policy: RetryPolicy, cancelled: bool
+    record: CallRecord,
+    result: CallResult,
+    policy: RetryPolicy,
+    cancelled: bool,
+    entry: AttemptRecord,
 ) -> CallRecord:
     why = record.message if record.state is CallState.CANCELLED and record.message else "cancelled"
-    record = with_result(record, result)
+    if cancelled:
+        entry = replace(entry, explanation=exits.CANCELLED)
+    record = with_result(record, result, entry)
     if cancelled:  # keep the canceller's reason ("cancelled", "replaced by the tick of ...")
         state, message = CallState.CANCELLED, f"{why} while running"
     else:

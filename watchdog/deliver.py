@@ -14,7 +14,15 @@ from nats.js import JetStreamContext
 from faas import bus, callback
 from faas.callback import Delivery
 from faas.errors import WireError
-from faas.records import CallbackRecord, CallbackState, CallNotFound, CallRecord, RecordStore, now
+from faas.records import (
+    CallbackAttempt,
+    CallbackRecord,
+    CallbackState,
+    CallNotFound,
+    CallRecord,
+    RecordStore,
+    now,
+)
 from faas.retry import exponential_backoff
 from faas.wire import CallbackJob, unpack
 from watchdog.taker import Source, Taker
@@ -23,6 +31,7 @@ log = logging.getLogger(__name__)
 
 MAX_ATTEMPTS = 8
 MIN_WAIT, MAX_WAIT = 1.0, 60.0
+MAX_HISTORY = 20  # the last POSTs a record keeps of its callback
 
 
 def callback_headers(job: CallbackJob) -> dict[str, str]:
@@ -79,15 +88,17 @@ class Deliverer:
             await msg.term()
             return
         attempt = msg.metadata.num_delivered or 1
+        sent = now()
         delivery = await callback.post(http, job.url, job.body, callback_headers(job))
         if not delivery.ok and delivery.retry and attempt < MAX_ATTEMPTS:
             delay = exponential_backoff(attempt, MIN_WAIT, MAX_WAIT)
-            await self._note(job, lambda c: _attempted(c, attempt, delivery, CallbackState.PENDING))
+            pending = CallbackState.PENDING
+            await self._note(job, lambda c: _attempted(c, attempt, delivery, pending, sent))
             log.info("callback %s: %s, retry in %.1fs", job.call_id, delivery.error, delay)
             await msg.nak(delay=delay)
             return
         state = CallbackState.DELIVERED if delivery.ok else CallbackState.FAILED
-        await self._note(job, lambda c: _attempted(c, attempt, delivery, state))
+        await self._note(job, lambda c: _attempted(c, attempt, delivery, state, sent))
         log.info("callback %s: %s after %d attempt(s)", job.call_id, state, attempt)
         await msg.ack()
 
@@ -104,8 +115,10 @@ class Deliverer:
 
 
 def _attempted(
-    callback: CallbackRecord, attempt: int, delivery: Delivery, state: CallbackState
+    callback: CallbackRecord, attempt: int, delivery: Delivery, state: CallbackState, sent: str
 ) -> CallbackRecord:
+    """The callback after the POST sent at `sent`, which its history keeps (the last few)."""
+    posted = CallbackAttempt(sent, delivery.status, delivery.error)
     return replace(
         callback,
         state=state,
@@ -113,4 +126,5 @@ def _attempted(
         status=delivery.status,
         error=delivery.error,
         deliveredAt=now() if state is CallbackState.DELIVERED else callback.deliveredAt,
+        history=[*callback.history, posted][-MAX_HISTORY:],
     )

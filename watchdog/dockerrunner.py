@@ -1,10 +1,16 @@
-"""Run one call in a fresh container through the Docker engine. Blocking: call from a thread."""
+"""Run one call in a fresh container through the Docker engine. Blocking: call from a thread.
+
+Docker removes a container's cgroup as soon as it exits, before its peak memory and CPU time
+can be read; so, with the cgroupfs driver, each container gets a parent cgroup of its own
+(`/faas-docker/<watchdog>/<run>`), which keeps its counts until the container is removed.
+"""
 
 from __future__ import annotations
 
 import logging
 import threading
 import time
+import uuid
 from pathlib import Path
 from typing import Any
 
@@ -14,14 +20,38 @@ from docker.types import Mount
 
 from faas.secretstore import SecretError
 from faas.wire import CallRequest, CallResult
+from watchdog import cgroups
+from watchdog.cgroups import Usage
 from watchdog.environ import call_environment
 from watchdog.exchange import Stop, Tap, exchange
-from watchdog.runner import WATCHDOG_LABEL, failed_to_run, finished, labels, output_for
-from watchdog.secretfiles import SECRETS_PATH, SecretProvider, remove_leftovers, secret_files
+from watchdog.runner import WATCHDOG_LABEL, Ran, failed_to_run, finished, labels, output_for
+from watchdog.secretfiles import (
+    SECRETS_PATH,
+    SecretProvider,
+    remove_leftovers,
+    safe_name,
+    secret_files,
+)
 
 log = logging.getLogger(__name__)
 
 TMPFS = "rw,nosuid,nodev,size=64m"
+CGROUP_PARENT = "faas-docker"
+
+
+def cgroup_parent_of(client: docker.DockerClient, watchdog_id: str) -> str | None:
+    """The cgroup under which this watchdog's containers get their own parents; None when
+    Docker's driver is not cgroupfs (systemd wants slices): their use is then not read."""
+    try:
+        driver = client.info().get("CgroupDriver")
+    except DockerException as exc:
+        log.warning("cannot ask Docker for its cgroup driver (%s): no resource use read", exc)
+        return None
+    if driver != "cgroupfs":
+        log.info("Docker's cgroup driver is %s: its containers' resource use is not read", driver)
+        return None
+    name = safe_name(watchdog_id)
+    return f"/{CGROUP_PARENT}/{name if name.strip('.') else '_'}"
 
 
 class DockerRunner:
@@ -32,10 +62,14 @@ class DockerRunner:
         client: docker.DockerClient,
         watchdog_id: str,
         secrets: SecretProvider | None = None,
+        cgroup_parent: str | None = None,
     ) -> None:
         self.api = client.api
         self.watchdog_id = watchdog_id
         self.secrets = secrets  # name list -> values; None: this watchdog has no secrets key
+        self.cgroup_parent = cgroup_parent  # None: no cgroup of our own, no resource use
+        self._cgroups: dict[str, str] = {}  # container id -> the cgroup made its parent
+        self._lock = threading.Lock()
 
     def run(
         self, call: CallRequest, aborted: threading.Event, tap: Tap | None = None
@@ -56,21 +90,26 @@ class DockerRunner:
         secrets: Path | None,
         tap: Tap | None,
     ) -> tuple[CallResult, str | None]:
+        cgroup = f"{self.cgroup_parent}/{uuid.uuid4().hex}" if self.cgroup_parent else None
         try:
-            container_id = self._create(call, secrets)
+            container_id = self._create(call, secrets, cgroup)
         except ImageNotFound:
             return self._error(call, started, f"image {call.run.image} is not on this host"), None
         except DockerException as exc:
             why = f"cannot create a container of image {call.run.image}: {_reason(exc)}"
             return self._error(call, started, why), None
+        ran = Ran(created_at=time.time())
+        if cgroup is not None:
+            with self._lock:
+                self._cgroups[container_id] = cgroup
         try:
-            result = self._run_created(call, container_id, started, aborted, tap)
+            result = self._run_created(call, container_id, started, aborted, tap, ran)
         except DockerException as exc:
             why = f"the container of image {call.run.image} failed: {_reason(exc)}"
-            result = self._error(call, started, why)
+            result = failed_to_run(call, started, self.watchdog_id, why, ran)
         return result, container_id
 
-    def _create(self, call: CallRequest, secrets: Path | None) -> str:
+    def _create(self, call: CallRequest, secrets: Path | None, cgroup: str | None) -> str:
         mount = Mount(SECRETS_PATH, str(secrets), type="bind", read_only=True) if secrets else None
         run = self.api.create_host_config(
             mounts=[mount] if mount else None,
@@ -84,6 +123,7 @@ class DockerRunner:
             tmpfs={"/tmp": TMPFS} if call.run.read_only else None,
             network_mode=call.run.network,
             log_config={"type": "none"},
+            cgroup_parent=cgroup,
         )
         created = self.api.create_container(
             call.run.image,
@@ -102,6 +142,7 @@ class DockerRunner:
         started: float,
         aborted: threading.Event,
         tap: Tap | None,
+        ran: Ran,
     ) -> CallResult:
         out = output_for(call, tap)
         attached = self.api.attach_socket(
@@ -110,6 +151,7 @@ class DockerRunner:
         raw = attached._sock
         try:
             self.api.start(container_id)
+            ran.started_at = time.time()
             start_seconds = time.monotonic() - started
             stop = exchange(raw, call.body, out, started + call.run.timeout, aborted)
         finally:
@@ -118,12 +160,20 @@ class DockerRunner:
         if stop is not Stop.EOF:
             self._kill(container_id)
         exit_code = int(self.api.wait(container_id, timeout=30)["StatusCode"])
-        oom = stop is Stop.EOF and exit_code != 0 and self._oom_killed(container_id)
-        return finished(call, out, stop, exit_code, oom, started, start_seconds, self.watchdog_id)
+        ran.exited_at = time.time()
+        inspected: dict[str, Any] = self.api.inspect_container(container_id)
+        ran.image_id = str(inspected.get("Image") or "")
+        ran.usage = self._usage(container_id)
+        oom = stop is Stop.EOF and exit_code != 0 and bool(inspected["State"].get("OOMKilled"))
+        return finished(
+            call, out, stop, exit_code, oom, started, start_seconds, self.watchdog_id, ran
+        )
 
-    def _oom_killed(self, container_id: str) -> bool:
-        state: dict[str, Any] = self.api.inspect_container(container_id)["State"]
-        return bool(state.get("OOMKilled"))
+    def _usage(self, container_id: str) -> Usage:
+        """What the exited container used, from the parent cgroup it had of its own."""
+        with self._lock:
+            cgroup = self._cgroups.get(container_id)
+        return cgroups.usage(cgroup) if cgroup is not None else Usage()
 
     def _kill(self, container_id: str) -> None:
         try:
@@ -136,17 +186,27 @@ class DockerRunner:
 
     def remove(self, container_id: str) -> None:
         remove_container(self.api, container_id)
+        with self._lock:
+            cgroup = self._cgroups.pop(container_id, None)
+        if cgroup is not None:
+            cgroups.remove(cgroup)
 
     def remove_orphans(self) -> int:
-        """Remove containers (and secret folders) a previous run of this watchdog left behind."""
+        """Remove containers (and secret folders, cgroups) a previous run of this watchdog
+        left behind."""
         count = remove_docker_orphans(self.api, self.watchdog_id)
         folders = remove_leftovers(self.watchdog_id)
         if folders:
             log.info("removed %d secret folder(s) left by an earlier run", folders)
+        if self.cgroup_parent is not None:
+            for cgroup in cgroups.children(self.cgroup_parent):
+                cgroups.remove(cgroup)
         return count
 
     def close(self) -> None:
-        """Nothing is held between calls."""
+        """Remove the cgroup this watchdog's calls were made under."""
+        if self.cgroup_parent is not None:
+            cgroups.remove(self.cgroup_parent)
 
     def forget(self, function: str) -> None:
         """Nothing is kept for a function."""

@@ -13,6 +13,7 @@ from nats.aio.msg import Msg
 from nats.js import JetStreamContext
 
 from faas import bus
+from faas.callrequests import request_record
 from faas.records import (
     CallRecord,
     RecordStore,
@@ -31,7 +32,7 @@ from faas.wire import (
 )
 from watchdog import stderrlog
 from watchdog.attempt import Attempt, Superseded
-from watchdog.callrecords import finish, policy_of, retrying
+from watchdog.callrecords import attempt_of, finish, policy_of, retrying
 from watchdog.liveoutput import LiveOutput
 from watchdog.runner import Runner
 
@@ -97,8 +98,10 @@ class Executor:
             attempts=1,
             startedAt=started,
             createdAt=started,
+            request=request_record(call),  # so the dashboard can retry and reproduce it
         )
-        await self._store(finish(record, result, RetryPolicy(attempts=1), cancelled=False))
+        entry = attempt_of(call, result, taken_at=started)
+        await self._store(finish(record, result, RetryPolicy(attempts=1), False, entry))
         await stderrlog.publish(self.nc, call, result, self.name)
 
     def _say_started(self, call: CallRequest) -> None:
@@ -167,9 +170,10 @@ class Executor:
         policy: RetryPolicy,
         cancelled: bool,
     ) -> None:
+        entry = attempt_of(call, result, attempt.taken_at)
         if not cancelled and policy.retries(result.status, attempt.record.attempts):
             delay = policy.backoff(attempt.record.attempts)
-            await attempt.end(lambda r: retrying(r, result, delay))
+            await attempt.end(lambda r: retrying(r, result, delay, entry))
             log.info(
                 "call %s (%s): %s, retry in %.1fs",
                 call.call_id,
@@ -183,7 +187,7 @@ class Executor:
             # queued before the record is final: a final record always has its callback
             await attempt.check()
             await self._queue_callback(call, result, attempt.key)
-        record = await attempt.end(lambda r: finish(r, result, policy, cancelled))
+        record = await attempt.end(lambda r: finish(r, result, policy, cancelled, entry))
         log.info(
             "call %s (%s): %s after %d attempt(s)",
             call.call_id,

@@ -19,7 +19,7 @@ from faas.errors import Error
 from faas.images import ImageBank
 from faas.settings import WatchdogSettings
 from watchdog.clusterimages import ClusterImages
-from watchdog.dockerrunner import DockerRunner
+from watchdog.dockerrunner import DockerRunner, cgroup_parent_of
 from watchdog.node import Watchdog
 from watchdog.oci import profile
 from watchdog.oci.images import ImageStore
@@ -154,7 +154,8 @@ def make_runner(
     if client is None:
         raise Error("runtime docker needs a Docker engine: none answers here")
     log.info("runtime: docker, one container per call through the Docker engine")
-    return DockerRunner(client, settings.watchdog_id, secrets)
+    parent = cgroup_parent_of(client, settings.watchdog_id)
+    return DockerRunner(client, settings.watchdog_id, secrets, parent)
 
 
 def docker_if_any(settings: WatchdogSettings) -> docker.DockerClient | None:

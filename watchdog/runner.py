@@ -5,10 +5,12 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from dataclasses import dataclass, field, replace
 from typing import Protocol
 
 from faas.records import MAX_TEXT
 from faas.wire import CallKind, CallRequest, CallResult, Outcome
+from watchdog.cgroups import Usage
 from watchdog.exchange import Exchange, Stop, Tap
 
 log = logging.getLogger(__name__)
@@ -42,6 +44,18 @@ class Runner(Protocol):
     def close(self) -> None:
         """Release what the runner holds (pools, connections); the watchdog has stopped."""
         ...
+
+
+@dataclass
+class Ran:
+    """What a call's container showed beyond its output: its image, its timeline (wall-clock
+    seconds, 0.0 for what did not happen) and what it used."""
+
+    image_id: str = ""
+    created_at: float = 0.0  # before the call came, for a container made ahead of it
+    started_at: float = 0.0
+    exited_at: float = 0.0
+    usage: Usage = field(default_factory=Usage)
 
 
 def labels(call: CallRequest, watchdog_id: str) -> dict[str, str]:
@@ -79,10 +93,11 @@ def finished(
     started: float,
     start_seconds: float,
     watchdog_id: str,
+    ran: Ran,
 ) -> CallResult:
     """The result of a call whose container ran."""
     outcome = outcome_of(stop, exit_code, oom_killed)
-    return CallResult(
+    result = CallResult(
         call_id=call.call_id,
         outcome=outcome,
         exit_code=exit_code,
@@ -94,17 +109,35 @@ def finished(
         message=message(outcome, call, exit_code),
         start_seconds=start_seconds,
     )
+    return with_facts(result, ran)
 
 
-def failed_to_run(call: CallRequest, started: float, watchdog_id: str, why: str) -> CallResult:
-    """The result of a call whose container could not be made or started."""
+def failed_to_run(
+    call: CallRequest, started: float, watchdog_id: str, why: str, ran: Ran | None = None
+) -> CallResult:
+    """The result of a call whose container could not be made or started; `ran`: what is
+    known of it (its image, when it was made)."""
     log.warning("call %s (%s): %s", call.call_id, call.function, why)
-    return CallResult(
+    result = CallResult(
         call_id=call.call_id,
         outcome=Outcome.ERROR,
         duration=time.monotonic() - started,
         watchdog=watchdog_id,
         message=why,
+    )
+    return with_facts(result, ran) if ran is not None else result
+
+
+def with_facts(result: CallResult, ran: Ran) -> CallResult:
+    """The result, saying what its container showed."""
+    return replace(
+        result,
+        image_id=ran.image_id,
+        created_at=ran.created_at,
+        started_at=ran.started_at,
+        exited_at=ran.exited_at,
+        peak_memory=ran.usage.peak_memory,
+        cpu_seconds=ran.usage.cpu_seconds,
     )
 
 

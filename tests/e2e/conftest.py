@@ -5,7 +5,6 @@ from __future__ import annotations
 import contextlib
 import io
 import os
-import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -16,11 +15,10 @@ from docker.errors import ImageNotFound
 
 from cli.build import build_stack
 from cli.stack import load_stack
-from tests.e2e.containers import call_containers, leftovers
+from tests.e2e.containers import assert_no_call_containers
 from tests.e2e.functions import BASE_IMAGES
 from tests.e2e.parts import ROOT, RUNTIMES, Gateway, Parts, platform_of
 from tests.e2e.receiver import Receiver
-from watchdog.runner import CALL_LABEL, WATCHDOG_LABEL
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -46,25 +44,8 @@ def docker_client() -> Iterator[docker.DockerClient]:
         pytest.fail(f"base images missing: {missing}; run scripts/base-images")
     build_stack(load_stack(ROOT / "stack.yml"), say=lambda line: None)
     yield client
-    _assert_no_call_containers(client, "after the suite")
+    assert_no_call_containers(client, "after the suite")
     client.close()
-
-
-def _assert_no_call_containers(
-    client: docker.DockerClient, when: str, watchdogs: set[str] | None = None
-) -> None:
-    """No container of a call, in Docker or runc, and nothing a runc container is made of;
-    of these watchdogs (stopped), or of any. Removal runs just after the reply, so give it a
-    moment before calling it a leak."""
-    deadline = time.monotonic() + 10
-    labels = [{WATCHDOG_LABEL: w} for w in watchdogs] if watchdogs is not None else [{}]
-    while any(call_containers(client, **x) for x in labels) and time.monotonic() < deadline:
-        time.sleep(0.1)
-    left = [c for x in labels for c in call_containers(client, **x)]
-    assert not left, f"{len(left)} container(s) labelled {CALL_LABEL} left {when}"
-    while leftovers(watchdogs) and time.monotonic() < deadline:
-        time.sleep(0.1)
-    assert not leftovers(watchdogs), f"left {when}: {', '.join(leftovers(watchdogs))}"
 
 
 @pytest.fixture
@@ -73,7 +54,7 @@ def parts(tmp_path: Path, docker_client: docker.DockerClient) -> Iterator[Parts]
     made = Parts(tmp_path)
     yield made
     made.stop_all()
-    _assert_no_call_containers(docker_client, "after the test", made.watchdog_ids)
+    assert_no_call_containers(docker_client, "after the test", made.watchdog_ids)
 
 
 @pytest.fixture(scope="module")

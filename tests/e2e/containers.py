@@ -9,10 +9,12 @@ from typing import Any
 import docker
 
 from faas.settings import WatchdogSettings
+from watchdog.dockerrunner import CGROUP_PARENT as DOCKER_CGROUP_PARENT
 from watchdog.oci.factory import AHEAD, CGROUP_PARENT, owner_of
 from watchdog.oci.network import NETNS_DIR, PREFIX, owner_folder
 from watchdog.oci.runc import Runc, RuncError
 from watchdog.runner import CALL_LABEL, WATCHDOG_LABEL
+from watchdog.secretfiles import safe_name
 
 RUN_DIR = WatchdogSettings().run_dir
 RUNC_ROOT = RUN_DIR / "runc"
@@ -70,7 +72,8 @@ def runc_states() -> list[dict[str, Any]]:
 
 def leftovers(watchdogs: set[str] | None = None) -> list[str]:
     """What the containers of these stopped watchdogs (None: of every one) left on the host:
-    runc containers, call folders, network namespaces; and cgroups and mounts of no container.
+    runc containers, call folders, network namespaces, Docker containers' own cgroups; and
+    cgroups and mounts of no container.
     """
     states = runc_states()
     live = {str(s["id"]) for s in states}
@@ -87,6 +90,7 @@ def leftovers(watchdogs: set[str] | None = None) -> list[str]:
     left += _namespaces(watchdogs)
     cgroups = [*CGROUP_ROOT.glob(f"*/{CGROUP_PARENT}/faas-*")]
     left += [f"cgroup {p}" for p in cgroups if p.name not in live or watchdogs is None]
+    left += [f"cgroup {p}" for p in docker_cgroups(watchdogs)]
     with open("/proc/self/mountinfo") as mounts:
         points = [line.split()[4] for line in mounts if str(RUN_DIR / "calls") in line]
     left += [f"mount {m}" for m in points if Path(m).parent.name not in live or watchdogs is None]
@@ -98,6 +102,13 @@ def _namespaces(watchdogs: set[str] | None) -> list[str]:
         return [f"network namespace {p.name}" for p in _children(NETNS_DIR, PREFIX)]
     owned = [p for w in watchdogs for p in _children(owner_folder(RUN_DIR / "net", w), PREFIX)]
     return [f"network namespace {p.name}" for p in owned if (NETNS_DIR / p.name).exists()]
+
+
+def docker_cgroups(watchdogs: set[str] | None) -> list[Path]:
+    """The cgroups the Docker runtime made for its calls (one each, under one per watchdog)."""
+    owners = None if watchdogs is None else {safe_name(w) for w in watchdogs}
+    found = CGROUP_ROOT.glob(f"*/{DOCKER_CGROUP_PARENT}/*/*")
+    return [p for p in found if p.is_dir() and (owners is None or p.parent.name in owners)]
 
 
 def _watchdog(state: dict[str, Any]) -> str:
@@ -126,3 +137,20 @@ def wait_for_containers(
     while bool(call_containers(client, **labels)) != present:
         assert time.monotonic() < deadline, f"containers {labels} never became present={present}"
         time.sleep(0.05)
+
+
+def assert_no_call_containers(
+    client: docker.DockerClient, when: str, watchdogs: set[str] | None = None
+) -> None:
+    """No container of a call, in Docker or runc, and nothing a runc container is made of;
+    of these watchdogs (stopped), or of any. Removal runs just after the reply, so give it a
+    moment before calling it a leak."""
+    deadline = time.monotonic() + 10
+    labels = [{WATCHDOG_LABEL: w} for w in watchdogs] if watchdogs is not None else [{}]
+    while any(call_containers(client, **x) for x in labels) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    left = [c for x in labels for c in call_containers(client, **x)]
+    assert not left, f"{len(left)} container(s) labelled {CALL_LABEL} left {when}"
+    while leftovers(watchdogs) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not leftovers(watchdogs), f"left {when}: {', '.join(leftovers(watchdogs))}"

@@ -10,12 +10,14 @@ import os
 import shutil
 import subprocess
 import threading
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from faas.wire import CallRequest
+from watchdog import cgroups
 from watchdog.dockerrunner import remove_docker_orphans
-from watchdog.oci import bundle, cgroups, kernel
+from watchdog.oci import bundle, kernel
 from watchdog.oci.images import ImageStore, NotUnpacked
 from watchdog.oci.network import Bridge, Lease, NetworkError
 from watchdog.oci.pool import Later, shim_args
@@ -46,6 +48,7 @@ class Made:
     overlay: bool = False
     pid: int = 0  # its first process, a child of the watchdog until reaped
     exited: bool = False  # its first process was reaped here: only its traces are left
+    created_at: float = 0.0  # wall-clock seconds `runc create` ended; 0.0: not created
     stdin: int = -1  # our ends of its stdio pipes, once created
     outputs: dict[int, str] = field(default_factory=dict)
 
@@ -190,6 +193,7 @@ class Factory:
         if code != 0:
             raise RuncError(_log_text(log_file) or f"runc create exited with code {code}")
         made.pid = int((made.folder / "pid").read_text())
+        made.created_at = time.time()
 
     def reap(self, made: Made) -> int:
         """Wait for the container's first process; its exit code, 128 + signal when killed."""

@@ -18,16 +18,17 @@ from pathlib import Path
 
 from faas.secretstore import SecretError
 from faas.wire import CallKind, CallRequest, CallResult
+from watchdog import cgroups
 from watchdog.environ import call_environment, request_variables
 from watchdog.exchange import Stop, Tap, exchange_pipes
-from watchdog.oci import cgroups, kernel
+from watchdog.oci import kernel
 from watchdog.oci.factory import Factory, Made, NotAhead
 from watchdog.oci.images import ImageError, ImageStore
 from watchdog.oci.network import Bridge, NetworkError, resolv_conf
 from watchdog.oci.pool import Entry, Limits, Pool, env_prefix
 from watchdog.oci.profile import Profile
 from watchdog.oci.runc import Runc, RuncError
-from watchdog.runner import failed_to_run, finished, output_for
+from watchdog.runner import Ran, failed_to_run, finished, output_for
 from watchdog.secretfiles import SecretProvider, secret_files
 
 AHEAD_NICENESS = 10
@@ -121,8 +122,10 @@ class OciRunner:
             why = f"cannot start a container of image {call.run.image}: {exc}"
         except OSError as exc:
             why = f"cannot make a container of image {call.run.image}: {exc}"
-        known = self.factory.made(container_id) is not None
-        return failed_to_run(call, started, self.watchdog_id, why), container_id if known else None
+        made = self.factory.made(container_id)
+        ran = Ran(made.image_id, made.created_at) if made is not None else None
+        result = failed_to_run(call, started, self.watchdog_id, why, ran)
+        return result, container_id if made is not None else None
 
     def _take_ahead(self, call: CallRequest) -> tuple[Made, bytes] | None:
         """A container made ahead for this function's spec, and the lines its shim reads."""
@@ -184,6 +187,7 @@ class OciRunner:
             except RuncError:
                 kernel.close(stdin, *outputs)
                 raise
+            started_at = time.time()
             start_seconds = time.monotonic() - started
             deadline = started + call.run.timeout
             body = prefix + call.body if prefix else call.body
@@ -196,8 +200,13 @@ class OciRunner:
             if stop is not Stop.EOF:
                 kernel.kill(made.pid)
             exit_code = self.factory.reap(made)
+        exited_at = time.time()
         oom = stop is Stop.EOF and exit_code != 0 and cgroups.oom_killed(made.cgroups_path)
-        return finished(call, out, stop, exit_code, oom, started, start_seconds, self.watchdog_id)
+        usage = cgroups.usage(made.cgroups_path)  # its cgroup stays until `remove`
+        ran = Ran(made.image_id, made.created_at, started_at, exited_at, usage)
+        return finished(
+            call, out, stop, exit_code, oom, started, start_seconds, self.watchdog_id, ran
+        )
 
     def remove(self, container_id: str) -> None:
         self.factory.remove(container_id)

@@ -166,3 +166,51 @@ def test_a_result_from_a_watchdog_without_start_seconds_still_reads() -> None:
     fields = {"call_id": "c", "outcome": "ok", "duration": 0.5}
     data = msgpack.packb({"v": VERSION, "t": "CallResult", "f": fields})
     assert unpack(data, CallResult).start_seconds == 0.0
+
+
+# what a result says of its container, for the call's attempt log
+
+RAN = CallResult(
+    "c",
+    Outcome.OK,
+    exit_code=0,
+    image_id="sha256:" + "ab" * 32,
+    created_at=1_714_557_600.125,
+    started_at=1_714_557_601.5,
+    exited_at=1_714_557_601.75,
+    peak_memory=5 * 2**20,
+    cpu_seconds=0.0125,
+)
+
+
+def test_the_container_facts_round_trip() -> None:
+    assert unpack(pack(RAN), CallResult) == RAN
+
+
+def test_the_container_facts_default_to_not_known() -> None:
+    result = CallResult("c", Outcome.ERROR)
+    assert (result.image_id, result.created_at, result.started_at, result.exited_at) == (
+        "",
+        0.0,
+        0.0,
+        0.0,
+    )
+    assert (result.peak_memory, result.cpu_seconds) == (None, None)
+
+
+def test_a_result_from_a_watchdog_without_container_facts_still_reads() -> None:
+    fields = {"call_id": "c", "outcome": "ok", "exit_code": 0, "duration": 0.5}
+    data = msgpack.packb({"v": VERSION, "t": "CallResult", "f": fields})
+    assert unpack(data, CallResult) == CallResult("c", Outcome.OK, exit_code=0, duration=0.5)
+
+
+FACTS = ("image_id", "created_at", "started_at", "exited_at", "peak_memory", "cpu_seconds")
+
+
+def test_the_container_facts_add_little_to_a_reply() -> None:
+    """A sync call's reply carries them too: five numbers and the image id, nothing more."""
+    envelope = msgpack.unpackb(pack(RAN))
+    without = {k: v for k, v in envelope["f"].items() if k not in FACTS}
+    assert set(envelope["f"]) - set(without) == set(FACTS)
+    added = len(pack(RAN)) - len(msgpack.packb({**envelope, "f": without}))
+    assert added <= len(RAN.image_id) + 120

@@ -9,11 +9,13 @@ from dataclasses import replace
 import pytest
 
 from faas.records import CallRecord, CallState
-from faas.wire import CallKind, CallRequest, RunSpec
+from faas.retry import RetryPolicy
+from faas.wire import CallKind, CallRequest, CallResult, Outcome, RunSpec
 from tests.recordstore import Store, run
+from tests.stamps import is_now
 from watchdog import attempt as attempt_module
 from watchdog.attempt import Attempt, Superseded
-from watchdog.callrecords import LOST_JOB
+from watchdog.callrecords import LOST_JOB, attempt_of, finish, retrying
 
 CREATED = "2024-05-01T10:00:00.000000Z"
 
@@ -176,5 +178,35 @@ def test_an_attempt_whose_lease_lapsed_ends_writing_nothing(nats_url: str) -> No
             if not ended_first:  # the later attempt still ends the call as usual
                 end = await later.end(succeeded)
                 assert (end.state, end.attempts, end.watchdog) == (CallState.SUCCEEDED, 2, "w2")
+
+    run(nats_url, body)
+
+
+def test_each_attempt_adds_its_entry_to_the_log_in_the_one_write_of_its_end(
+    nats_url: str,
+) -> None:
+    async def body(s: Store) -> None:
+        call = call_of(CallKind.ASYNC, "a9")
+        record = await queued(s, call)
+        policy = RetryPolicy(attempts=2, codes=frozenset({500}))
+        failed = CallResult("a9", Outcome.FAILED, exit_code=3, watchdog="w1")
+        first = await Attempt.take(s.records, call, "w1", 1)
+        await first.settle()
+        before = (await s.records.read(record.key)).revision
+        entry = attempt_of(call, failed, first.taken_at)
+        await first.end(lambda r: retrying(r, failed, 0.1, entry))
+        assert (await s.records.read(record.key)).revision == before + 1
+        second = await Attempt.take(s.records, call, "w2", 2)
+        await second.settle()
+        ok = CallResult("a9", Outcome.OK, exit_code=0, watchdog="w2")
+        last = attempt_of(call, ok, second.taken_at)
+        end = await second.end(lambda r: finish(r, ok, policy, False, last))
+        assert (await s.records.read(record.key)).revision == before + 2
+        assert [(e.attempt, e.watchdog, e.takenAt, e.explanation) for e in end.attemptLog] == [
+            (1, "w1", first.taken_at, "exited with code 3"),
+            (2, "w2", second.taken_at, "exited 0"),
+        ]
+        assert is_now(second.taken_at)
+        assert await s.records.get("a9") == end
 
     run(nats_url, body)

@@ -8,17 +8,21 @@ import pytest
 
 from faas.records import (
     MAX_TEXT,
+    AttemptRecord,
     CallbackRecord,
     CallbackState,
     CallNotFound,
     CallRecord,
     CallState,
+    RequestRecord,
 )
 from faas.retry import RetryPolicy
 from faas.wire import CallKind, CallRequest, CallResult, Outcome, RunSpec
 from tests.stamps import is_now
 from watchdog.callrecords import (
     LOST_JOB,
+    MAX_ATTEMPT_LOG,
+    attempt_of,
     begun,
     final_state,
     finish,
@@ -73,6 +77,9 @@ TIMED_OUT = CallResult(
 )
 
 
+LINE = AttemptRecord(0, watchdog="w1")  # an attempt's entry for the log, as attempt_of makes
+
+
 def attempt(n: int, callback_url: str | None = None) -> CallRecord:
     return replace(RUNNING, attempts=n, callbackUrl=callback_url)
 
@@ -81,7 +88,7 @@ def attempt(n: int, callback_url: str | None = None) -> CallRecord:
 
 
 def test_finish_ok() -> None:
-    record = finish(RUNNING, OK, POLICY, cancelled=False)
+    record = finish(RUNNING, OK, POLICY, cancelled=False, entry=LINE)
     assert record.state is CallState.SUCCEEDED
     assert (record.exitCode, record.status, record.message) == (0, 200, "")
     assert (record.output, record.outputTruncated, record.stderr) == ("hi\n", False, "")
@@ -97,14 +104,14 @@ def test_finish_ok() -> None:
 
 
 def test_finish_does_not_change_the_record_it_is_given() -> None:
-    finish(attempt(1, HOOK), FAILED, POLICY, cancelled=False)
+    finish(attempt(1, HOOK), FAILED, POLICY, cancelled=False, entry=LINE)
     assert RUNNING.state is CallState.RUNNING
     assert RUNNING.finishedAt is None
     assert RUNNING.callback == CallbackRecord()
 
 
 def test_finish_failed_on_the_first_attempt() -> None:
-    record = finish(RUNNING, FAILED, POLICY, cancelled=False)
+    record = finish(RUNNING, FAILED, POLICY, cancelled=False, entry=LINE)
     assert record.state is CallState.FAILED
     assert (record.exitCode, record.status) == (1, 500)
     assert record.message == "function hello exited with code 1"
@@ -112,31 +119,34 @@ def test_finish_failed_on_the_first_attempt() -> None:
 
 
 def test_finish_timed_out_on_the_first_attempt() -> None:
-    record = finish(RUNNING, TIMED_OUT, POLICY, cancelled=False)
+    record = finish(RUNNING, TIMED_OUT, POLICY, cancelled=False, entry=LINE)
     assert record.state is CallState.TIMED_OUT
     assert (record.exitCode, record.status) == (137, 504)
     assert record.message == "function hello timed out after 10s and was killed"
 
 
 def test_finish_after_the_last_retry_is_given_up() -> None:
-    record = finish(attempt(3), FAILED, POLICY, cancelled=False)
+    record = finish(attempt(3), FAILED, POLICY, cancelled=False, entry=LINE)
     assert record.state is CallState.GIVEN_UP
     assert record.status == 500
     assert record.message == "function hello exited with code 1"
 
 
 def test_finish_of_a_timeout_after_retries_is_given_up() -> None:
-    assert finish(attempt(3), TIMED_OUT, POLICY, cancelled=False).state is CallState.GIVEN_UP
+    assert (
+        finish(attempt(3), TIMED_OUT, POLICY, cancelled=False, entry=LINE).state
+        is CallState.GIVEN_UP
+    )
 
 
 def test_finish_of_a_tempfail_after_retries_is_given_up_with_429() -> None:
-    record = finish(attempt(2), TEMPFAILED, POLICY, cancelled=False)
+    record = finish(attempt(2), TEMPFAILED, POLICY, cancelled=False, entry=LINE)
     assert record.state is CallState.GIVEN_UP
     assert (record.exitCode, record.status) == (75, 429)
 
 
 def test_finish_cancelled() -> None:
-    record = finish(attempt(1, HOOK), TIMED_OUT, POLICY, cancelled=True)
+    record = finish(attempt(1, HOOK), TIMED_OUT, POLICY, cancelled=True, entry=LINE)
     assert record.state is CallState.CANCELLED
     assert record.message == "cancelled while running"
     assert (record.exitCode, record.status) == (137, 504)
@@ -144,38 +154,40 @@ def test_finish_cancelled() -> None:
 
 
 def test_finish_cancelled_wins_over_success_and_given_up() -> None:
-    assert finish(RUNNING, OK, POLICY, cancelled=True).state is CallState.CANCELLED
-    assert finish(attempt(3), FAILED, POLICY, cancelled=True).state is CallState.CANCELLED
+    assert finish(RUNNING, OK, POLICY, cancelled=True, entry=LINE).state is CallState.CANCELLED
+    assert (
+        finish(attempt(3), FAILED, POLICY, cancelled=True, entry=LINE).state is CallState.CANCELLED
+    )
 
 
 @pytest.mark.parametrize("result", [OK, FAILED, TIMED_OUT], ids=lambda r: r.outcome.value)
 def test_finish_with_a_callback_url_makes_the_callback_pending(result: CallResult) -> None:
-    record = finish(attempt(1, HOOK), result, POLICY, cancelled=False)
+    record = finish(attempt(1, HOOK), result, POLICY, cancelled=False, entry=LINE)
     assert record.callback.state is CallbackState.PENDING
     assert record.callback.attempts == 0
 
 
 def test_finish_without_a_callback_url_leaves_the_callback_alone() -> None:
-    record = finish(attempt(1), OK, POLICY, cancelled=False)
+    record = finish(attempt(1), OK, POLICY, cancelled=False, entry=LINE)
     assert record.callback == CallbackRecord()
     assert record.callback.state is CallbackState.NONE
 
 
 def test_finish_cancelled_does_not_queue_the_callback() -> None:
-    record = finish(attempt(1, HOOK), OK, POLICY, cancelled=True)
+    record = finish(attempt(1, HOOK), OK, POLICY, cancelled=True, entry=LINE)
     assert record.callback.state is CallbackState.NONE
 
 
 def test_finish_clips_long_output_and_says_so() -> None:
     result = replace(OK, body=b"o" * (MAX_TEXT + 10), stderr=b"e" * (MAX_TEXT + 1))
-    record = finish(RUNNING, result, POLICY, cancelled=False)
+    record = finish(RUNNING, result, POLICY, cancelled=False, entry=LINE)
     assert record.output == "o" * MAX_TEXT
     assert record.outputTruncated is True
     assert record.stderr == "e" * MAX_TEXT
 
 
 def test_finish_output_at_the_limit_is_not_truncated() -> None:
-    record = finish(RUNNING, replace(OK, body=b"o" * MAX_TEXT), POLICY, cancelled=False)
+    record = finish(RUNNING, replace(OK, body=b"o" * MAX_TEXT), POLICY, cancelled=False, entry=LINE)
     assert len(record.output) == MAX_TEXT
     assert record.outputTruncated is False
 
@@ -213,7 +225,7 @@ def test_final_state_after_retries_with_a_status_not_retried_is_failed() -> None
 
 
 def test_retrying_queues_the_call_again_with_the_result_and_the_wait() -> None:
-    record = retrying(attempt(1, HOOK), FAILED, 2.345)
+    record = retrying(attempt(1, HOOK), FAILED, 2.345, LINE)
     assert record.state is CallState.QUEUED
     assert record.message == (
         "function hello exited with code 1 (attempt 1 answered 500; next in 2.3s)"
@@ -225,14 +237,14 @@ def test_retrying_queues_the_call_again_with_the_result_and_the_wait() -> None:
 
 
 def test_retrying_of_a_tempfail_says_429() -> None:
-    record = retrying(attempt(2), TEMPFAILED, 4.0)
+    record = retrying(attempt(2), TEMPFAILED, 4.0, LINE)
     assert record.message == (
         "function hello exited with code 75 (attempt 2 answered 429; next in 4.0s)"
     )
 
 
 def test_retrying_without_a_message_has_only_the_note() -> None:
-    record = retrying(RUNNING, replace(FAILED, message=""), 1.0)
+    record = retrying(RUNNING, replace(FAILED, message=""), 1.0, LINE)
     assert record.message == "(attempt 1 answered 500; next in 1.0s)"
 
 
@@ -276,13 +288,13 @@ def test_policy_of_an_async_call_without_retries() -> None:
 
 
 def test_with_result_keeps_the_record_watchdog_when_the_result_has_none() -> None:
-    record = with_result(RUNNING, replace(OK, watchdog=""))
+    record = with_result(RUNNING, replace(OK, watchdog=""), LINE)
     assert record.watchdog == "w-record"
-    assert with_result(RUNNING, OK).watchdog == "w1"
+    assert with_result(RUNNING, OK, LINE).watchdog == "w1"
 
 
 def test_with_result_copies_the_result_and_leaves_the_state() -> None:
-    record = with_result(RUNNING, TIMED_OUT)
+    record = with_result(RUNNING, TIMED_OUT, LINE)
     assert record.state is CallState.RUNNING
     assert record.finishedAt is None
     assert (record.exitCode, record.status, record.durationSeconds) == (137, 504, 10.0)
@@ -292,7 +304,7 @@ def test_with_result_copies_the_result_and_leaves_the_state() -> None:
 
 def test_with_result_without_an_exit_code() -> None:
     result = CallResult("c1", Outcome.ERROR, message="image missing")
-    record = with_result(replace(RUNNING, exitCode=3), result)
+    record = with_result(replace(RUNNING, exitCode=3), result, LINE)
     assert record.exitCode is None
     assert record.status == 502
 
@@ -318,6 +330,11 @@ def test_new_record_of_a_call() -> None:
         created_at="2024-05-01T10:00:00.000000Z",
         callback_url=HOOK,
         max_attempts=4,
+        method="PUT",
+        path="/items",
+        query="a=1",
+        headers=[("content-type", "text/plain"), ("authorization", "Basic eDp5")],
+        body=b"hi",
     )
     assert new_record(accepted) == CallRecord(
         "c1",
@@ -326,7 +343,14 @@ def test_new_record_of_a_call() -> None:
         createdAt="2024-05-01T10:00:00.000000Z",
         maxAttempts=4,
         callbackUrl=HOOK,
+        request=RequestRecord(
+            "PUT", "/items", "a=1", [["content-type", "text/plain"]], "aGk=", 2, True
+        ),
     )
+
+
+def test_new_record_of_a_job_has_no_request() -> None:
+    assert new_record(call(kind="job", created_at="2024-05-01T10:00:00.000000Z")).request is None
 
 
 def test_new_record_of_a_call_without_a_creation_time_or_callback() -> None:
@@ -374,7 +398,9 @@ def test_begun_runs_a_job_once_and_fails_it_if_taken_again() -> None:
 def test_finish_keeps_a_callback_delivered_before_the_record_was_final() -> None:
     """The callback is queued first: its deliverer may have written its outcome already."""
     delivered = CallbackRecord(CallbackState.DELIVERED, 1, 200, "", "2024-05-01T10:00:02Z")
-    record = finish(replace(attempt(1, HOOK), callback=delivered), OK, POLICY, cancelled=False)
+    record = finish(
+        replace(attempt(1, HOOK), callback=delivered), OK, POLICY, cancelled=False, entry=LINE
+    )
     assert (record.state, record.callback) == (CallState.SUCCEEDED, delivered)
 
 
@@ -383,3 +409,107 @@ def test_a_call_ended_by_an_earlier_delivery_is_not_begun_again(state: CallState
     call = CallRequest("c1", "hello", RunSpec("img"), kind=CallKind.ASYNC)
     ended = replace(RUNNING, state=state)
     assert begun(ended, call, "w2", "2024-05-01T10:01:00Z", delivery=2) == ended
+
+
+# the attempt log
+
+SPEC = RunSpec("faas/hello:latest", memory=64 * 2**20, timeout=5.0, max_output=1024)
+RAN = CallResult(
+    "c1",
+    Outcome.FAILED,
+    exit_code=3,
+    duration=0.25,
+    watchdog="w1",
+    image_id="sha256:abc",
+    created_at=1714557600.0,  # 2024-05-01T10:00:00Z, made ahead of its call
+    started_at=1714557601.5,
+    exited_at=1714557601.75,
+    peak_memory=5 * 2**20,
+    cpu_seconds=0.0123456789,
+)
+TAKEN = "2024-05-01T10:00:01.000000Z"
+
+
+def of_spec(**fields: object) -> CallRequest:
+    return CallRequest("c1", "hello", SPEC, **fields)  # type: ignore[arg-type]
+
+
+def test_attempt_of_a_run_has_its_timeline_exit_and_use() -> None:
+    entry = attempt_of(of_spec(), RAN, TAKEN)
+    assert entry == AttemptRecord(
+        attempt=0,
+        watchdog="w1",
+        image="faas/hello:latest",
+        imageId="sha256:abc",
+        takenAt=TAKEN,
+        containerCreatedAt="2024-05-01T10:00:00.000000Z",
+        startedAt="2024-05-01T10:00:01.500000Z",
+        exitedAt="2024-05-01T10:00:01.750000Z",
+        exitCode=3,
+        signal=None,
+        outcome="failed",
+        status=500,
+        explanation="exited with code 3",
+        durationSeconds=0.25,
+        peakMemoryBytes=5 * 2**20,
+        cpuSeconds=0.012346,
+    )
+
+
+def test_attempt_of_a_run_killed_for_memory_names_the_signal_and_the_limit() -> None:
+    result = replace(RAN, outcome=Outcome.OUT_OF_MEMORY, exit_code=137)
+    entry = attempt_of(of_spec(), result, TAKEN)
+    assert (entry.signal, entry.explanation) == (9, "ran out of memory (limit 64 MiB)")
+
+
+def test_attempt_of_a_call_that_could_not_run_has_no_container_times() -> None:
+    result = CallResult("c1", Outcome.ERROR, duration=0.01, watchdog="w1", message="no image x")
+    entry = attempt_of(of_spec(), result, TAKEN)
+    assert (entry.containerCreatedAt, entry.startedAt, entry.exitedAt) == (None, None, None)
+    assert (entry.exitCode, entry.signal, entry.imageId) == (None, None, "")
+    assert (entry.peakMemoryBytes, entry.cpuSeconds) == (None, None)
+    assert (entry.takenAt, entry.status) == (TAKEN, 502)
+    assert entry.explanation == "could not run: no image x"
+
+
+def test_the_attempt_log_has_one_entry_per_attempt_across_retries() -> None:
+    async_call = of_spec(kind=CallKind.ASYNC, max_attempts=3, retry_codes=[500])
+    record = replace(RUNNING, attemptLog=[])
+    for n in (1, 2):
+        record = retrying(record, RAN, 1.0, attempt_of(async_call, RAN, f"taken {n}"))
+        record = begun(record, async_call, "w2", at=f"begun {n + 1}")
+    ok = replace(RAN, outcome=Outcome.OK, exit_code=0)
+    record = finish(record, ok, POLICY, False, attempt_of(async_call, ok, "taken 3"))
+    assert [(e.attempt, e.takenAt, e.exitCode) for e in record.attemptLog] == [
+        (1, "taken 1", 3),
+        (2, "taken 2", 3),
+        (3, "taken 3", 0),
+    ]
+    assert [e.explanation for e in record.attemptLog] == [
+        "exited with code 3",
+        "exited with code 3",
+        "exited 0",
+    ]
+    assert record.state is CallState.SUCCEEDED
+
+
+def test_the_attempt_log_keeps_the_last_attempts_only() -> None:
+    record = RUNNING
+    for n in range(1, MAX_ATTEMPT_LOG + 4):
+        record = with_result(replace(record, attempts=n), RAN, LINE)
+    assert [e.attempt for e in record.attemptLog] == list(range(4, MAX_ATTEMPT_LOG + 4))
+
+
+def test_finish_cancelled_explains_the_attempt_as_cancelled() -> None:
+    entry = attempt_of(of_spec(), replace(RAN, outcome=Outcome.ERROR, exit_code=137), TAKEN)
+    record = finish(attempt(1), RAN, POLICY, cancelled=True, entry=entry)
+    assert [(e.attempt, e.explanation) for e in record.attemptLog] == [(1, "cancelled")]
+
+
+def test_a_sync_call_finished_in_one_write_has_its_one_attempt() -> None:
+    sync = CallRecord("c1", "hello", kind=CallKind.SYNC, attempts=1, startedAt=TAKEN)
+    ok = replace(RAN, outcome=Outcome.OK, exit_code=0)
+    record = finish(sync, ok, RetryPolicy(attempts=1), False, attempt_of(of_spec(), ok, TAKEN))
+    assert [(e.attempt, e.outcome, e.imageId) for e in record.attemptLog] == [
+        (1, "ok", "sha256:abc")
+    ]

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from faas.callback import Delivery
-from faas.records import CallbackRecord, CallbackState
+from faas.records import CallbackAttempt, CallbackRecord, CallbackState
 from faas.wire import CallbackJob
 from tests.stamps import is_now
-from watchdog.deliver import _attempted, callback_headers
+from watchdog.deliver import MAX_HISTORY, _attempted, callback_headers
 
 EARLIER = "2024-05-01T10:00:00.000Z"
+SENT = "2024-05-01T10:00:05.000Z"
 
 JOB = CallbackJob(
     call_id="c1",
@@ -70,7 +71,7 @@ def test_callback_headers_duration_is_rounded_to_microseconds() -> None:
 def test_attempted_delivered_stamps_delivered_at() -> None:
     before = CallbackRecord(state=CallbackState.PENDING, attempts=1, status=503, error="503")
     delivery = Delivery(ok=True, status=204, error="", retry=False)
-    after = _attempted(before, 2, delivery, CallbackState.DELIVERED)
+    after = _attempted(before, 2, delivery, CallbackState.DELIVERED, SENT)
     assert after.state is CallbackState.DELIVERED
     assert (after.attempts, after.status, after.error) == (2, 204, "")
     assert after.deliveredAt is not None
@@ -81,19 +82,20 @@ def test_attempted_delivered_stamps_delivered_at() -> None:
 def test_attempted_failed_keeps_the_old_delivered_at() -> None:
     before = CallbackRecord(state=CallbackState.PENDING, deliveredAt=EARLIER)
     delivery = Delivery(ok=False, status=None, error="connection refused", retry=False)
-    after = _attempted(before, 8, delivery, CallbackState.FAILED)
+    after = _attempted(before, 8, delivery, CallbackState.FAILED, SENT)
     assert after == CallbackRecord(
         state=CallbackState.FAILED,
         attempts=8,
         status=None,
         error="connection refused",
         deliveredAt=EARLIER,
+        history=[CallbackAttempt(SENT, None, "connection refused")],
     )
 
 
 def test_attempted_failed_without_an_earlier_delivery() -> None:
     delivery = Delivery(ok=False, status=404, error="HTTP 404", retry=False)
-    after = _attempted(CallbackRecord(), 1, delivery, CallbackState.FAILED)
+    after = _attempted(CallbackRecord(), 1, delivery, CallbackState.FAILED, SENT)
     assert (after.state, after.status, after.error) == (CallbackState.FAILED, 404, "HTTP 404")
     assert after.deliveredAt is None
 
@@ -101,8 +103,34 @@ def test_attempted_failed_without_an_earlier_delivery() -> None:
 def test_attempted_still_pending_records_the_attempt() -> None:
     delivery = Delivery(ok=False, status=503, error="HTTP 503", retry=True)
     after = _attempted(
-        CallbackRecord(state=CallbackState.PENDING), 3, delivery, CallbackState.PENDING
+        CallbackRecord(state=CallbackState.PENDING), 3, delivery, CallbackState.PENDING, SENT
     )
     assert after == CallbackRecord(
-        state=CallbackState.PENDING, attempts=3, status=503, error="HTTP 503", deliveredAt=None
+        state=CallbackState.PENDING,
+        attempts=3,
+        status=503,
+        error="HTTP 503",
+        deliveredAt=None,
+        history=[CallbackAttempt(SENT, 503, "HTTP 503")],
     )
+
+
+def test_attempted_adds_each_post_to_the_history_in_order() -> None:
+    refused = Delivery(ok=False, status=None, error="connection refused", retry=True)
+    answered = Delivery(ok=True, status=204, error="", retry=False)
+    first = _attempted(CallbackRecord(), 1, refused, CallbackState.PENDING, EARLIER)
+    second = _attempted(first, 2, answered, CallbackState.DELIVERED, SENT)
+    assert second.history == [
+        CallbackAttempt(EARLIER, None, "connection refused"),
+        CallbackAttempt(SENT, 204, ""),
+    ]
+    assert first.history == [CallbackAttempt(EARLIER, None, "connection refused")]
+
+
+def test_attempted_keeps_only_the_last_posts() -> None:
+    failed = Delivery(ok=False, status=503, error="HTTP 503", retry=True)
+    callback = CallbackRecord()
+    for n in range(MAX_HISTORY + 5):
+        callback = _attempted(callback, n + 1, failed, CallbackState.PENDING, f"t{n}")
+    assert len(callback.history) == MAX_HISTORY
+    assert [a.at for a in callback.history] == [f"t{n}" for n in range(5, MAX_HISTORY + 5)]

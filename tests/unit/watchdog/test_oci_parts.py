@@ -1,5 +1,5 @@
-"""Unit tests of the small parts of watchdog.oci: runc's messages, cgroups, resolv.conf,
-image configs and root filesystems."""
+"""Unit tests of the small parts of watchdog.oci: runc's messages, resolv.conf, image configs
+and root filesystems."""
 
 from __future__ import annotations
 
@@ -7,7 +7,6 @@ import json
 from pathlib import Path
 
 from faas.images import ImageConfig
-from watchdog.oci import cgroups
 from watchdog.oci.images import ImageStore, prepare_rootfs
 from watchdog.oci.network import resolv_conf
 from watchdog.oci.profile import Profile, native_only
@@ -27,27 +26,6 @@ def test_runc_error_is_the_last_error_of_its_json_log() -> None:
 def test_runc_error_from_plain_stderr() -> None:
     assert error_text(b"\nconfig.json: no such file\n") == "config.json: no such file"
     assert error_text(b"") == ""
-
-
-def write(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(text)
-
-
-def test_oom_kill_count_on_cgroup_v1(tmp_path: Path) -> None:
-    control = tmp_path / "memory/faas/c1/memory.oom_control"
-    write(control, "oom_kill_disable 0\nunder_oom 0\noom_kill 1\n")
-    write(tmp_path / "memory/faas/c2/memory.oom_control", "oom_kill_disable 0\noom_kill 0\n")
-    assert cgroups.oom_killed("/faas/c1", tmp_path)
-    assert not cgroups.oom_killed("/faas/c2", tmp_path)
-    assert not cgroups.oom_killed("/faas/gone", tmp_path)
-
-
-def test_oom_kill_count_on_cgroup_v2(tmp_path: Path) -> None:
-    write(tmp_path / "cgroup.controllers", "cpu memory pids\n")
-    write(tmp_path / "faas/c1/memory.events", "low 0\nhigh 0\nmax 3\noom 1\noom_kill 1\n")
-    assert cgroups.unified(tmp_path)
-    assert cgroups.oom_killed("/faas/c1", tmp_path)
 
 
 def test_resolv_conf_drops_loopback_name_servers(tmp_path: Path) -> None:
@@ -124,22 +102,6 @@ def test_rootfs_mount_points_never_follow_the_image_symlinks(tmp_path: Path) -> 
     prepare_rootfs(rootfs)
     assert list(outside.iterdir()) == []
     assert outside.stat().st_mode & 0o7777 == 0o755
-
-
-def test_cgroup_directories_one_per_v1_hierarchy(tmp_path: Path) -> None:
-    for controller in ("memory", "pids", "cpu"):
-        (tmp_path / controller / "faas/c1").mkdir(parents=True)
-    (tmp_path / "memory/faas/c2").mkdir()
-    assert cgroups.directories("/faas/c1", tmp_path) == [
-        tmp_path / "cpu/faas/c1",
-        tmp_path / "memory/faas/c1",
-        tmp_path / "pids/faas/c1",
-    ]
-
-
-def test_cgroup_directory_on_v2(tmp_path: Path) -> None:
-    write(tmp_path / "cgroup.controllers", "memory\n")
-    assert cgroups.directories("/faas/c1", tmp_path) == [tmp_path / "faas/c1"]
 
 
 def test_a_stopped_container_is_removed_without_runc(tmp_path: Path) -> None:
