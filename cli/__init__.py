@@ -8,7 +8,18 @@ from collections.abc import Sequence
 
 import click
 
-from cli import calls, functions, invoke, login, logs, oneshot, secrets, servers, version
+from cli import (
+    calls,
+    functions,
+    invoke,
+    login,
+    logs,
+    oneshot,
+    schedules,
+    secrets,
+    servers,
+    version,
+)
 from cli.group import Group
 from faas import __version__
 from faas.errors import Error
@@ -48,7 +59,8 @@ faas.add(functions.remove_function, "rm")
 faas.add(calls.list_calls)
 faas.add(calls.show_call)
 faas.add(calls.cancel_call)
-faas.add(functions.list_schedules)
+faas.add(calls.retry_call)
+faas.add(schedules.schedules)
 faas.add(logs.show_logs)
 faas.add(login.log_in)
 faas.add(login.log_out)

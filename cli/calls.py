@@ -1,16 +1,16 @@
-"""`faas calls|call|cancel`: the gateway's call records, and cancelling a call."""
+"""`faas calls|call|cancel|retry`: the gateway's call records; cancelling, retrying a call."""
 
 from __future__ import annotations
 
 import sys
 import textwrap
-from typing import Any
+from typing import IO, Any
 
 import click
 
 from cli import output
 from cli.client import gateway_client
-from cli.options import gateway_option
+from cli.options import exclusive, gateway_option
 from faas.records import CallRecord
 
 
@@ -66,6 +66,28 @@ def cancel_call(call_id: str, gateway: str | None) -> int:
     return 0
 
 
+@click.command("retry")
+@click.argument("call_id", metavar="ID")
+@click.option("--body", metavar="TEXT", help="send this body instead of the call's")
+@click.option(
+    "--body-file",
+    type=click.File("rb"),
+    metavar="FILE",
+    help="send this file's bytes (- for stdin)",
+)
+@gateway_option()
+def retry_call(
+    call_id: str, body: str | None, body_file: IO[bytes] | None, gateway: str | None
+) -> int:
+    """Run a call again as a new async call, with its request; print the new call's id."""
+    exclusive({"--body": body, "--body-file": body_file})
+    sent = body.encode() if body is not None else body_file.read() if body_file else None
+    with gateway_client(gateway) as client:
+        record = client.retry(call_id, sent)
+    print(record.callId)
+    return 0
+
+
 def _call_fields(c: CallRecord) -> list[tuple[str, Any]]:
     text = output.text
     return [
@@ -82,12 +104,23 @@ def _call_fields(c: CallRecord) -> list[tuple[str, Any]]:
         ("Finished", text(c.finishedAt)),
         ("Duration", output.duration(c.durationSeconds)),
         ("Watchdog", text(c.watchdog)),
+        ("Retry of", text(c.retryOf)),
+        ("Request", _request(c)),
         ("Callback URL", text(c.callbackUrl)),
         ("Callback state", text(c.callback.state)),
         ("Callback attempts", text(c.callback.attempts)),
         ("Callback status", text(c.callback.status)),
         ("Callback error", text(c.callback.error)),
     ]
+
+
+def _request(c: CallRecord) -> str:
+    """`PUT /items?a=1, 12 bytes`; `-` when the record has none (a job's)."""
+    r = c.request
+    if r is None:
+        return "-"
+    kept = "" if r.bodyKept else ", not kept"
+    return f"{r.method} {r.path}{'?' + r.query if r.query else ''}, {r.bodyBytes} bytes{kept}"
 
 
 def _print_output(record: CallRecord) -> None:

@@ -14,7 +14,7 @@ import httpx
 
 from cli import credentials, records
 from cli.fields import MalformedAnswer, listing
-from cli.records import FunctionStatus, GatewayInfo, ScheduleRow
+from cli.records import FunctionStatus, GatewayInfo, ScheduleDetail, ScheduleRow
 from faas.basicauth import BasicAuth
 from faas.errors import GatewayError, Unauthorized
 from faas.records import CallRecord
@@ -234,6 +234,29 @@ class Client:
     def schedules(self) -> list[ScheduleRow]:
         found = self._json("GET", "/system/schedules")
         return listing(found, "schedules", ScheduleRow.from_json)
+
+    def schedule(self, name: str) -> ScheduleDetail:
+        """A scheduled function and its recent ticks."""
+        return ScheduleDetail.from_json(self._json("GET", f"/system/schedules/{_quote(name)}"))
+
+    def pause_schedule(self, name: str) -> ScheduleRow:
+        path = f"/system/schedules/{_quote(name)}/pause"
+        return ScheduleRow.from_json(self._json("POST", path))
+
+    def resume_schedule(self, name: str) -> ScheduleRow:
+        path = f"/system/schedules/{_quote(name)}/resume"
+        return ScheduleRow.from_json(self._json("POST", path))
+
+    def run_schedule(self, name: str) -> CallRecord:
+        """Run the scheduled function once now, outside its ticks; the call's record."""
+        path = f"/system/schedules/{_quote(name)}/run"
+        return records.call_record(self._json("POST", path))
+
+    def retry(self, call_id: str, body: bytes | None = None) -> CallRecord:
+        """Queue a new call with the call's request (and `body`, if given); its record."""
+        path = f"/system/calls/{_quote(call_id)}/retry"
+        sent = {} if body is None else {"bodyBase64": base64.b64encode(body).decode()}
+        return records.call_record(_decoded(self.send_json("POST", path, sent)))
 
     def cancel(self, call_id: str) -> CallRecord:
         """Cancel the call; its record as the cancel left it."""

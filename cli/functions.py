@@ -1,4 +1,4 @@
-"""`faas build|deploy|list|describe|remove|schedules|new`: a stack's functions on a gateway."""
+"""`faas build|deploy|list|describe|remove|new`: a stack's functions on a gateway."""
 
 from __future__ import annotations
 
@@ -12,7 +12,6 @@ from cli.options import gateway_option, only_option, stack_file_option
 from cli.scaffold import DEFAULT_PREFIX, NewFunction, new_function
 from cli.stack import Stack, load_stack
 from cli.templates import LANGUAGES
-from faas.schedule import Missed
 
 
 @click.command("build")
@@ -124,29 +123,6 @@ def remove_function(name: str, gateway: str | None) -> int:
     with gateway_client(gateway) as client:
         client.remove(name)
     print(f"removed {name}")
-    return 0
-
-
-@click.command("schedules")
-@gateway_option()
-def list_schedules(gateway: str | None) -> int:
-    """List scheduled functions and their next tick."""
-    with gateway_client(gateway) as client:
-        schedules = client.schedules()
-    columns = ["Function", "Schedule", "Timezone", "Overlap", "Missed", "Next tick", "Last tick"]
-    rows = [
-        [
-            s.name,
-            s.schedule,
-            s.timezone,
-            s.overlap,
-            s.missed + (f" ({s.catch_up_limit})" if s.missed == Missed.CATCH_UP else ""),
-            output.text(s.next_tick),
-            output.text(s.last_tick),
-        ]
-        for s in schedules
-    ]
-    print(output.table(columns, rows))
     return 0
 
 

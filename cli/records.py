@@ -6,8 +6,8 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
-from cli.fields import Fields, MalformedAnswer
-from faas.records import CallbackRecord, CallbackState, CallRecord, CallState
+from cli.fields import Fields, MalformedAnswer, listing
+from faas.records import CallbackRecord, CallbackState, CallRecord, CallState, RequestRecord
 from faas.schedule import DEFAULT_TIMEZONE, Missed, Overlap
 
 
@@ -115,8 +115,11 @@ class ScheduleRow:
     catch_up_limit: int = 1
     callback_url: str | None = None
     next_tick: str | None = None
+    next_ticks: list[str] = field(default_factory=list)
     last_tick: str | None = None
     last_run: str | None = None
+    paused: bool = False
+    paused_at: str | None = None
 
     @classmethod
     def from_json(cls, data: Any) -> ScheduleRow:
@@ -131,9 +134,39 @@ class ScheduleRow:
             catch_up_limit=s.integer("catchUpLimit", cls.catch_up_limit),
             callback_url=s.optional_string("callbackUrl"),
             next_tick=s.optional_string("nextTick"),
+            next_ticks=s.strings("nextTicks"),
             last_tick=s.optional_string("lastTick"),
             last_run=s.optional_string("lastRun"),
+            paused=s.boolean("paused"),
+            paused_at=s.optional_string("pausedAt"),
         )
+
+
+@dataclass(frozen=True)
+class TickRun:
+    """A past tick of a schedule and its call, as `/system/schedules/{name}` lists them."""
+
+    tick: str
+    call_id: str
+    state: str  # as text, not CallState: a newer gateway may have more states
+
+    @classmethod
+    def from_json(cls, data: Any) -> TickRun:
+        t = Fields("tick", data)
+        return cls(t.required("tick"), t.required("callId"), t.required("state"))
+
+
+@dataclass(frozen=True)
+class ScheduleDetail:
+    """One scheduled function and its recent ticks, newest first."""
+
+    row: ScheduleRow
+    ticks: list[TickRun]
+
+    @classmethod
+    def from_json(cls, data: Any) -> ScheduleDetail:
+        ticks = Fields("schedule", data).data.get("ticks") or []
+        return cls(ScheduleRow.from_json(data), listing(ticks, "ticks", TickRun.from_json))
 
 
 def call_record(data: Any) -> CallRecord:
@@ -163,6 +196,23 @@ def call_record(data: Any) -> CallRecord:
         watchdog=c.string("watchdog"),
         callbackUrl=c.optional_string("callbackUrl"),
         callback=_callback(c.part("callback")),
+        request=_request(c.part("request")),
+        retryOf=c.optional_string("retryOf"),
+    )
+
+
+def _request(r: Fields) -> RequestRecord | None:
+    """The request on record; None when there is none (a job's, or an older record's)."""
+    if not r.data:
+        return None
+    return RequestRecord(
+        method=r.string("method", RequestRecord.method),
+        path=r.string("path", RequestRecord.path),
+        query=r.string("query"),
+        headers=_pairs(r, "headers"),
+        body=r.string("body"),
+        bodyBytes=r.integer("bodyBytes"),
+        bodyKept=r.boolean("bodyKept", True),
     )
 
 
@@ -174,6 +224,15 @@ def _callback(c: Fields) -> CallbackRecord:
         error=c.string("error"),
         deliveredAt=c.optional_string("deliveredAt"),
     )
+
+
+def _pairs(f: Fields, key: str) -> list[list[str]]:
+    value = f.data.get(key) or []
+    if not isinstance(value, list) or not all(
+        isinstance(p, list) and len(p) == 2 and all(isinstance(v, str) for v in p) for p in value
+    ):
+        raise MalformedAnswer(f.what, f"{key!r} is not a list of [name, value] pairs")
+    return [list(p) for p in value]
 
 
 def secret_name(data: Any) -> str:

@@ -18,6 +18,8 @@ from faas.secretstore import SecretStore
 from faas.settings import GatewaySettings
 from gateway import openapi
 from gateway.auth import RequireBasicAuth
+from gateway.callindex import CallIndex
+from gateway.callstats import CallStats
 from gateway.counters import Counters
 from gateway.errors import HANDLERS
 from gateway.instruments import GatewayMetrics
@@ -44,7 +46,9 @@ def create_app(settings: GatewaySettings, gw: Gateway | None = None) -> Starlett
 
     openapi.document()  # a broken description fails the start, not the first request
 
-    app = Starlette(routes=routes(), lifespan=lifespan, exception_handlers=HANDLERS)
+    app = Starlette(
+        routes=routes(), lifespan=lifespan, exception_handlers=HANDLERS
+    )
     _guard(app, settings)
     return app
 
@@ -83,7 +87,7 @@ async def services(settings: GatewaySettings) -> AsyncIterator[Gateway]:
         counters.start()
         running.push_async_callback(counters.stop)
         idempotency = await layout.bucket(js, bus.IDEMPOTENCY_BUCKET, settings.dedup_window)
-        submissions = Submissions(nc, js, records, idempotency)
+        submissions = Submissions(nc, js, records, idempotency, registry, max_body)
         running.push_async_callback(submissions.all_settled)
         scheduler = Scheduler(
             registry,
@@ -95,6 +99,8 @@ async def services(settings: GatewaySettings) -> AsyncIterator[Gateway]:
         )
         scheduler.start()
         running.push_async_callback(scheduler.stop)
+        index = CallIndex(records)  # starts on its first use
+        running.push_async_callback(index.stop)
         log.info("gateway %s: bodies up to %d bytes", settings.gateway_id, max_body)
         yield Gateway(
             settings=settings,
@@ -111,6 +117,8 @@ async def services(settings: GatewaySettings) -> AsyncIterator[Gateway]:
             metrics=metrics,
             secrets=secrets,
             images=await ImageBank.open(js),
+            index=index,
+            stats=CallStats(index, registry, presence, nc),
         )
 
 

@@ -18,6 +18,12 @@ class FunctionNotFound(Error, LookupError):
         super().__init__(f"function {name!r} not found")
 
 
+class NotScheduled(Error, LookupError):
+    def __init__(self, name: str) -> None:
+        self.name = name
+        super().__init__(f"function {name!r} is not scheduled (no annotation topic: cron-function)")
+
+
 class BodyTooLarge(Error):
     def __init__(self, limit: int) -> None:
         self.limit = limit
@@ -49,6 +55,7 @@ _STATUS: dict[type[Exception], int] = {
     SpecError: 400,
     BadRequest: 400,
     FunctionNotFound: 404,
+    NotScheduled: 404,
     CallNotFound: 404,
     SecretNotFound: 404,
     ImageNotStored: 404,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import time
+from operator import attrgetter
 
 from nats.aio.client import Client
 from nats.aio.msg import Msg
@@ -47,6 +48,13 @@ class Presence:
             for at, beat in self.seen.values()
             if at >= horizon and beat.state is WatchdogState.READY
         ]
+
+    def heard(self) -> list[Heartbeat]:
+        """Watchdogs heard of lately, draining ones too, by name."""
+        horizon = time.monotonic() - self.timeout
+        return sorted(
+            (beat for at, beat in self.seen.values() if at >= horizon), key=attrgetter("watchdog")
+        )
 
     def alive(self, watchdog: str) -> bool:
         """Heard of lately, even if draining: its running calls will still report."""

@@ -10,7 +10,15 @@ record lookup per tick per gateway.
 
 What one gateway remembers: for each function, the last tick it considered (`cursor`).
 What all share, in the `faas_schedules` bucket: each function's last tick and the call id
-of its last run, for overlap policies and for ticks missed while every gateway was down.
+of its last run, for overlap policies and for ticks missed while every gateway was down;
+and whether its schedule is paused (gateway.pauses).
+
+A paused schedule's ticks are not decided: no gateway claims them, so none is run or
+recorded. A tick a gateway claimed before the pause was stored still runs. Resuming skips
+the ticks that fell during the pause, whatever the `missed` policy (which is for ticks
+nobody was there to fire): resuming is not asking for the runs one paused to avoid.
+A run asked for by hand (`run_now`) is a call of its own, outside the ticks: it has a
+fresh id, decides no tick, and runs whether the schedule is paused or not.
 """
 
 from __future__ import annotations
@@ -20,6 +28,7 @@ import contextlib
 import logging
 import math
 import time
+import uuid
 from typing import Any
 
 import nats.errors
@@ -28,13 +37,16 @@ from nats.js.errors import KeyNotFoundError, KeyWrongLastSequenceError
 from nats.js.kv import KeyValue
 
 from faas import rfc3339
+from faas.callrequests import request_record
 from faas.errors import SpecError
 from faas.records import CallNotFound, CallRecord, CallState, RecordStore, now
 from faas.schedule import Missed, Overlap, Schedule
 from faas.spec import FunctionSpec
 from faas.wire import CallRequest
-from gateway.errors import FunctionNotFound
+from gateway.errors import FunctionNotFound, NotScheduled
+from gateway.pauses import Pauses
 from gateway.registry import Registry
+from gateway.schedulestatus import ScheduleDetail, ScheduleStatus, TickRun, status
 from gateway.submissions import Submissions, async_call
 from gateway.ticks import TICK_HEADER, LastTick, iso, tick_call_id
 
@@ -43,6 +55,7 @@ log = logging.getLogger(__name__)
 MAX_SLEEP = 1.0  # how soon a new or changed schedule is noticed
 RECENT = 3  # ticks after the last stored one whose runs overlap policies check
 TRIES = 3  # to fire one tick, a second apart, before it is lost
+TICKS_SHOWN = 20  # the latest ticks a schedule's detail looks up
 
 
 class Scheduler:
@@ -59,6 +72,7 @@ class Scheduler:
         self.submissions = submissions
         self.records = records
         self.state = state  # the faas_schedules bucket
+        self.pauses = Pauses(state)
         self.dedup_window = dedup_window
         self.max_output = max_output
         self.cursors: dict[str, float] = {}
@@ -84,18 +98,31 @@ class Scheduler:
                 spec = self.registry.get(name)
             except (FunctionNotFound, SpecError):  # removed meanwhile, or stored unreadable
                 continue
-            parsed = self._parsed.get(name)
-            if parsed is None or parsed[0] is not spec:
-                parsed = spec, _schedule(spec)
-                self._parsed[name] = parsed
-            if parsed[1] is not None:
-                found.append((spec, parsed[1]))
+            schedule = self._parse(spec)
+            if schedule is not None:
+                found.append((spec, schedule))
         return found
 
+    def schedule_of(self, name: str) -> tuple[FunctionSpec, Schedule]:
+        """The function and its schedule; FunctionNotFound, or NotScheduled."""
+        spec = self.registry.get(name)
+        schedule = self._parse(spec)
+        if schedule is None:
+            raise NotScheduled(name)
+        return spec, schedule
+
+    def _parse(self, spec: FunctionSpec) -> Schedule | None:
+        parsed = self._parsed.get(spec.name)
+        if parsed is None or parsed[0] is not spec:
+            parsed = spec, _schedule(spec)
+            self._parsed[spec.name] = parsed
+        return parsed[1]
+
     async def forget(self, function: str) -> None:
-        """Drop a removed function's last tick: deployed again, it starts afresh."""
+        """Drop a removed function's last tick and pause: deployed again, it starts afresh."""
         with contextlib.suppress(KeyNotFoundError):
             await self.state.delete(function)
+        await self.pauses.resume(function)
 
     async def last(self, function: str) -> LastTick | None:
         try:
@@ -103,6 +130,70 @@ class Scheduler:
         except KeyNotFoundError:
             return None
         return LastTick.loads(entry.value) if entry.value else None
+
+    # What the API and the dashboard ask of schedules
+
+    async def statuses(self) -> list[ScheduleStatus]:
+        """Every scheduled function's row, by name."""
+        at = time.time()
+        rows = (self._status(spec, schedule, at) for spec, schedule in self.scheduled())
+        return list(await asyncio.gather(*rows))
+
+    async def status(self, name: str) -> ScheduleStatus:
+        spec, schedule = self.schedule_of(name)
+        return await self._status(spec, schedule, time.time())
+
+    async def _status(self, spec: FunctionSpec, schedule: Schedule, at: float) -> ScheduleStatus:
+        last = await self.last(spec.name)
+        return status(spec, schedule, last, await self.pauses.paused_at(spec.name), at)
+
+    async def detail(self, name: str) -> ScheduleDetail:
+        """The row, with the latest TICKS_SHOWN ticks that have a record, newest first."""
+        spec, schedule = self.schedule_of(name)
+        at = time.time()
+        row = await self._status(spec, schedule, at)
+        ticks = schedule.ticks_between(0.0, at, TICKS_SHOWN)[::-1]
+        found = await asyncio.gather(*(self._tick_run(name, tick) for tick in ticks))
+        return ScheduleDetail(**vars(row), ticks=[t for t in found if t is not None])
+
+    async def _tick_run(self, function: str, tick: float) -> TickRun | None:
+        call_id = tick_call_id(function, tick)
+        try:
+            record = await self.records.get(call_id)
+        except CallNotFound:  # not fired (paused, no gateway up, not yet deployed) or expired
+            return None
+        if record.function != function:  # the id taken by another call
+            return None
+        return TickRun(iso(tick), call_id, record.state)
+
+    async def pause(self, name: str) -> ScheduleStatus:
+        """Stop the function's ticks, on every gateway, until it is resumed."""
+        self.schedule_of(name)
+        await self.pauses.pause(name)
+        log.info("%s: schedule paused", name)
+        return await self.status(name)
+
+    async def resume(self, name: str) -> ScheduleStatus:
+        """Fire the function's ticks again from the next one; those of the pause are skipped."""
+        _, schedule = self.schedule_of(name)
+        if await self.pauses.paused_at(name) is not None:
+            # stored as handled, so that no gateway catches them up after a restart either
+            during = schedule.ticks_between(0.0, time.time(), 1)
+            if during:
+                await self._advance(name, during[-1], None)
+            await self.pauses.resume(name)
+            log.info("%s: schedule resumed", name)
+        return await self.status(name)
+
+    async def run_now(self, name: str) -> CallRecord:
+        """One call of the function now, as a tick's but outside the ticks: its record."""
+        spec, schedule = self.schedule_of(name)
+        call = async_call(spec, uuid.uuid4().hex, b"", schedule.callback_url, self.max_output)
+        record = await self.submissions.accept_new(call, spec.max_concurrency is not None)
+        log.info("%s: run now as call %s", name, call.call_id)
+        return record
+
+    # Firing ticks
 
     async def _loop(self) -> None:
         while True:
@@ -187,8 +278,10 @@ class Scheduler:
                 return
             if self._maybe_lost(decided):  # its first gateway may have stopped before queuing
                 await self.submissions.accept(call, capped)  # JetStream drops it if it was queued
-            await self._advance(spec.name, tick, decided)
+            await self._advance(spec.name, tick, _run(decided))
             return
+        if await self.pauses.paused_at(spec.name) is not None:
+            return  # neither run nor recorded; resuming skips it
         running = await self._running(spec.name, schedule, tick)
         if running is not None and schedule.overlap is Overlap.FORBID:
             decided = await self._skip(call, running)
@@ -196,7 +289,7 @@ class Scheduler:
             if running is not None:  # Overlap.REPLACE
                 await self.submissions.cancel(running, f"replaced by the tick of {iso(tick)}")
             decided = await self.submissions.accept(call, capped)
-        await self._advance(spec.name, tick, decided)
+        await self._advance(spec.name, tick, _run(decided))
 
     def _maybe_lost(self, record: CallRecord) -> bool:
         """Never started, and recent enough for JetStream to drop a second copy."""
@@ -240,15 +333,16 @@ class Scheduler:
             state=CallState.SKIPPED,
             finishedAt=now(),
             message=f"skipped: the previous run, {running.callId}, was still {running.state}",
+            callbackUrl=call.callback_url or None,  # a retry of it is called back there
+            request=request_record(call),  # retrying it runs the tick
         )
         record, new = await self.records.create(skipped)
         if new:
             log.info("%s: %s", call.function, skipped.message)
         return record
 
-    async def _advance(self, function: str, tick: float, decided: CallRecord) -> None:
+    async def _advance(self, function: str, tick: float, run: str | None) -> None:
         """Store the tick as the function's last (unless a later one is), and its run."""
-        run = None if decided.state is CallState.SKIPPED else decided.callId
         for _ in range(10):
             try:
                 entry = await self.state.get(function)
@@ -269,6 +363,11 @@ class Scheduler:
                 return
             except KeyWrongLastSequenceError:
                 continue
+
+
+def _run(decided: CallRecord) -> str | None:
+    """The call that ran a tick; None for a skipped one."""
+    return None if decided.state is CallState.SKIPPED else decided.callId
 
 
 def _schedule(spec: FunctionSpec) -> Schedule | None:

@@ -11,6 +11,8 @@ from faas.images import ImageBank
 from faas.records import RecordStore
 from faas.secretstore import SecretStore
 from faas.settings import GatewaySettings
+from gateway.callindex import CallIndex
+from gateway.callstats import CallStats
 from gateway.counters import Counters
 from gateway.instruments import GatewayMetrics
 from gateway.presence import Presence
@@ -36,3 +38,5 @@ class Gateway:
     metrics: GatewayMetrics
     secrets: SecretStore | None  # None: no secrets key, secrets are off
     images: ImageBank
+    index: CallIndex  # every call's summary: listings, the feed of changes
+    stats: CallStats  # the overview of functions and watchdogs

@@ -6,6 +6,7 @@ from starlette.routing import Route
 
 from gateway.routes import (
     async_invoke,
+    callevents,
     calls,
     docs,
     functions,
@@ -15,8 +16,10 @@ from gateway.routes import (
     jobs,
     logs,
     metrics,
+    retry,
     schedules,
     secrets,
+    stats,
 )
 
 ANY = ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"]
@@ -29,9 +32,16 @@ def routes() -> list[Route]:
         Route("/async-function/{name}", async_invoke.invoke_async, methods=["POST"]),
         Route("/async-function/{name}/{path:path}", async_invoke.invoke_async, methods=["POST"]),
         Route("/system/calls", calls.list_calls, methods=["GET"]),
+        Route("/system/calls/events", callevents.call_events, methods=["GET"]),
+        Route("/system/stats", stats.get_stats, methods=["GET"]),
         Route("/system/schedules", schedules.list_schedules, methods=["GET"]),
+        Route("/system/schedules/{name}", schedules.get_schedule, methods=["GET"]),
+        Route("/system/schedules/{name}/pause", schedules.pause_schedule, methods=["POST"]),
+        Route("/system/schedules/{name}/resume", schedules.resume_schedule, methods=["POST"]),
+        Route("/system/schedules/{name}/run", schedules.run_schedule, methods=["POST"]),
         Route("/system/calls/{call_id}", calls.get_call, methods=["GET"]),
         Route("/system/calls/{call_id}", calls.cancel_call, methods=["DELETE"]),
+        Route("/system/calls/{call_id}/retry", retry.retry_call, methods=["POST"]),
         Route("/system/functions", functions.list_functions, methods=["GET"]),
         Route("/system/functions", functions.deploy_function, methods=["POST"]),
         Route("/system/functions", functions.update_function, methods=["PUT"]),

@@ -5,9 +5,8 @@ from __future__ import annotations
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from faas.jobspec import JOB_FUNCTION
 from faas.records import CallState
-from faas.spec import check_name
+from gateway.callquery import CallQuery, cursor
 from gateway.errors import BadRequest, Conflict
 from gateway.routes.common import services
 
@@ -22,16 +21,26 @@ async def get_call(request: Request) -> Response:
 
 
 async def list_calls(request: Request) -> Response:
-    function = request.query_params.get("function") or None
-    if function and function != JOB_FUNCTION:  # jobs are listed under their reserved name
-        check_name(function)
-    raw = request.query_params.get("limit", "20")
-    if not raw.isascii() or not raw.isdigit() or not 1 <= int(raw) <= MAX_LIMIT:
-        raise BadRequest(f"limit must be a whole number from 1 to {MAX_LIMIT}")
+    """The newest records the filters match; a page after it is at `X-Next-Cursor` (and in
+    `Link`), from the call index, which reads only this page's records."""
+    query = CallQuery.from_params(request.query_params)
+    before = cursor(request.query_params)
+    limit = _limit(request.query_params.get("limit", "20"))
     gw = services(request)
     await gw.submissions.all_settled()  # a call accepted here is listed from its 202 on
-    records = await gw.records.recent(function, int(raw))
-    return JSONResponse([r.to_json() for r in records])
+    page = await gw.index.page(query, limit, before)
+    records = await gw.index.records(page.calls)
+    headers = {}
+    if page.next is not None:
+        url = request.url.include_query_params(before=page.next)
+        headers = {"X-Next-Cursor": page.next, "Link": f'<{url.path}?{url.query}>; rel="next"'}
+    return JSONResponse([r.to_json() for r in records], headers=headers)
+
+
+def _limit(raw: str) -> int:
+    if not raw.isascii() or not raw.isdigit() or not 1 <= int(raw) <= MAX_LIMIT:
+        raise BadRequest(f"limit must be a whole number from 1 to {MAX_LIMIT}")
+    return int(raw)
 
 
 async def cancel_call(request: Request) -> Response:

@@ -1,41 +1,41 @@
-"""`/system/schedules`: each scheduled function, its expression and its next tick."""
+"""`/system/schedules`: each scheduled function, its ticks; pause, resume and run one now."""
 
 from __future__ import annotations
-
-import math
-import time
-from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from faas.schedule import Schedule
-from faas.spec import NAMESPACE, FunctionSpec
+from faas.spec import split_namespace
 from gateway.routes.common import services
-from gateway.ticks import LastTick, iso
 
 
 async def list_schedules(request: Request) -> Response:
-    gw = services(request)
-    at = time.time()
-    rows = []
-    for spec, schedule in gw.scheduler.scheduled():
-        rows.append(_row(spec, schedule, await gw.scheduler.last(spec.name), at))
-    return JSONResponse(rows)
+    rows = await services(request).scheduler.statuses()
+    return JSONResponse([row.to_json() for row in rows])
 
 
-def _row(spec: FunctionSpec, schedule: Schedule, last: LastTick | None, at: float) -> Any:
-    upcoming = schedule.next_after(at)
-    return {
-        "name": spec.name,
-        "namespace": NAMESPACE,
-        "schedule": schedule.expression,
-        "timezone": schedule.timezone,
-        "overlap": str(schedule.overlap),
-        "missed": str(schedule.missed),
-        "catchUpLimit": schedule.catch_up_limit,
-        "callbackUrl": schedule.callback_url,
-        "nextTick": iso(upcoming) if math.isfinite(upcoming) else None,
-        "lastTick": iso(last.tick) if last else None,
-        "lastRun": last.call_id if last else None,
-    }
+async def get_schedule(request: Request) -> Response:
+    """The row, and the recent ticks with their calls."""
+    detail = await services(request).scheduler.detail(_name(request))
+    return JSONResponse(detail.to_json())
+
+
+async def pause_schedule(request: Request) -> Response:
+    row = await services(request).scheduler.pause(_name(request))
+    return JSONResponse(row.to_json())
+
+
+async def resume_schedule(request: Request) -> Response:
+    row = await services(request).scheduler.resume(_name(request))
+    return JSONResponse(row.to_json())
+
+
+async def run_schedule(request: Request) -> Response:
+    """One call now, outside the ticks: 202 with its record, as an async call is."""
+    record = await services(request).scheduler.run_now(_name(request))
+    headers = {"X-Call-Id": record.callId}
+    return JSONResponse(record.to_json(), status_code=202, headers=headers)
+
+
+def _name(request: Request) -> str:
+    return split_namespace(request.path_params["name"])

@@ -12,8 +12,9 @@ from typing import Any
 
 import httpx
 
+from faas import rfc3339
 from faas.basicauth import BasicAuth
-from tests.e2e.parts import Parts, faas, wait_for_watchdog
+from tests.e2e.parts import Parts, faas, wait_for_watchdog, wait_record
 from tests.e2e.receiver import Receiver
 from tests.e2e.runs import run_reports
 
@@ -235,3 +236,91 @@ def test_a_removed_function_forgets_its_ticks(parts: Parts) -> None:
         ticks = [tick_of(r) for r in until_final(http, "again")]
     assert ticks, "it never fired"
     assert not [t for t in ticks if removed + 1 < t < redeployed], "ticks of the gap were run"
+
+
+def ticks_after(http: httpx.Client, name: str, t: float) -> list[float]:
+    """The ticks of the function after Unix time `t` that have a record."""
+    ticks = [tick_of(r) for r in records(http, name) if r["callId"].startswith(f"{name}-")]
+    return [tick for tick in ticks if tick > t]
+
+
+def wait_for_tick_after(http: httpx.Client, name: str, t: float, timeout: float = 30) -> float:
+    deadline = time.monotonic() + timeout
+    while not (found := ticks_after(http, name, t)):
+        assert time.monotonic() < deadline, f"no tick of {name} after {t}"
+        time.sleep(0.2)
+    return found[0]
+
+
+def test_a_paused_schedule_fires_on_no_gateway_across_a_restart_until_resumed(
+    parts: Parts,
+) -> None:
+    nats = parts.nats()
+    one, other = parts.gateway(nats), parts.gateway(nats)
+    parts.watchdog(nats, 4)
+    wait_for_watchdog(one)
+    body = scheduled("pulse", "true", "@every 1s", missed="catch-up", catch_up_limit="5")
+    with one.client() as http, other.client() as there:
+        assert http.post("/system/functions", json=body).status_code == 202
+        wait_for_tick_after(http, "pulse", time.time())
+
+        paused = http.post("/system/schedules/pulse/pause")
+        assert paused.status_code == 200, paused.text
+        since = time.time()  # a tick after this is decided after the pause is stored
+        assert paused.json()["paused"] and paused.json()["pausedAt"]
+        shown = there.get("/system/schedules").json()
+        assert [(s["name"], s["paused"]) for s in shown] == [("pulse", True)]
+        assert len(shown[0]["nextTicks"]) == 5
+
+        # run now, while paused: one call outside the ticks
+        ran = there.post("/system/schedules/pulse/run")
+        assert ran.status_code == 202, ran.text
+        run_id = ran.headers["x-call-id"]
+        assert ran.json()["callId"] == run_id and not run_id.startswith("pulse-")  # no tick's
+        wait_record(other, run_id, lambda r: r["state"] == "succeeded")
+
+        time.sleep(3)
+        one.proc.send_signal(signal.SIGTERM)  # a gateway restarted while paused
+        one.proc.wait(30)
+    again = parts.gateway(nats)
+    with again.client() as http:
+        assert http.get("/system/schedules/pulse").json()["paused"]
+        time.sleep(3)
+        assert ticks_after(http, "pulse", since) == [], "a tick fired while paused"
+        resuming = time.time()  # the ticks until then are the pause's
+        resumed = faas("schedules", "resume", "pulse", "--gateway", again.url)
+        assert resumed.returncode == 0, resumed.stderr
+        assert resumed.stdout.decode().startswith("resumed pulse; next tick ")
+        back = time.time()
+        first = wait_for_tick_after(http, "pulse", back)
+        detail = http.get("/system/schedules/pulse").json()
+        http.request("DELETE", "/system/functions", json={"functionName": "pulse"})
+        found = until_final(http, "pulse")
+    # none of the pause's ticks ran, not even caught up by the restarted gateway or on resume
+    ticks_of_the_pause = [
+        t for r in found if r["callId"] != run_id and since < (t := tick_of(r)) <= resuming
+    ]
+    assert ticks_of_the_pause == []
+    assert not detail["paused"] and detail["pausedAt"] is None
+    ticks = [t["tick"] for t in detail["ticks"]]
+    assert ticks == sorted(ticks, reverse=True)
+    assert detail["ticks"][0]["callId"].startswith("pulse-")
+    assert first <= rfc3339.parse(ticks[0]).timestamp()
+
+
+def test_schedule_routes_of_unknown_or_unscheduled_functions_are_not_found(parts: Parts) -> None:
+    gateway = parts.gateway(parts.nats())
+    with gateway.client() as http:
+        plain = {"service": "plain", "image": BUSYBOX}
+        assert http.post("/system/functions", json=plain).status_code == 202
+        for method, path in [
+            ("GET", ""),
+            ("POST", "/pause"),
+            ("POST", "/resume"),
+            ("POST", "/run"),
+        ]:
+            unknown = http.request(method, f"/system/schedules/nope{path}")
+            assert (unknown.status_code, unknown.text) == (404, "function 'nope' not found\n")
+            unscheduled = http.request(method, f"/system/schedules/plain{path}")
+            assert unscheduled.status_code == 404
+            assert "'plain' is not scheduled" in unscheduled.text

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import base64
+import json
 import urllib.parse
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -94,6 +97,23 @@ class FakeGateway:
         found["state"] = "cancelled"
         return 202, found, {}
 
+    def retry(self, call_id: str, body: bytes) -> tuple[int, Any, dict[str, str]]:
+        found = self.find(call_id)
+        if found is None:
+            return 404, f"call {call_id} not found\n", {}
+        given = json.loads(body)
+        if "bodyBase64" not in given and not found["request"]["bodyKept"]:
+            return 409, f"the body of call {call_id} was not kept\n", {}
+        sent = given.get("bodyBase64", found["request"]["body"])
+        new = record(
+            f"call-{len(self.records) + 1}",
+            state="queued",
+            retryOf=call_id,
+            request=found["request"] | {"body": sent, "bodyKept": True},
+        )
+        self.records.insert(0, new)
+        return 202, new, {"X-Call-Id": new["callId"]}
+
     def route(self, seen: Seen) -> tuple[int, Any, dict[str, str]]:
         parts = [urllib.parse.unquote(p) for p in seen.path.strip("/").split("/")]
         if seen.method == "POST" and parts[0] == "async-function" and len(parts) == 2:
@@ -106,6 +126,8 @@ class FakeGateway:
             return self.get(parts[2])
         if len(parts) == 3 and seen.method == "DELETE":
             return self.cancel(parts[2])
+        if len(parts) == 4 and parts[3] == "retry" and seen.method == "POST":
+            return self.retry(parts[2], seen.body)
         return 405, "method not allowed\n", {}
 
 
@@ -290,6 +312,8 @@ def test_call_shows_the_record(gateway: FakeGateway, capsys: pytest.CaptureFixtu
         "Finished": "2026-11-21T12:00:00.610Z",
         "Duration": "0.41s",
         "Watchdog": "vm",
+        "Retry of": "-",
+        "Request": "-",
         "Callback URL": "http://127.0.0.1:9/done",
         "Callback state": "delivered",
         "Callback attempts": "1",
@@ -408,3 +432,73 @@ def test_cancel_of_an_unknown_call_is_one_error_line(
 ) -> None:
     assert faas(gateway, "cancel", "nope") == 1
     assert error_line(capsys) == "faas: 404: call nope not found\n"
+
+
+# faas retry
+
+REQUEST = {
+    "method": "PUT",
+    "path": "/items",
+    "query": "a=1",
+    "headers": [["content-type", "text/plain"]],
+    "body": base64.b64encode(b"first").decode(),
+    "bodyBytes": 5,
+    "bodyKept": True,
+}
+
+
+def test_retry_sends_no_body_for_the_same_and_prints_the_new_call_id(
+    gateway: FakeGateway, capsys: pytest.CaptureFixture[str]
+) -> None:
+    gateway.records = [record("c-1", state="failed", request=REQUEST)]
+    assert faas(gateway, "retry", "c-1") == 0
+    assert capsys.readouterr() == ("call-2\n", "")
+    [seen] = gateway.seen
+    assert (seen.method, seen.path, json.loads(seen.body)) == (
+        "POST",
+        "/system/calls/c-1/retry",
+        {},
+    )
+    assert gateway.find("call-2") is not None
+
+
+@pytest.mark.parametrize("how", ["--body", "--body-file"])
+def test_retry_with_an_edited_body_sends_its_bytes(
+    gateway: FakeGateway,
+    capsys: pytest.CaptureFixture[str],
+    tmp_path: Path,
+    how: str,
+) -> None:
+    gateway.records = [record("c-1", request=REQUEST)]
+    (given := tmp_path / "body").write_bytes("héllo".encode())
+    value = "héllo" if how == "--body" else str(given)
+    assert faas(gateway, "retry", "c-1", how, value) == 0
+    assert capsys.readouterr().out == "call-2\n"
+    sent = json.loads(gateway.seen[0].body)
+    assert base64.b64decode(sent["bodyBase64"]) == "héllo".encode()
+
+
+def test_retry_with_both_bodies_is_refused(
+    gateway: FakeGateway, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    (given := tmp_path / "body").write_bytes(b"x")
+    assert faas(gateway, "retry", "c-1", "--body", "x", "--body-file", str(given)) == 2
+    assert "exclude each other" in capsys.readouterr().err
+    assert gateway.seen == []
+
+
+def test_retry_of_a_call_whose_body_was_not_kept_is_one_error_line(
+    gateway: FakeGateway, capsys: pytest.CaptureFixture[str]
+) -> None:
+    gateway.records = [record("c-1", request=REQUEST | {"body": "", "bodyKept": False})]
+    assert faas(gateway, "retry", "c-1") == 1
+    assert error_line(capsys) == "faas: 409: the body of call c-1 was not kept\n"
+
+
+def test_call_shows_its_request_and_the_call_it_retries(
+    gateway: FakeGateway, capsys: pytest.CaptureFixture[str]
+) -> None:
+    gateway.records = [record("c-2", retryOf="c-1", request=REQUEST | {"bodyKept": False})]
+    assert faas(gateway, "call", "c-2") == 0
+    shown = fields(capsys.readouterr().out)
+    assert (shown["Retry of"], shown["Request"]) == ("c-1", "PUT /items?a=1, 5 bytes, not kept")

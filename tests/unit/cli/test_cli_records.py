@@ -13,15 +13,22 @@ from cli.records import (
     GatewayInfo,
     LogEntry,
     Release,
+    ScheduleDetail,
     ScheduleRow,
+    TickRun,
     call_record,
     log_entry,
     queued_call_id,
     secret_name,
 )
 from faas.errors import GatewayError
-from faas.records import CallbackRecord, CallbackState, CallRecord, CallState
+from faas.records import CallbackRecord, CallbackState, CallRecord, CallState, RequestRecord
+from faas.schedule import Schedule
 from faas.spec import FunctionSpec
+from gateway.schedulestatus import ScheduleDetail as GatewayDetail
+from gateway.schedulestatus import TickRun as GatewayTick
+from gateway.schedulestatus import status
+from gateway.ticks import LastTick
 
 DEPLOYMENT = {
     "service": "hello",
@@ -138,6 +145,17 @@ def test_a_call_record_reads_back_as_sent() -> None:
     record = call_record(json.loads(FULL.dumps()))
     assert record == FULL
     assert (record.state, record.callback.state) == (CallState.FAILED, CallbackState.FAILED)
+
+
+def test_a_retry_s_record_reads_back_with_its_request() -> None:
+    request = RequestRecord("PUT", "/x", "a=1", [["content-type", "text/plain"]], "aGk=", 2)
+    retry = CallRecord("c2", "hello", request=request, retryOf="c1")
+    assert call_record(json.loads(retry.dumps())) == retry
+
+
+def test_a_request_whose_headers_are_not_pairs_is_refused() -> None:
+    data = FULL.to_json() | {"request": {"headers": [["only-a-name"]]}}
+    assert "'headers' is not a list of [name, value] pairs" in refused(call_record, data)
 
 
 def test_a_call_record_of_an_older_gateway_gets_the_records_defaults() -> None:
@@ -268,6 +286,19 @@ def test_a_schedule_of_an_older_gateway_gets_the_schedule_defaults() -> None:
         1,
     )
     assert (row.next_tick, row.last_tick, row.last_run) == (None, None, None)
+
+
+def test_a_schedule_s_detail_reads_what_the_gateway_sends() -> None:
+    spec = FunctionSpec.from_deployment({"service": "tick", "image": "i"})
+    last = LastTick(1_800_000_000.0, "tick-20270115T080000Z")
+    row = status(spec, Schedule("@every 60s"), last, "2027-01-15T08:00:30Z", 1_800_000_030.0)
+    ticks = [GatewayTick("2027-01-15T08:00:00Z", "tick-20270115T080000Z", CallState.SKIPPED)]
+    sent = json.loads(json.dumps(GatewayDetail(**vars(row), ticks=ticks).to_json()))
+    detail = ScheduleDetail.from_json(sent)
+    assert detail.ticks == [TickRun("2027-01-15T08:00:00Z", "tick-20270115T080000Z", "skipped")]
+    assert (detail.row.paused, detail.row.paused_at) == (True, "2027-01-15T08:00:30Z")
+    assert detail.row.next_ticks == [f"2027-01-15T08:0{m}:00Z" for m in range(1, 6)]
+    assert detail.row.next_tick == "2027-01-15T08:01:00Z"
 
 
 @pytest.mark.parametrize(

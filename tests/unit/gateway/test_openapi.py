@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import re
 
 import httpx
+import pytest
 from starlette.applications import Starlette
 
+from faas.records import AttemptRecord, CallbackAttempt, CallbackRecord, CallRecord, RequestRecord
 from gateway import openapi
 from gateway.routes import routes
+from gateway.schedulestatus import ScheduleDetail, ScheduleStatus, TickRun
 
 METHODS = {"get", "put", "post", "delete", "options", "head", "patch", "trace"}
 
@@ -67,3 +71,31 @@ def test_it_is_served_as_json() -> None:
     assert reply.status_code == 200
     assert reply.headers["content-type"] == "application/json"
     assert reply.json() == openapi.document()
+
+
+@pytest.mark.parametrize(
+    ("kind", "schema"),
+    [
+        (CallRecord, "CallRecord"),
+        (CallbackRecord, "CallbackRecord"),
+        (CallbackAttempt, "CallbackAttempt"),
+        (RequestRecord, "RequestRecord"),
+        (AttemptRecord, "AttemptRecord"),
+        (ScheduleStatus, "ScheduleStatus"),
+        (TickRun, "TickRun"),
+    ],
+)
+def test_every_field_of_a_record_is_described_and_required(kind: type, schema: str) -> None:
+    described = openapi.document()["components"]["schemas"][schema]
+    names = [f.name for f in dataclasses.fields(kind)]
+    assert sorted(described["properties"]) == sorted(names)
+    assert sorted(described["required"]) == sorted(names)
+
+
+def test_a_schedule_s_detail_is_its_row_and_its_ticks() -> None:
+    detail = openapi.document()["components"]["schemas"]["ScheduleDetail"]["allOf"]
+    assert detail[0] == {"$ref": "#/components/schemas/ScheduleStatus"}
+    extra = {f.name for f in dataclasses.fields(ScheduleDetail)} - {
+        f.name for f in dataclasses.fields(ScheduleStatus)
+    }
+    assert set(detail[1]["properties"]) == set(detail[1]["required"]) == extra

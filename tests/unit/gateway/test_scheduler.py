@@ -1,17 +1,30 @@
 import asyncio
+import contextlib
 import logging
+import math
 import re
+import time
+from collections.abc import AsyncIterator
 from typing import Any
 
+import nats
 import nats.errors
 import pytest
 
+from faas import bus, layout
 from faas.errors import SpecError
+from faas.layout import Layout
+from faas.records import CallNotFound, CallState, RecordStore
 from faas.schedule import from_annotations
 from faas.spec import FunctionSpec
+from faas.wire import CallRequest, unpack
 from gateway import scheduler as scheduler_module
+from gateway.errors import FunctionNotFound, NotScheduled
+from gateway.kvcache import BucketCache
+from gateway.registry import Registry
 from gateway.scheduler import Scheduler
-from gateway.ticks import LastTick, tick_call_id
+from gateway.submissions import Submissions
+from gateway.ticks import LastTick, iso, tick_call_id
 
 CALL_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 
@@ -136,3 +149,152 @@ def test_a_tick_that_cannot_be_fired_is_logged_as_lost(
     assert [(r.levelno, r.getMessage()) for r in lost] == [
         (logging.ERROR, "beat: tick 2027-01-15T08:00:00Z lost: not fired after 3 attempts")
     ]
+
+
+# Pause, resume, run now and a schedule's detail, on a real nats-server
+
+
+@contextlib.asynccontextmanager
+async def gateway_scheduler(nats_url: str, *specs: FunctionSpec) -> AsyncIterator[Scheduler]:
+    """One gateway's scheduler, not started (its ticks are fired by hand), on shared buckets."""
+    nc = await nats.connect(nats_url)
+    try:
+        js = nc.jetstream()
+        await layout.ensure(js, Layout(nc.max_payload, 60.0))
+        records = await RecordStore.open(nc, 3600.0)
+        idempotency = await layout.bucket(js, bus.IDEMPOTENCY_BUCKET, 60.0)
+        registry = Registry(BucketCache(await layout.bucket(js, bus.FUNCTIONS_BUCKET), "fns"))
+        for deployed in specs:
+            await registry.deploy(deployed)
+        submissions = Submissions(nc, js, records, idempotency, registry, 2**20)
+        state = await layout.bucket(js, bus.SCHEDULES_BUCKET)
+        yield Scheduler(registry, submissions, records, state, 60.0, 2**20)
+    finally:
+        await nc.close()
+
+
+async def tick_state(scheduler: Scheduler, function: str, tick: float) -> CallState | None:
+    try:
+        return (await scheduler.records.get(tick_call_id(function, tick))).state
+    except CallNotFound:
+        return None
+
+
+def test_a_paused_schedule_fires_on_no_gateway_and_resuming_skips_the_pause_s_ticks(
+    nats_url: str,
+) -> None:
+    catch_up = every(1, **{"com.faas.schedule.missed": "catch-up"})
+    catch_up["com.faas.schedule.catch-up-limit"] = "5"
+    beat = spec("paused-beat", **catch_up)
+
+    async def main() -> None:
+        async with (
+            gateway_scheduler(nats_url, beat) as one,
+            gateway_scheduler(nats_url, beat) as other,
+        ):
+            schedule = one.schedule_of("paused-beat")[1]
+            start = math.floor(time.time()) - 10.0
+            await other.fire(beat, schedule, start)
+            assert await tick_state(one, "paused-beat", start) is CallState.QUEUED
+
+            paused = await one.pause("paused-beat")
+            assert paused.paused and paused.pausedAt is not None
+            assert (await other.status("paused-beat")).paused  # every gateway sees it
+            await other.fire(beat, schedule, start + 1)
+            await other._recover(beat, schedule, time.time())  # a gateway started meanwhile
+            for tick in range(1, 11):
+                assert await tick_state(one, "paused-beat", start + tick) is None
+
+            resumed = await one.resume("paused-beat")
+            assert (resumed.paused, resumed.pausedAt) == (False, None)
+            assert not (await other.status("paused-beat")).paused
+            # a gateway started after the resume catches up none of the pause's ticks
+            async with gateway_scheduler(nats_url, beat) as restarted:
+                await restarted._recover(beat, schedule, time.time())
+            for tick in range(1, 11):
+                assert await tick_state(one, "paused-beat", start + tick) is None
+            # and the next tick fires again
+            after = math.floor(time.time()) + 1.0
+            await other.fire(beat, schedule, after)
+            assert await tick_state(one, "paused-beat", after) is CallState.QUEUED
+
+    asyncio.run(main())
+
+
+def test_run_now_is_one_call_outside_the_ticks_paused_or_not(nats_url: str) -> None:
+    hook = "http://hook.test/ticks"
+    now_beat = spec("now-beat", **every(3600, **{"com.faas.schedule.callback-url": hook}))
+
+    async def main() -> None:
+        async with gateway_scheduler(nats_url, now_beat) as scheduler:
+            await scheduler.pause("now-beat")
+            record = await scheduler.run_now("now-beat")
+            await scheduler.submissions.settled(record.callId)
+            assert await scheduler.records.get(record.callId) == record
+            assert (record.function, record.kind, record.state) == ("now-beat", "async", "queued")
+            assert record.callbackUrl == hook
+            assert record.request is not None and record.request.headers == []  # no tick's header
+            assert not re.search(r"T[0-9]{6}Z$", record.callId)
+            assert await scheduler.last("now-beat") is None  # it decided no tick
+            js = scheduler.submissions.js
+            msg = await js.get_last_msg(bus.ASYNC_STREAM, bus.async_subject("now-beat"))
+            assert msg.data is not None
+            queued = unpack(msg.data, CallRequest)
+            assert (queued.call_id, queued.callback_url, queued.body) == (record.callId, hook, b"")
+
+    asyncio.run(main())
+
+
+def test_a_schedule_s_detail_has_its_next_ticks_and_its_recorded_ticks_newest_first(
+    nats_url: str,
+) -> None:
+    shown = spec("shown", **every(1))
+
+    async def main() -> None:
+        async with gateway_scheduler(nats_url, shown) as scheduler:
+            schedule = scheduler.schedule_of("shown")[1]
+            now = math.floor(time.time())
+            for tick in (now - 5.0, now - 2.0):
+                await scheduler.fire(shown, schedule, tick)
+            detail = await scheduler.detail("shown")
+            assert [(t.tick, t.callId, t.state) for t in detail.ticks] == [
+                (iso(t), tick_call_id("shown", t), CallState.QUEUED) for t in (now - 2, now - 5)
+            ]
+            assert (detail.lastTick, detail.lastRun) == (
+                iso(now - 2),
+                tick_call_id("shown", now - 2),
+            )
+            assert len(detail.nextTicks) == 5 and detail.nextTick == detail.nextTicks[0]
+            assert detail.nextTicks == sorted(detail.nextTicks)
+            assert detail.to_json()["ticks"][0] == {
+                "tick": iso(now - 2),
+                "callId": tick_call_id("shown", now - 2),
+                "state": "queued",
+            }
+            assert [row.name for row in await scheduler.statuses()] == ["shown"]
+
+    asyncio.run(main())
+
+
+def test_schedules_of_unknown_or_unscheduled_functions_are_not_found(nats_url: str) -> None:
+    async def main() -> None:
+        async with gateway_scheduler(nats_url, spec("plain")) as scheduler:
+            for ask in (scheduler.pause, scheduler.resume, scheduler.run_now, scheduler.detail):
+                with pytest.raises(FunctionNotFound, match="'nope'"):
+                    await ask("nope")
+                with pytest.raises(NotScheduled, match="'plain' is not scheduled"):
+                    await ask("plain")
+
+    asyncio.run(main())
+
+
+def test_a_removed_function_forgets_its_pause(nats_url: str) -> None:
+    gone = spec("gone-beat", **every(1))
+
+    async def main() -> None:
+        async with gateway_scheduler(nats_url, gone) as scheduler:
+            await scheduler.pause("gone-beat")
+            await scheduler.forget("gone-beat")
+            assert await scheduler.pauses.paused_at("gone-beat") is None
+
+    asyncio.run(main())
