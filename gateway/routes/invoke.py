@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-import time
 import uuid
 
 from starlette.requests import Request
@@ -12,14 +11,12 @@ from starlette.responses import Response
 from faas.spec import FunctionSpec, split_namespace
 from faas.wire import CallRequest, CallResult, Outcome
 from gateway.bodies import read_body
-from gateway.errors import NoWatchdog
+from gateway.invocations import make_call, run_sync
 from gateway.routes.common import services
 from gateway.state import Gateway
-from gateway.submissions import run_spec
 
 _CALL_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 _TICK_ID = re.compile(r"-[0-9]{8}T[0-9]{6}Z$")  # kept for scheduled ticks (gateway.scheduler)
-HOP_BY_HOP = {"connection", "keep-alive", "transfer-encoding", "upgrade", "te", "trailer"}
 
 
 async def invoke(request: Request) -> Response:
@@ -28,28 +25,16 @@ async def invoke(request: Request) -> Response:
     spec = gw.registry.get(name)
     with gw.metrics.sync_call(name) as timed:
         body = await read_body(request, gw.max_body)
-        if not await gw.presence.any_connected():
-            raise NoWatchdog()
-        call = new_call(request, spec, body, gw)
-        result = timed.answered(await gw.sync_calls.call(call))
+        result = timed.answered(await run_sync(gw, new_call(request, spec, body, gw)))
     gw.counters.add(name)
     return respond(result, spec)
 
 
 def new_call(request: Request, spec: FunctionSpec, body: bytes, gw: Gateway) -> CallRequest:
+    path = "/" + request.path_params.get("path", "")
+    headers = list(request.headers.items())
     call_id = call_id_of(request, gw)
-    return CallRequest(
-        call_id=call_id,
-        function=spec.name,
-        run=run_spec(spec, gw.max_body),
-        method=request.method,
-        path="/" + request.path_params.get("path", ""),
-        query=request.url.query,
-        headers=[(k, v) for k, v in request.headers.items() if k.lower() not in HOP_BY_HOP],
-        body=body,
-        reply_to=gw.sync_calls.reply_subject(call_id),
-        start_by=time.time() + spec.timeout,
-    )
+    return make_call(gw, spec, call_id, request.method, path, request.url.query, headers, body)
 
 
 def call_id_of(request: Request, gw: Gateway) -> str:

@@ -4,16 +4,15 @@ from __future__ import annotations
 
 import json
 import logging
-import math
 from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from faas.jobspec import JOB_FUNCTION, JobSpec
-from faas.wire import CallKind, CallRequest
+from faas.jobspec import JobSpec
 from gateway.bodies import read_body
 from gateway.errors import BadRequest
+from gateway.invocations import job_call
 from gateway.routes.common import services
 from gateway.routes.invoke import call_id_of
 
@@ -29,19 +28,6 @@ async def submit_job(request: Request) -> Response:
     log.info("job %s: %s queued", call.call_id, job.image)
     headers = {"X-Call-Id": call.call_id}
     return JSONResponse({"callId": call.call_id}, status_code=202, headers=headers)
-
-
-def job_call(call_id: str, job: JobSpec) -> CallRequest:
-    """An async call that runs once, never retried, on any watchdog with capacity."""
-    return CallRequest(
-        call_id=call_id,
-        function=JOB_FUNCTION,
-        run=job.run_spec(),
-        kind=CallKind.JOB,
-        callback_url=job.callback_url,
-        start_by=math.inf,
-        max_attempts=1,
-    )
 
 
 def _parse(body: bytes) -> Any:

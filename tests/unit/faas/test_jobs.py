@@ -12,7 +12,7 @@ from faas.jobspec import DEFAULT_TIMEOUT, JOB_FUNCTION, JobSpec
 from faas.retry import RetryPolicy
 from faas.spec import DEFAULT_MEMORY, DEFAULT_PIDS, check_name
 from faas.wire import CallKind, CallRequest, pack, unpack
-from gateway.routes.jobs import job_call
+from gateway.invocations import job_call
 from watchdog.callrecords import policy_of
 
 IMAGE = "faas/base-busybox:latest"

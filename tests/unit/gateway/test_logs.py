@@ -13,7 +13,7 @@ from faas.errors import SpecError
 from faas.rfc3339 import stamp as rfc3339
 from faas.wire import CallRequest, CallResult, LogBatch, Outcome, RunSpec, pack, unpack
 from gateway.errors import BadRequest
-from gateway.routes.logs import LogQuery, entries, last
+from gateway.logstream import LogQuery, entries, last
 from watchdog import stderrlog
 
 BATCH = LogBatch("hello", "c1", "wd", 1.0, 1_795_000_000.123456, ["one", "two ü"])
