@@ -36,6 +36,7 @@ SECRETS_BUCKET = "faas_secrets"  # values encrypted by faas.secretstore
 SCHEDULES_BUCKET = "faas_schedules"  # function -> its last tick and scheduled call
 IMAGES_BUCKET = "faas_images"  # object store: image id -> its root filesystem (faas.images)
 IMAGE_TAGS_BUCKET = "faas_image_tags"  # tag -> image id
+UI_BUCKET = "faas_ui"  # the dashboard's session signing key
 CANCEL_PREFIX = "faas.cancel"
 CALLBACK_ACK_WAIT = 60.0
 HEARTBEAT_SUBJECT = "faas.watchdog.heartbeat"

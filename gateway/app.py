@@ -16,7 +16,7 @@ from faas.layout import Layout
 from faas.records import RecordStore
 from faas.secretstore import SecretStore
 from faas.settings import GatewaySettings
-from gateway import openapi
+from gateway import openapi, ui
 from gateway.auth import RequireBasicAuth
 from gateway.callindex import CallIndex
 from gateway.callstats import CallStats
@@ -47,7 +47,7 @@ def create_app(settings: GatewaySettings, gw: Gateway | None = None) -> Starlett
     openapi.document()  # a broken description fails the start, not the first request
 
     app = Starlette(
-        routes=routes(), lifespan=lifespan, exception_handlers=HANDLERS
+        routes=[*routes(), *ui.routes()], lifespan=lifespan, exception_handlers=HANDLERS
     )
     _guard(app, settings)
     return app
