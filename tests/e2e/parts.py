@@ -301,6 +301,15 @@ def _record_when_there(gateway: Gateway, call_id: str, deadline: float) -> dict[
 RUNTIMES = ("runc", "docker")
 
 
+def deploy_samples(gateway: Gateway, more: list[dict[str, Any]]) -> None:
+    """Deploy stack.yml's sample functions, then these deployment bodies."""
+    with gateway.client() as http:
+        for fn in load_stack(ROOT / "stack.yml").functions.values():
+            assert http.post("/system/functions", json=fn.deployment()).status_code == 202
+        for body in more:
+            assert http.post("/system/functions", json=body).status_code == 202
+
+
 def platform_of(tmp: Path, runtime: str | None) -> Iterator[Gateway]:
     """NATS, a gateway and a watchdog of capacity 4, with the sample and test functions."""
     made = Parts(tmp)
@@ -309,11 +318,7 @@ def platform_of(tmp: Path, runtime: str | None) -> Iterator[Gateway]:
         gateway = made.gateway(nats)
         made.watchdog(nats, 4, *(("--runtime", runtime) if runtime else ()))
         wait_for_watchdog(gateway)
-        with gateway.client() as http:
-            for fn in load_stack(ROOT / "stack.yml").functions.values():
-                assert http.post("/system/functions", json=fn.deployment()).status_code == 202
-            for body in TEST_FUNCTIONS:
-                assert http.post("/system/functions", json=body).status_code == 202
+        deploy_samples(gateway, TEST_FUNCTIONS)
         gateway.runtime = runtime or ""
         yield gateway
     finally:

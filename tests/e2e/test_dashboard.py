@@ -18,11 +18,18 @@ import httpx
 import pytest
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 
-from cli.stack import load_stack
 from faas.basicauth import BasicAuth
 from tests.e2e.containers import assert_no_call_containers
 from tests.e2e.functions import fn
-from tests.e2e.parts import ROOT, Gateway, Parts, submit, wait_for_watchdog, wait_record
+from tests.e2e.parts import (
+    ROOT,
+    Gateway,
+    Parts,
+    deploy_samples,
+    submit,
+    wait_for_watchdog,
+    wait_record,
+)
 
 SHOTS = ROOT / "tests" / "output" / "screenshots"
 CHROMIUM_ARGS = [
@@ -66,11 +73,7 @@ def gateway(tmp_path_factory: pytest.TempPathFactory, docker_client: Any) -> Ite
         gw = made.gateway(nats, auth=BasicAuth("admin", secrets.token_urlsafe(12)))
         made.watchdog(nats, 4)
         wait_for_watchdog(gw)
-        with gw.client() as http:
-            for spec in load_stack(ROOT / "stack.yml").functions.values():
-                assert http.post("/system/functions", json=spec.deployment()).status_code == 202
-            for body in FUNCTIONS:
-                assert http.post("/system/functions", json=body).status_code == 202
+        deploy_samples(gw, FUNCTIONS)
         yield gw
     finally:
         made.stop_all()

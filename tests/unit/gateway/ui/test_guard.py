@@ -5,6 +5,7 @@ from __future__ import annotations
 import warnings
 from types import SimpleNamespace
 
+import httpx
 import pytest
 from starlette.applications import Starlette
 from starlette.exceptions import StarletteDeprecationWarning
@@ -46,16 +47,21 @@ def client(auth: BasicAuth | None = AUTH) -> TestClient:
     return TestClient(app, follow_redirects=False)
 
 
-def logged_in(http: TestClient) -> str:
-    """Log in; the session's CSRF token."""
+def send_login(http: TestClient, password: str) -> httpx.Response:
+    """Send the login form, with the CSRF token of the login page's session."""
     http.get("/ui/login")
     issuer: Sessions = http.app.state.ui_sessions  # type: ignore[attr-defined]
     visitor = issuer.loads(http.cookies[COOKIE])
     assert visitor is not None
-    answer = http.post(
-        "/ui/login", data={"username": "admin", "password": "s3cret", "csrf": visitor.csrf}
-    )
-    assert answer.status_code == 303
+    form = {"username": "admin", "password": password, "csrf": visitor.csrf}
+    answer: httpx.Response = http.post("/ui/login", data=form)
+    return answer
+
+
+def logged_in(http: TestClient) -> str:
+    """Log in; the session's CSRF token."""
+    assert send_login(http, "s3cret").status_code == 303
+    issuer: Sessions = http.app.state.ui_sessions  # type: ignore[attr-defined]
     session = issuer.loads(http.cookies[COOKIE])
     assert session is not None and session.user == "admin"
     return session.csrf
@@ -95,13 +101,7 @@ def test_an_action_without_a_session_is_refused() -> None:
 
 def test_a_wrong_password_is_a_401_page_and_no_session() -> None:
     http = client()
-    http.get("/ui/login")
-    issuer: Sessions = http.app.state.ui_sessions  # type: ignore[attr-defined]
-    visitor = issuer.loads(http.cookies[COOKIE])
-    assert visitor is not None
-    answer = http.post(
-        "/ui/login", data={"username": "admin", "password": "nope", "csrf": visitor.csrf}
-    )
+    answer = send_login(http, "nope")
     assert answer.status_code == 401
     assert "Wrong user name or password." in answer.text
     assert "www-authenticate" not in answer.headers
