@@ -12,7 +12,7 @@ from faas.jobspec import JOB_FUNCTION
 from faas.records import CallState
 from faas.spec import check_name
 from faas.wire import CallKind
-from gateway.callsummary import EPOCH, CallSummary
+from gateway.callsummary import CallSummary
 from gateway.errors import BadRequest
 
 _CURSOR = re.compile(r"[0-9]{17}\.[-/_=.A-Za-z0-9]{1,200}")  # a summary's order (a key's tail)
@@ -119,13 +119,12 @@ def _kind(raw: str) -> str | None:
 
 
 def _micros(name: str, raw: str) -> int | None:
-    """An RFC 3339 time as microseconds since the epoch, as a summary's order counts."""
+    """An RFC 3339 time as microseconds since the epoch, as a record's key counts them."""
     if not raw:
         return None
     try:
         moment = rfc3339.parse(raw)
     except ValueError:
         raise BadRequest(f"{name} must be an RFC 3339 time, not {raw!r}") from None
-    delta = moment - EPOCH
-    micros = (delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds
+    micros = int(moment.timestamp() * 1_000_000)  # as faas.records.record_key counts
     return min(max(micros, 0), MAX_MICROS)
