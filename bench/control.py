@@ -22,6 +22,7 @@ from typing import Any
 
 from bench import profile, wrk
 from bench.cpu import CLIENT, CpuMeter
+from bench.dashboard import OpenDashboard
 from bench.parts import ROOT, BenchError, Launcher, progress, with_launcher
 from bench.receiver import CallbackReceiver
 from bench.stack import FUNCTION, Stack, deploy, echo_watchdog, start_stack
@@ -96,6 +97,9 @@ class Run:
     series: dict[str, Series] = field(default_factory=dict)
     raw_publish: dict[str, float] = field(default_factory=dict)
     profiles: dict[str, list[profile.Frame]] = field(default_factory=dict)
+    dashboard: dict[str, Series] = field(default_factory=dict)  # the same, the dashboard open
+    dashboard_polls: int = 0
+    dashboard_failures: list[str] = field(default_factory=list)
 
 
 def sync_load() -> wrk.Load:
@@ -194,7 +198,37 @@ def run_all(launcher: Launcher, opts: argparse.Namespace) -> Run:
         s["async c8"] = measure_async(stack, receiver, 8, secs, profiles)
         s["async c64"] = measure_async(stack, receiver, 64, secs, profiles)
     out.raw_publish = raw_publishes(stack, 64, secs)
+    if opts.dashboard:
+        with_dashboard(stack, out, secs)
     return out
+
+
+def with_dashboard(stack: Stack, out: Run, secs: float) -> None:
+    """The sync and async series again, with a dashboard tab polling its live regions."""
+    progress("the same series with the dashboard open")
+    with OpenDashboard(stack.gateway_url) as tab, CallbackReceiver() as receiver:
+        d = out.dashboard
+        d["sync c1"] = measure(stack, "sync c1", sync_load(), 1, secs)
+        d["sync c64"] = measure(stack, "sync c64", sync_load(), 64, secs)
+        d["async c64"] = measure_async(stack, receiver, 64, secs, None)
+    out.dashboard_polls, out.dashboard_failures = tab.answers, tab.failures
+
+
+def dashboard_table(run: Run) -> str:
+    rows = [
+        f"{'dashboard open':<14} {'calls/s':>9} {'open':>9} {'ratio':>6} {'p50 ms':>7} {'open':>7}"
+    ]
+    for name, opened in run.dashboard.items():
+        closed = run.series[name]
+        ratio = opened.result.rate / closed.result.rate if closed.result.rate else float("nan")
+        rows.append(
+            f"{name:<14} {closed.result.rate:>9.0f} {opened.result.rate:>9.0f} {ratio:>6.2f} "
+            f"{closed.result.p50_ms:>7.2f} {opened.result.p50_ms:>7.2f}"
+        )
+    rows.append(
+        f"({run.dashboard_polls} dashboard refreshes, {len(run.dashboard_failures)} failed)"
+    )
+    return "\n".join(rows)
 
 
 def targets(run: Run) -> list[Target]:
@@ -290,6 +324,9 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--seconds", type=float, default=10.0, help="per series (default 10)")
     p.add_argument("--capacity", type=int, default=128, help="echo watchdog's (default 128)")
     p.add_argument("--profile", action="store_true", help="py-spy the gateway and watchdog")
+    p.add_argument(
+        "--dashboard", action="store_true", help="also each series with the dashboard open"
+    )
     return p
 
 
@@ -307,6 +344,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(series_table(run))
     print()
     print(targets_table(found))
+    if run.dashboard:
+        print()
+        print(dashboard_table(run))
     if run.profiles:
         print(profiles_table(run.profiles))
     data = {
@@ -316,11 +356,18 @@ def main(argv: Sequence[str] | None = None) -> int:
         "raw_publish": run.raw_publish,
         "targets": [t.to_json() for t in found],
         "profiles": {k: [f.to_json() for f in v] for k, v in run.profiles.items()},
+        "dashboard": {
+            "series": [x.to_json() for x in run.dashboard.values()],
+            "refreshes": run.dashboard_polls,
+            "failures": run.dashboard_failures,
+        },
     }
     path = RESULTS / "control.json"
     path.write_text(json.dumps(data, indent=2) + "\n")
     print(f"\nJSON: {path.relative_to(ROOT)}")
-    failed = any(x.result.wrong or x.result.socket_errors or x.lost for x in run.series.values())
+    measured = [*run.series.values(), *run.dashboard.values()]
+    failed = any(x.result.wrong or x.result.socket_errors or x.lost for x in measured)
+    failed = failed or bool(run.dashboard_failures)
     return 1 if failed else 0
 
 
