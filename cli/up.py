@@ -156,6 +156,7 @@ class Up:
         lines = [
             "",
             f"gateway:  {self.gateway_url}",
+            f"dashboard: {self.gateway_url}/ui/   (log in with the user and password below)",
             f"user:     {auth.user}",
             f"password: {read_password}",
             *self._nats_lines(),
