@@ -13,6 +13,8 @@ from __future__ import annotations
 import argparse
 import functools
 import json
+import os
+import signal
 import subprocess
 import sys
 import time
@@ -20,7 +22,7 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from bench import profile, wrk
+from bench import profile, streams, wrk
 from bench.cpu import CLIENT, CpuMeter
 from bench.dashboard import OpenDashboard
 from bench.parts import ROOT, BenchError, Launcher, progress, with_launcher
@@ -43,7 +45,8 @@ class Series:
     cpu: dict[str, float]  # seconds, by part, over the series
     callbacks: int | None = None  # async: calls with a callback
     duplicates: int | None = None  # async: callbacks beyond one per call
-    drain_seconds: float | None = None  # async: first submission to last callback
+    drain_seconds: float | None = None  # async: first submission (or release) to last callback
+    writes: streams.Writes | None = None  # async: messages stored, until the last callback
 
     @property
     def cpu_ms_per_call(self) -> float:
@@ -56,6 +59,12 @@ class Series:
         if self.callbacks is None or not self.drain_seconds:
             return None
         return self.callbacks / self.drain_seconds
+
+    @property
+    def durable_writes_per_call(self) -> float | None:
+        if self.writes is None or not self.callbacks:
+            return None
+        return self.writes.durable / self.callbacks
 
     @property
     def lost(self) -> int:
@@ -73,6 +82,8 @@ class Series:
             "duplicates": self.duplicates,
             "lost": self.lost,
             "drain_rate": self.drain_rate,
+            "writes": None if self.writes is None else asdict(self.writes),
+            "durable_writes_per_call": self.durable_writes_per_call,
         }
 
 
@@ -121,6 +132,7 @@ def measure(
     concurrency: int,
     seconds: float,
     profiles: dict[str, list[profile.Frame]] | None = None,
+    profiled: tuple[str, ...] = ("gateway", "watchdog"),
 ) -> Series:
     progress(f"{name}, concurrency {concurrency}: {seconds:g}s")
     meter = CpuMeter(stack.pids)
@@ -128,8 +140,7 @@ def measure(
     if profiles is not None:
         folder = RESULTS / "logs"
         recordings = [
-            profile.start(f"{name}-{part}", stack.pids[part], seconds, folder)
-            for part in ("gateway", "watchdog")
+            profile.start(f"{name}-{part}", stack.pids[part], seconds, folder) for part in profiled
         ]
     meter.start()
     result = wrk.run(stack.gateway_url, load, concurrency, seconds)
@@ -146,12 +157,26 @@ def measure_async(
     concurrency: int,
     seconds: float,
     profiles: dict[str, list[profile.Frame]] | None = None,
+    held: bool = False,
 ) -> Series:
-    """Accepts under load, then every callback: none lost, none twice."""
+    """Accepts under load, then every callback: none lost, none twice. `held`: the watchdog
+    is stopped (SIGSTOP) while the calls are accepted, so the gateway has the machine to
+    itself as the raw publishes do, and the drain is timed from its release (SIGCONT)."""
     receiver.clear()
-    began = time.perf_counter()
-    name = f"async c{concurrency}"
-    series = measure(stack, name, async_load(receiver.url), concurrency, seconds, profiles)
+    before = streams.count(stack.nats_url)
+    name = f"async c{concurrency}" + (" held" if held else "")
+    load = async_load(receiver.url)
+    watchdog = stack.pids["watchdog"]
+    parts = ("gateway",) if held else ("gateway", "watchdog")  # py-spy can't read a stopped one
+    if held:
+        os.kill(watchdog, signal.SIGSTOP)
+    try:
+        began = time.perf_counter()
+        series = measure(stack, name, load, concurrency, seconds, profiles, parts)
+    finally:
+        if held:
+            os.kill(watchdog, signal.SIGCONT)
+            began = time.perf_counter()
     receiver.wait_count(series.result.good, STALL)
     # wrk leaves out calls in flight when it stops: the gateway may have accepted them too
     receiver.wait_count(sys.maxsize, QUIET)
@@ -161,6 +186,7 @@ def measure_async(
     series.duplicates = len(arrivals) - series.callbacks
     if arrivals:
         series.drain_seconds = max(a.at for a in arrivals) - began
+    series.writes = streams.count(stack.nats_url) - before
     return series
 
 
@@ -197,6 +223,7 @@ def run_all(launcher: Launcher, opts: argparse.Namespace) -> Run:
         measure_async(stack, receiver, 8, 2, None)  # warm-up
         s["async c8"] = measure_async(stack, receiver, 8, secs, profiles)
         s["async c64"] = measure_async(stack, receiver, 64, secs, profiles)
+        s["async c64 held"] = measure_async(stack, receiver, 64, secs, profiles, held=True)
     out.raw_publish = raw_publishes(stack, 64, secs)
     if opts.dashboard:
         with_dashboard(stack, out, secs)
@@ -233,7 +260,7 @@ def dashboard_table(run: Run) -> str:
 
 def targets(run: Run) -> list[Target]:
     s = run.series
-    drain = s["async c64"].drain_rate or 0.0
+    drain, held_drain = s["async c64"].drain_rate or 0.0, s["async c64 held"].drain_rate or 0.0
     return [
         Target(
             "sync c1: p50 over /healthz's",
@@ -263,10 +290,24 @@ def targets(run: Run) -> list[Target]:
             False,
             "x",
         ),
+        Target(
+            "  the same, watchdog held (nothing drains)",
+            s["async c64 held"].result.rate / run.raw_publish["rate"],
+            0.8,
+            False,
+            "x",
+        ),
         Target("async c8: 202 p50", s["async c8"].result.p50_ms, 10.0, True, "ms"),
         Target(
             "async c64: drain over accepts",
             drain / s["async c64"].result.rate,
+            0.8,
+            False,
+            "x",
+        ),
+        Target(
+            "  the same, held: backlog drain over accepts",
+            held_drain / s["async c64 held"].result.rate,
             0.8,
             False,
             "x",
@@ -286,7 +327,7 @@ def series_table(run: Run) -> str:
             f"{1000 * x.cpu.get(p, 0.0) / max(1, r.good):.3f}" for p in (*PARTS, CLIENT)
         )
         rows.append(
-            f"{x.name.split(' ')[0]:<12} {x.concurrency:>3} {r.good:>8} {r.wrong:>5} "
+            f"{_kind(x.name):<12} {x.concurrency:>3} {r.good:>8} {r.wrong:>5} "
             f"{r.rate:>8.0f} {r.p50_ms:>7.2f} {r.p90_ms:>7.2f} {r.p99_ms:>7.2f} "
             f"{x.cpu_ms_per_call:>11.3f}  {parts}"
         )
@@ -295,12 +336,23 @@ def series_table(run: Run) -> str:
                 f"{'  drain':<12} {'':>3} {x.callbacks:>8} {x.lost:>5} "
                 f"{x.drain_rate or 0:>8.0f}  (callbacks; wrong = lost; {x.duplicates} twice)"
             )
+        if x.writes is not None:
+            rows.append(
+                f"{'  writes':<12} {'':>3} {x.writes.durable:>8} {'':>5} "
+                f"{x.durable_writes_per_call or 0:>8.1f}  (durable messages; per call; "
+                f"{x.writes.memory} in memory)"
+            )
     raw = run.raw_publish
     rows.append(
         f"{'raw publish':<12} {64:>3} {raw['publishes']:>8.0f} {0:>5} {raw['rate']:>8.0f}"
         f"  (durable, acked; client CPU {raw['client_cpu_seconds']:.1f}s of {raw['seconds']:.1f}s)"
     )
     return "\n".join(rows)
+
+
+def _kind(name: str) -> str:
+    """A series' name without its concurrency: "async c64 held" is "async held"."""
+    return " ".join(w for w in name.split() if not (w[0] == "c" and w[1:].isdigit()))
 
 
 def targets_table(found: list[Target]) -> str:

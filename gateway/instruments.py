@@ -11,6 +11,7 @@ import time
 from collections import Counter as Tally
 from collections.abc import Iterable, Iterator
 from types import TracebackType
+from typing import Any
 
 import prometheus_client
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
@@ -67,6 +68,10 @@ class GatewayMetrics:
         )
         self.now = Present()
         r.register(self.now)
+        # each metric's children by their labels (see _child)
+        self._counts: dict[tuple[str, ...], Any] = {}
+        self._times: dict[tuple[str, ...], Any] = {}
+        self._queued: dict[tuple[str, ...], Any] = {}
 
     def sync_call(self, function: str) -> SyncCall:
         return SyncCall(self, function_label(function))
@@ -75,10 +80,17 @@ class GatewayMetrics:
         """An async call answered 202: counted as OpenFaaS does, with code 202."""
         label = function_label(function)
         self.started.inc(label)
-        self.invocations.labels(label, "202").inc()
+        self.answer(label, "202", None)
+
+    def answer(self, label: str, code: str, seconds: float | None) -> None:
+        """Count a call answered with `code`; time it, when `seconds` is given."""
+        _child(self._counts, self.invocations, label, code).inc()
+        if seconds is not None:  # an async call's 202 is counted, not timed
+            _child(self._times, self.seconds, label, code).observe(seconds)
 
     def waiting_to_start(self, function: str) -> contextlib.AbstractContextManager[None]:
-        return self.queued.labels(function_label(function)).track_inprogress()
+        gauge = _child(self._queued, self.queued, function_label(function))
+        return gauge.track_inprogress()  # type: ignore[no-any-return]
 
     def render(self, functions: Iterable[str], watchdogs: Iterable[Heartbeat]) -> bytes:
         """The exposition text, with the gauges of what exists now."""
@@ -88,6 +100,14 @@ class GatewayMetrics:
     def value(self, name: str, **labels: str) -> float:
         """A sample's value; 0 when it has none yet."""
         return self.registry.get_sample_value(name, labels) or 0.0
+
+
+def _child(known: dict[tuple[str, ...], Any], metric: Any, *labels: str) -> Any:
+    """`metric.labels(*labels)`, looked up once: labels() locks and hashes on every use."""
+    child = known.get(labels)
+    if child is None:
+        child = known[labels] = metric.labels(*labels)
+    return child
 
 
 class Started(Collector):
@@ -169,5 +189,4 @@ class SyncCall:
             self._count(str(self.status), time.monotonic() - self.began)
 
     def _count(self, code: str, seconds: float) -> None:
-        self.metrics.invocations.labels(self.label, code).inc()
-        self.metrics.seconds.labels(self.label, code).observe(seconds)
+        self.metrics.answer(self.label, code, seconds)

@@ -122,7 +122,7 @@ class SyncCalls:
         deadline = time.monotonic() + OFFER_WAIT + START_MARGIN
         while (left := deadline - time.monotonic()) > 0 and self._connection() == since:
             try:
-                reply = await asyncio.wait_for(queue.get(), min(left, LOST_CHECK))
+                reply = await _next(queue, min(left, LOST_CHECK))
             except TimeoutError:
                 continue
             return None if isinstance(reply, CallBusy) else reply
@@ -142,7 +142,7 @@ class SyncCalls:
         or when the connection its answer would come on was lost."""
         while (left := call.start_by - time.time()) > 0:
             try:
-                got = await asyncio.wait_for(queue.get(), min(left, CHECK_EVERY))
+                got = await _next(queue, min(left, CHECK_EVERY))
                 if not isinstance(got, CallBusy):  # a late answer to the offer
                     return got
             except TimeoutError:
@@ -157,7 +157,7 @@ class SyncCalls:
         if await self._withdraw(seq):
             return failed
         try:  # a watchdog took it just now: it says so at once
-            got = await asyncio.wait_for(queue.get(), START_MARGIN)
+            got = await _next(queue, START_MARGIN)
         except TimeoutError:
             return failed
         return failed if isinstance(got, CallBusy) else got
@@ -179,7 +179,7 @@ class SyncCalls:
         deadline = time.monotonic() + call.run.timeout + END_MARGIN
         while time.monotonic() < deadline:
             try:
-                record = await asyncio.wait_for(queue.get(), CHECK_EVERY)
+                record = await _next(queue, CHECK_EVERY)
             except TimeoutError:
                 if self._connection() != since:
                     return _result(call, Outcome.UNAVAILABLE, CUT_OFF)
@@ -189,6 +189,14 @@ class SyncCalls:
             if isinstance(record, CallResult):
                 return record
         return _result(call, Outcome.ERROR, f"watchdog {started.watchdog} did not report back")
+
+
+async def _next(queue: asyncio.Queue[Reply], seconds: float) -> Reply:
+    """The next reply; TimeoutError after `seconds`. Unlike wait_for, no task per wait."""
+    if not queue.empty():
+        return queue.get_nowait()
+    async with asyncio.timeout(seconds):
+        return await queue.get()
 
 
 def _result(call: CallRequest, outcome: Outcome, message: str) -> CallResult:
