@@ -47,6 +47,7 @@ class Series:
     duplicates: int | None = None  # async: callbacks beyond one per call
     drain_seconds: float | None = None  # async: first submission (or release) to last callback
     writes: streams.Writes | None = None  # async: messages stored, until the last callback
+    drain_cpu: dict[str, float] = field(default_factory=dict)  # held: seconds, by part
 
     @property
     def cpu_ms_per_call(self) -> float:
@@ -83,6 +84,7 @@ class Series:
             "lost": self.lost,
             "drain_rate": self.drain_rate,
             "writes": None if self.writes is None else asdict(self.writes),
+            "drain_cpu_seconds": self.drain_cpu,
             "durable_writes_per_call": self.durable_writes_per_call,
         }
 
@@ -177,7 +179,15 @@ def measure_async(
         if held:
             os.kill(watchdog, signal.SIGCONT)
             began = time.perf_counter()
+    meter = CpuMeter(stack.pids)
+    meter.start()
+    draining = None
+    if held and profiles is not None:  # the watchdog alone, on the backlog
+        draining = profile.start(f"{name} drain-watchdog", watchdog, seconds, RESULTS / "logs")
     receiver.wait_count(series.result.good, STALL)
+    if draining is not None:
+        assert profiles is not None
+        profiles[draining.name] = profile.finish(draining)
     # wrk leaves out calls in flight when it stops: the gateway may have accepted them too
     receiver.wait_count(sys.maxsize, QUIET)
     got = receiver.snapshot()
@@ -186,6 +196,8 @@ def measure_async(
     series.duplicates = len(arrivals) - series.callbacks
     if arrivals:
         series.drain_seconds = max(a.at for a in arrivals) - began
+    if held:  # the CPU of the backlog's drain, which had the machine to itself
+        series.drain_cpu = meter.used()
     series.writes = streams.count(stack.nats_url) - before
     return series
 
@@ -332,9 +344,15 @@ def series_table(run: Run) -> str:
             f"{x.cpu_ms_per_call:>11.3f}  {parts}"
         )
         if x.callbacks is not None:
+            cpu = ""
+            if x.drain_cpu and x.callbacks:
+                used = sum(x.drain_cpu.get(p, 0.0) for p in PARTS)
+                cpu = f"{'':>31}{1000 * used / x.callbacks:>11.3f}  " + "/".join(
+                    f"{1000 * x.drain_cpu.get(p, 0.0) / x.callbacks:.3f}" for p in (*PARTS, CLIENT)
+                )
             rows.append(
                 f"{'  drain':<12} {'':>3} {x.callbacks:>8} {x.lost:>5} "
-                f"{x.drain_rate or 0:>8.0f}  (callbacks; wrong = lost; {x.duplicates} twice)"
+                f"{x.drain_rate or 0:>8.0f}{cpu}  (callbacks; wrong = lost; {x.duplicates} twice)"
             )
         if x.writes is not None:
             rows.append(

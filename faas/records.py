@@ -16,6 +16,7 @@ from nats.js.kv import KeyValue
 
 from faas import bus, layout, rfc3339
 from faas.errors import Error
+from faas.kvreads import QuickReads
 
 MAX_TEXT = 64 * 1024  # output and stderr kept in a record
 
@@ -234,15 +235,18 @@ class RecordStore:
     @classmethod
     async def open(cls, nc: Client, retention: float) -> RecordStore:
         js = nc.jetstream()
-        kv = await layout.bucket(js, bus.CALLS_BUCKET, retention)
-        index = await layout.bucket(js, bus.CALL_INDEX_BUCKET, retention)
         size = bus.SYNC_RECORDS_BYTES
+        for name in (bus.CALLS_BUCKET, bus.CALL_INDEX_BUCKET):
+            await layout.bucket(js, name, retention)
+        for name in (bus.SYNC_CALLS_BUCKET, bus.SYNC_CALL_INDEX_BUCKET):
+            await layout.memory_bucket(js, name, retention, size)
         volatile = Shelf(
-            await layout.memory_bucket(js, bus.SYNC_CALLS_BUCKET, retention, size),
-            await layout.memory_bucket(js, bus.SYNC_CALL_INDEX_BUCKET, retention, size),
+            QuickReads(nc, js, bus.SYNC_CALLS_BUCKET),
+            QuickReads(nc, js, bus.SYNC_CALL_INDEX_BUCKET),
             bus.SYNC_CALLS_BUCKET,
             bus.SYNC_CALL_INDEX_BUCKET,
         )
+        kv, index = QuickReads(nc, js, bus.CALLS_BUCKET), QuickReads(nc, js, bus.CALL_INDEX_BUCKET)
         return cls(nc, kv, index, bus.CALLS_BUCKET, volatile)
 
     async def create(self, record: CallRecord) -> tuple[CallRecord, bool]:

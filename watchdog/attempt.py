@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import logging
+import time
 from collections.abc import Callable
 
 from faas.records import CallNotFound, CallRecord, CallState, Held, RecordStore, now
@@ -24,6 +25,7 @@ from watchdog.callrecords import begun, key_of, new_record
 log = logging.getLogger(__name__)
 
 RUNNING_AFTER = 0.2  # seconds into an async call before its record says it runs
+UNSUPERSEDED_FOR = 2.0  # seconds a first delivery surely is the only attempt, at most
 
 
 class Superseded(Exception):
@@ -49,6 +51,7 @@ class Attempt:
         stored: bool,
         eager: bool,
         taken_at: str,
+        delivery: int = 1,
     ) -> None:
         self.records = records
         self.key = key
@@ -57,6 +60,8 @@ class Attempt:
         self.stored = stored  # whether `held` is the started record
         self.eager = eager  # its start is stored before it runs
         self.taken_at = taken_at  # when this watchdog took the call, for its attempt log
+        self.delivery = delivery  # of the call's message: 1 when no attempt came before
+        self.began = time.monotonic()
         self.record = held.record if stored else start(held.record)
         self._timer: asyncio.TimerHandle | None = None
         self._writing: asyncio.Task[None] | None = None
@@ -72,10 +77,10 @@ class Attempt:
         eager = call.kind == CallKind.JOB
         try:
             key = key_of(call)
-            return cls(records, key, await records.read(key), start, False, eager, at)
+            return cls(records, key, await records.read(key), start, False, eager, at, delivery)
         except CallNotFound:
             held = await records.put(start(new_record(call)))
-            return cls(records, held.record.key, held, start, True, eager, at)
+            return cls(records, held.record.key, held, start, True, eager, at, delivery)
 
     @property
     def runs(self) -> bool:
@@ -107,8 +112,12 @@ class Attempt:
             return
         self.record, self.stored = self.held.record, True
 
-    async def check(self) -> None:
-        """Superseded if, as the record reads now, another attempt has the call."""
+    async def check(self, lease: float) -> None:
+        """Superseded if, as the record reads now, another attempt has the call. A first
+        delivery taken just now needs no read: no attempt came before it, and JetStream hands
+        the call to another watchdog only once its `lease` has lapsed."""
+        if self.delivery == 1 and time.monotonic() - self.began < min(lease / 2, UNSUPERSEDED_FOR):
+            return
         self._unless_superseded(lambda record: record)((await self.records.read(self.key)).record)
 
     def _unless_superseded(

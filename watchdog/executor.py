@@ -185,7 +185,7 @@ class Executor:
             return
         if call.callback_url and not cancelled:
             # queued before the record is final: a final record always has its callback
-            await attempt.check()
+            await attempt.check(self.lease)
             await self._queue_callback(call, result, attempt.key)
         record = await attempt.end(lambda r: finish(r, result, policy, cancelled, entry))
         log.info(

@@ -210,3 +210,38 @@ def test_each_attempt_adds_its_entry_to_the_log_in_the_one_write_of_its_end(
         assert await s.records.get("a9") == end
 
     run(nats_url, body)
+
+
+def test_a_first_delivery_is_checked_once_its_lease_could_have_lapsed(
+    nats_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Just taken, a first delivery is the only attempt: its check reads nothing. Taken long
+    enough ago for its lease to lapse, or delivered before, an attempt reads the record and
+    finds a later one."""
+
+    async def body(s: Store) -> None:
+        call = call_of(CallKind.ASYNC, "a9")
+        await queued(s, call)
+        first = await Attempt.take(s.records, call, "w1")
+        second = await Attempt.take(s.records, call, "w2", delivery=2)
+        third = await Attempt.take(s.records, call, "w3", delivery=3)
+        await third._store()  # w3 has it now
+        reads = []
+        read = s.records.read
+
+        async def counted(key: str) -> object:
+            reads.append(key)
+            return await read(key)
+
+        monkeypatch.setattr(s.records, "read", counted)
+        await first.check(lease=30.0)
+        assert reads == []
+        first.began -= attempt_module.UNSUPERSEDED_FOR
+        with pytest.raises(Superseded):
+            await first.check(lease=30.0)
+        with pytest.raises(Superseded):
+            await second.check(lease=30.0)  # just taken, but a redelivery
+        assert len(reads) == 2
+        await third.check(lease=30.0)  # read, and its own
+
+    run(nats_url, body)
