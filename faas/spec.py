@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import re
+import shlex
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
@@ -232,6 +233,12 @@ class FunctionSpec:
         """Seconds a call may run: `exec_timeout` in the environment, as OpenFaaS's watchdog."""
         raw = self.env_vars.get("exec_timeout")
         return parse_duration(raw) if raw else DEFAULT_TIMEOUT
+
+    @cached_property
+    def command(self) -> tuple[str, ...]:
+        """The process each call runs: `envProcess`, else `fprocess` in the environment (as
+        OpenFaaS's watchdog runs $fprocess); empty for the image's own command."""
+        return tuple(shlex.split(self.env_process or self.env_vars.get("fprocess", "")))
 
     @property
     def content_type(self) -> str:

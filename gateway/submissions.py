@@ -18,7 +18,6 @@ import contextlib
 import hashlib
 import logging
 import math
-import shlex
 import uuid
 from dataclasses import replace
 
@@ -42,11 +41,9 @@ log = logging.getLogger(__name__)
 
 def run_spec(spec: FunctionSpec, max_output: int) -> RunSpec:
     """How a watchdog runs one call of the function."""
-    # OpenFaaS's watchdog runs $fprocess, so `environment: {fprocess: ...}` names the command too
-    process = spec.env_process or spec.env_vars.get("fprocess", "")
     return RunSpec(
         image=spec.image,
-        command=shlex.split(process),
+        command=list(spec.command),
         env=spec.env_vars,
         memory=spec.memory,
         cpus=spec.cpus or 0.0,
