@@ -3,14 +3,20 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import os
+import shutil
 import threading
 import time
+import uuid
 
 import docker
 import httpx
 
-from tests.e2e.containers import call_containers, wait_for_containers
+from tests.e2e.containers import RUN_DIR, call_containers, wait_for_containers
 from tests.e2e.parts import Parts, cluster, deploy, stop, wait_for_watchdog
+from watchdog.oci import kernel
+from watchdog.oci.factory import OWNER_FILE, owner_of
 
 SLOW = {"faas.function": "slow-echo"}
 
@@ -127,3 +133,24 @@ def test_watchdog_removes_its_orphans_at_start(
         assert call_containers(docker_client, **{"faas.watchdog": "someone-else"})
     finally:
         other.remove(force=True)
+
+
+def test_runc_watchdog_removes_a_container_it_was_killed_while_making(parts: Parts) -> None:
+    """Killed after mounting a container's root and before writing its config: the folder
+    says whose it is from the start, so that watchdog's next run removes mount and all."""
+    folder = RUN_DIR / "calls" / f"faas-{uuid.uuid4().hex}"
+    (folder / "rootfs").mkdir(parents=True)
+    (folder / OWNER_FILE).write_text("half-made-owner")
+    kernel.mount("tmpfs", folder / "rootfs", "tmpfs", "size=1m")
+    try:
+        assert owner_of(folder) == "half-made-owner"
+        parts.watchdog(parts.nats(), 1, "--runtime", "runc", wid="half-made-owner")
+        deadline = time.monotonic() + 30
+        while folder.exists():
+            assert time.monotonic() < deadline, f"{folder} left by its watchdog's next run"
+            time.sleep(0.1)
+        assert not os.path.ismount(folder / "rootfs")
+    finally:
+        with contextlib.suppress(OSError):
+            kernel.umount(folder / "rootfs")
+        shutil.rmtree(folder, ignore_errors=True)

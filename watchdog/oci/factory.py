@@ -31,6 +31,7 @@ log = logging.getLogger(__name__)
 CGROUP_PARENT = "faas"
 AHEAD = "(ahead)"  # the faas.call label of a container made ahead: its folder's `call` says
 CREATE_TIMEOUT = 30.0
+OWNER_FILE = "owner"  # in a call folder: the id of the watchdog that made it
 
 
 class NotAhead(Exception):
@@ -106,6 +107,9 @@ class Factory:
         `remove`. With `shim`, its first process reads the call's variables first."""
         made = Made(container_id, self.calls_dir / container_id)
         made.folder.mkdir(mode=0o711)
+        # owned from the start: killed before its config is written, it is still an orphan
+        # of this watchdog, which its next run removes (mount and all)
+        (made.folder / OWNER_FILE).write_text(self.watchdog_id)
         with self._lock:
             self._made[container_id] = made
         try:  # unpacking an image is for a call to wait for, not the pool
@@ -261,7 +265,10 @@ class Factory:
 
 
 def owner_of(folder: Path) -> str:
-    """The watchdog a call folder belongs to, from the annotations of its config."""
+    """The watchdog a call folder belongs to: its owner file, else (a folder made before
+    there were owner files) the annotations of its config."""
+    with contextlib.suppress(OSError):
+        return (folder / OWNER_FILE).read_text().strip()
     try:
         config = bundle.read(folder / "config.json")
     except (OSError, ValueError):
