@@ -54,7 +54,9 @@ log = logging.getLogger(__name__)
 
 MAX_SLEEP = 1.0  # how soon a new or changed schedule is noticed
 RECENT = 3  # ticks after the last stored one whose runs overlap policies check
-TRIES = 3  # to fire one tick, a second apart, before it is lost
+# to fire one tick, a second apart, before it is lost: a NATS cluster that lost a server takes
+# seconds to elect its streams' new leaders (5 s seen in a test), and a tick waits that out
+TRIES = 30
 TICKS_SHOWN = 20  # the latest ticks a schedule's detail looks up
 
 
