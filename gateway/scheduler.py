@@ -29,6 +29,7 @@ import logging
 import math
 import time
 import uuid
+from dataclasses import replace
 from typing import Any
 
 import nats.errors
@@ -255,10 +256,15 @@ class Scheduler:
         """Run (or skip) the function's tick, unless another gateway decided it already."""
         call = self._call(spec, schedule, tick)
         lock = self._locks.setdefault(spec.name, asyncio.Lock())
+        decided: CallRecord | None = None  # the tick's record; None when it is not to run
+        known = False  # whether it is decided: queued, skipped, or not to run
         for attempt in range(TRIES):
             try:
                 async with lock:  # FIFO: ticks in order, each decided after the one before
-                    await self._fire(spec, schedule, tick, call)
+                    if not known:
+                        decided, known = await self._decide(spec, schedule, tick, call), True
+                    if decided is not None:
+                        await self._advance(spec.name, tick, _run(decided))
                 return
             except (nats.errors.Error, nats.js.errors.Error, OSError) as exc:
                 log.warning(
@@ -266,32 +272,52 @@ class Scheduler:
                 )
                 await asyncio.sleep(1.0)
         log.error("%s: tick %s lost: not fired after %d attempts", spec.name, iso(tick), TRIES)
+        if not known:
+            await self._give_up(call, f"not run: the tick could not be queued in {TRIES} attempts")
 
-    async def _fire(
+    async def _give_up(self, call: CallRequest, message: str) -> None:
+        """A lost tick's record, if one was stored before its queueing failed, says it failed:
+        it never ran and never will (a copy queued after all finds it final, and does not
+        run), rather than reading queued forever."""
+
+        def change(record: CallRecord) -> CallRecord:
+            if not record.unstarted:
+                return record
+            return replace(record, state=CallState.FAILED, finishedAt=now(), message=message)
+
+        try:
+            found = await self.records.get(call.call_id)
+            await self.records.update(found.key, change)
+        except CallNotFound:
+            return
+        except (nats.errors.Error, nats.js.errors.Error, OSError) as exc:
+            log.warning(
+                "%s: the record of lost call %s not updated: %s", call.function, call.call_id, exc
+            )
+
+    async def _decide(
         self, spec: FunctionSpec, schedule: Schedule, tick: float, call: CallRequest
-    ) -> None:
+    ) -> CallRecord | None:
+        """Queue the tick's call, or skip it; its record, or None when nothing is stored."""
         if spec.name not in self.registry:
-            return  # removed since the tick came
+            return None  # removed since the tick came
         capped = spec.max_concurrency is not None
         with contextlib.suppress(CallNotFound):
             decided = await self.records.get(call.call_id)
             if decided.function != spec.name:
                 log.error("%s: tick %s not run: its call id is taken", spec.name, iso(tick))
-                return
+                return None
             if self._maybe_lost(decided):  # its first gateway may have stopped before queuing
                 await self.submissions.accept(call, capped)  # JetStream drops it if it was queued
-            await self._advance(spec.name, tick, _run(decided))
-            return
+            return decided
         if await self.pauses.paused_at(spec.name) is not None:
-            return  # neither run nor recorded; resuming skips it
+            return None  # neither run nor recorded; resuming skips it
         running = await self._running(spec.name, schedule, tick)
         if running is not None and schedule.overlap is Overlap.FORBID:
-            decided = await self._skip(call, running)
-        else:
-            if running is not None:  # Overlap.REPLACE
-                await self.submissions.cancel(running, f"replaced by the tick of {iso(tick)}")
-            decided = await self.submissions.accept(call, capped)
-        await self._advance(spec.name, tick, _run(decided))
+            return await self._skip(call, running)
+        if running is not None:  # Overlap.REPLACE
+            await self.submissions.cancel(running, f"replaced by the tick of {iso(tick)}")
+        return await self.submissions.accept(call, capped)
 
     def _maybe_lost(self, record: CallRecord) -> bool:
         """Never started, and recent enough for JetStream to drop a second copy."""

@@ -137,9 +137,13 @@ def test_a_tick_that_cannot_be_fired_is_logged_as_lost(
         tries.append(args[2])
         raise nats.errors.NoServersError()
 
+    class NoRecords:
+        async def get(self, call_id: str) -> None:
+            raise CallNotFound(call_id)
+
     async def run() -> None:
-        scheduler = Scheduler(FakeRegistry([beat]), None, None, None, 600.0, 1)  # type: ignore[arg-type]
-        scheduler._fire = down  # type: ignore[method-assign,assignment]
+        scheduler = Scheduler(FakeRegistry([beat]), None, NoRecords(), None, 600.0, 1)  # type: ignore[arg-type]
+        scheduler._decide = down  # type: ignore[method-assign,assignment]
         await scheduler.fire(beat, from_annotations(beat.annotations), 1_800_000_000.0)  # type: ignore[arg-type]
 
     monkeypatch.setattr("gateway.scheduler.asyncio.sleep", no_wait)
@@ -221,6 +225,35 @@ def test_a_paused_schedule_fires_on_no_gateway_and_resuming_skips_the_pause_s_ti
             after = math.floor(time.time()) + 1.0
             await other.fire(beat, schedule, after)
             assert await tick_state(one, "paused-beat", after) is CallState.QUEUED
+
+    asyncio.run(main())
+
+
+def test_a_lost_tick_s_record_says_it_failed_and_a_queued_one_is_left_to_run(
+    nats_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(scheduler_module, "TRIES", 2)
+    beat = spec("lost-beat", **every(1))
+
+    async def unreachable(*args: Any) -> None:
+        raise nats.errors.TimeoutError()
+
+    async def main() -> None:
+        async with gateway_scheduler(nats_url, beat) as scheduler:
+            schedule = scheduler.schedule_of("lost-beat")[1]
+            tick = math.floor(time.time())
+            # stored as queued, then its queueing fails every time: it is given up
+            scheduler.submissions._queue = unreachable  # type: ignore[method-assign,assignment]
+            await scheduler.fire(beat, schedule, tick)
+            lost = await scheduler.records.get(tick_call_id("lost-beat", tick))
+            assert (lost.state, lost.attempts) == (CallState.FAILED, 0)
+            assert lost.message == "not run: the tick could not be queued in 2 attempts"
+            assert lost.finishedAt is not None
+            # queued, then only storing the tick as the last fails: it stays queued, to run
+            del scheduler.submissions._queue
+            scheduler._advance = unreachable  # type: ignore[method-assign,assignment]
+            await scheduler.fire(beat, schedule, tick + 1)
+            assert await tick_state(scheduler, "lost-beat", tick + 1) is CallState.QUEUED
 
     asyncio.run(main())
 
