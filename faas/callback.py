@@ -1,14 +1,16 @@
-"""POST a call's result to its callback URL, with httpx."""
+"""POST a call's result to its callback URL, with aiohttp: a quarter to a tenth of httpx's CPU
+per POST here (callbacks were the largest cost of an async call on its watchdog)."""
 
 from __future__ import annotations
 
+import io
 import logging
 import socket
 from collections.abc import Mapping
 from dataclasses import dataclass
 from urllib.parse import urljoin, urlsplit
 
-import httpx
+import aiohttp
 
 from faas.errors import SpecError
 
@@ -20,7 +22,8 @@ TIMEOUT = 10.0  # seconds to connect, and between bytes of the answer
 DEFAULT_CONTENT_TYPE = "application/octet-stream"
 # Sent only to the host they were meant for, as Go's http.Client does on redirects.
 _CREDENTIALS = ("Authorization", "Cookie", "Proxy-authorization")
-_ANSWER = "faas.answer"
+LARGE_BODY = 256 * 1024  # bytes of a body sent in pieces, between which the loop serves others
+MAX_ANSWER = 64 * 1024  # read of an answer's body, so its connection is kept; past it, closed
 
 
 @dataclass(frozen=True)
@@ -52,7 +55,7 @@ def _valid(url: str) -> bool:
 
 
 async def post(
-    client: httpx.AsyncClient,
+    client: aiohttp.ClientSession,
     url: str,
     body: bytes,
     headers: Mapping[str, str],
@@ -68,55 +71,54 @@ async def post(
         if "content-type" not in {name.lower() for name in sent}:
             sent["Content-Type"] = DEFAULT_CONTENT_TYPE
         delivery = await _follow(client, url, body, sent)
-    except httpx.TimeoutException:
+    except TimeoutError:
         delivery = _failed("timed out")
-    except (httpx.LocalProtocolError, httpx.InvalidURL, ValueError) as exc:
+    except (aiohttp.InvalidURL, ValueError) as exc:
         # a bad URL or header (SpecError too): sending again will not help
         delivery = Delivery(ok=False, status=None, error=f"cannot send: {exc}", retry=False)
-    except httpx.TransportError as exc:
+    except (aiohttp.ClientError, OSError) as exc:
         delivery = _failed(_reason(exc))
     log.debug("callback %s: %s", url, delivery)
     return delivery
 
 
-def client(timeout: float = TIMEOUT) -> httpx.AsyncClient:
-    """A client for `post`: it keeps each answer on its request, since httpx raises, without
-    the answer, for a redirect whose Location is no URL it can parse."""
-    return httpx.AsyncClient(timeout=timeout, event_hooks={"response": [_keep_answer]})
-
-
-async def _keep_answer(answer: httpx.Response) -> None:
-    answer.request.extensions[_ANSWER] = answer
+def client(timeout: float = TIMEOUT) -> aiohttp.ClientSession:
+    """A client for `post`, made in the event loop it is used in: `timeout` to connect, and
+    between bytes of the answer; proxies from the environment, as curl and Go use them."""
+    return aiohttp.ClientSession(
+        timeout=aiohttp.ClientTimeout(total=None, sock_connect=timeout, sock_read=timeout),
+        trust_env=True,
+        auto_decompress=False,
+        skip_auto_headers=("Accept-Encoding",),  # the answer's body is not kept
+    )
 
 
 async def _send(
-    client: httpx.AsyncClient, url: str, body: bytes, headers: dict[str, str]
-) -> httpx.Response:
-    request = client.build_request("POST", url, content=body, headers=headers)
-    try:
-        return await client.send(request)
-    except httpx.InvalidURL:
-        answer = request.extensions.get(_ANSWER)
-        if isinstance(answer, httpx.Response):
-            return answer  # a redirect to no URL httpx can parse: not followed below
-        raise
+    client: aiohttp.ClientSession, url: str, body: bytes, headers: dict[str, str]
+) -> tuple[int, str | None]:
+    """One POST: the answer's status and Location."""
+    data = io.BytesIO(body) if len(body) > LARGE_BODY else body
+    async with client.post(url, data=data, headers=headers, allow_redirects=False) as answer:
+        read = 0
+        while read <= MAX_ANSWER and (chunk := await answer.content.readany()):
+            read += len(chunk)
+        return answer.status, answer.headers.get("Location")
 
 
 async def _follow(
-    client: httpx.AsyncClient, url: str, body: bytes, headers: dict[str, str]
+    client: aiohttp.ClientSession, url: str, body: bytes, headers: dict[str, str]
 ) -> Delivery:
     for _ in range(MAX_REDIRECTS + 1):
-        answer = await _send(client, url, body, headers)
-        if not 300 <= answer.status_code < 400:
-            return _answered(answer.status_code)
-        location = answer.headers.get("location")
+        status, location = await _send(client, url, body, headers)
+        if not 300 <= status < 400:
+            return _answered(status)
         target = urljoin(url, location) if location else ""
-        if answer.status_code not in (307, 308) or not _valid(target):
-            return _answered(answer.status_code, f"redirect to {location!r} not followed")
+        if status not in (307, 308) or not _valid(target):
+            return _answered(status, f"redirect to {location!r} not followed")
         if urlsplit(target).netloc != urlsplit(url).netloc:
             headers = {k: v for k, v in headers.items() if k.capitalize() not in _CREDENTIALS}
         url = target
-    return _answered(answer.status_code, "too many redirects")
+    return _answered(status, "too many redirects")
 
 
 def _answered(status: int, redirect_note: str = "") -> Delivery:
@@ -133,8 +135,8 @@ def _failed(reason: str) -> Delivery:
     return Delivery(ok=False, status=None, error=reason, retry=True)
 
 
-def _reason(exc: httpx.TransportError) -> str:
-    """What went wrong, from the OS error under httpx's, where there is one."""
+def _reason(exc: BaseException) -> str:
+    """What went wrong, from the OS error under aiohttp's, where there is one."""
     cause: BaseException | None = exc
     while cause is not None:
         if isinstance(cause, ConnectionRefusedError):
@@ -143,9 +145,10 @@ def _reason(exc: httpx.TransportError) -> str:
             return "connection reset"
         if isinstance(cause, socket.gaierror):
             return f"cannot resolve host: {cause.strerror}"
-        cause = cause.__cause__ or cause.__context__
-    if isinstance(exc, httpx.RemoteProtocolError):
-        if "without sending" in str(exc):  # h11: the server closed before any answer
-            return "connection closed without an answer"
+        os_error = getattr(cause, "os_error", None)  # aiohttp's connector errors hold it
+        cause = os_error if isinstance(os_error, OSError) else cause.__cause__ or cause.__context__
+    if isinstance(exc, aiohttp.ServerDisconnectedError):
+        return "connection closed without an answer"
+    if isinstance(exc, aiohttp.ClientResponseError | aiohttp.ClientPayloadError):
         return f"bad HTTP answer: {type(exc).__name__}"
     return str(exc) or type(exc).__name__

@@ -7,7 +7,7 @@ import logging
 from collections.abc import Callable
 from dataclasses import replace
 
-import httpx
+import aiohttp
 from nats.aio.msg import Msg
 from nats.js import JetStreamContext
 
@@ -77,10 +77,10 @@ class Deliverer:
                 self.active.add(task)
             if self.active:
                 await asyncio.wait(self.active)
-            await http.aclose()
+            await http.close()
             await sub.unsubscribe()
 
-    async def deliver(self, msg: Msg, http: httpx.AsyncClient) -> None:
+    async def deliver(self, msg: Msg, http: aiohttp.ClientSession) -> None:
         try:
             job = unpack(msg.data, CallbackJob)
         except WireError as exc:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import re
 import socket
 import threading
@@ -55,7 +56,8 @@ class Server:
 
 
 class Handler(BaseHTTPRequestHandler):
-    """Answers `/<status>`, `/slow`, `/drop`, `/garbage`, `/loop`, `/redirect/<status>?to=<url>`."""
+    """Answers `/<status>`, `/slow`, `/drop`, `/garbage`, `/large`, `/loop`,
+    `/redirect/<status>?to=<url>`."""
 
     server: Any
 
@@ -76,6 +78,12 @@ class Handler(BaseHTTPRequestHandler):
         elif path == "/garbage":
             self.wfile.write(b"NOT HTTP AT ALL\r\n\r\n")
             self.close_connection = True
+        elif path == "/large":  # more than a client reads of an answer
+            self.send_response(200)
+            self.send_header("Content-Length", str(8 * callback.MAX_ANSWER))
+            self.end_headers()
+            with contextlib.suppress(OSError):  # the client stops reading
+                self.wfile.write(b"x" * 8 * callback.MAX_ANSWER)
         elif path == "/loop":
             self.redirect(307, "/loop")
         elif path.startswith("/redirect/"):
@@ -195,6 +203,17 @@ def test_header_names_are_matched_without_case(server: Server) -> None:
 def test_connection_refused(closed_port: int) -> None:
     delivery = post(f"http://127.0.0.1:{closed_port}/", b"out", HEADERS)
     assert delivery == Delivery(ok=False, status=None, error="connection refused", retry=True)
+
+
+def test_a_host_that_does_not_resolve() -> None:
+    delivery = post("http://no-such-host.invalid/hook", b"out", HEADERS)
+    assert (delivery.ok, delivery.status, delivery.retry) == (False, None, True)
+    assert delivery.error.startswith("cannot resolve host: ")
+
+
+def test_a_large_answer_is_not_read_whole(server: Server) -> None:
+    delivery = post(f"{server.url}/large", b"out", HEADERS)
+    assert delivery == Delivery(ok=True, status=200, error="", retry=False)
 
 
 def test_timeout(server: Server) -> None:
