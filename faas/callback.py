@@ -6,6 +6,7 @@ from __future__ import annotations
 import io
 import logging
 import socket
+import urllib.request
 from collections.abc import Mapping
 from dataclasses import dataclass
 from urllib.parse import urljoin, urlsplit
@@ -55,7 +56,7 @@ def _valid(url: str) -> bool:
 
 
 async def post(
-    client: aiohttp.ClientSession,
+    client: Client,
     url: str,
     body: bytes,
     headers: Mapping[str, str],
@@ -82,32 +83,52 @@ async def post(
     return delivery
 
 
-def client(timeout: float = TIMEOUT) -> aiohttp.ClientSession:
+class Client:
     """A client for `post`, made in the event loop it is used in: `timeout` to connect, and
-    between bytes of the answer; proxies from the environment, as curl and Go use them."""
-    return aiohttp.ClientSession(
-        timeout=aiohttp.ClientTimeout(total=None, sock_connect=timeout, sock_read=timeout),
-        trust_env=True,
-        auto_decompress=False,
-        skip_auto_headers=("Accept-Encoding",),  # the answer's body is not kept
-    )
+    between bytes of the answer. Proxies come from the environment (`http_proxy`,
+    `https_proxy`, `all_proxy`, `no_proxy`), as curl and Go read them, once, not per POST."""
+
+    def __init__(self, timeout: float = TIMEOUT) -> None:
+        self.session = aiohttp.ClientSession(
+            timeout=aiohttp.ClientTimeout(total=None, sock_connect=timeout, sock_read=timeout),
+            auto_decompress=False,
+            skip_auto_headers=("Accept-Encoding",),  # the answer's body is not kept
+        )
+        self.proxies = urllib.request.getproxies_environment()
+
+    def proxy_for(self, url: str) -> str | None:
+        parts = urlsplit(url)
+        proxy = self.proxies.get(parts.scheme) or self.proxies.get("all")
+        bypass = urllib.request.proxy_bypass_environment  # type: ignore[attr-defined]  # untyped
+        return None if not proxy or bypass(parts.netloc, self.proxies) else proxy
+
+    async def close(self) -> None:
+        await self.session.close()
+
+    async def __aenter__(self) -> Client:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.close()
 
 
 async def _send(
-    client: aiohttp.ClientSession, url: str, body: bytes, headers: dict[str, str]
+    client: Client, url: str, body: bytes, headers: dict[str, str]
 ) -> tuple[int, str | None]:
     """One POST: the answer's status and Location."""
     data = io.BytesIO(body) if len(body) > LARGE_BODY else body
-    async with client.post(url, data=data, headers=headers, allow_redirects=False) as answer:
+    proxy = client.proxy_for(url)
+    posting = client.session.post(
+        url, data=data, headers=headers, allow_redirects=False, proxy=proxy
+    )
+    async with posting as answer:
         read = 0
         while read <= MAX_ANSWER and (chunk := await answer.content.readany()):
             read += len(chunk)
         return answer.status, answer.headers.get("Location")
 
 
-async def _follow(
-    client: aiohttp.ClientSession, url: str, body: bytes, headers: dict[str, str]
-) -> Delivery:
+async def _follow(client: Client, url: str, body: bytes, headers: dict[str, str]) -> Delivery:
     for _ in range(MAX_REDIRECTS + 1):
         status, location = await _send(client, url, body, headers)
         if not 300 <= status < 400:

@@ -7,7 +7,6 @@ import logging
 from collections.abc import Callable
 from dataclasses import replace
 
-import aiohttp
 from nats.aio.msg import Msg
 from nats.js import JetStreamContext
 
@@ -60,7 +59,7 @@ class Deliverer:
         """Deliver until `stopping` is set; a NATS error ends it (its supervisor restarts it)."""
         sub = await self.js.pull_subscribe_bind(bus.CALLBACK_CONSUMER, bus.CALLBACK_STREAM)
         taker = Taker([Source("callbacks", sub, 0)])  # a pull out per free delivery slot
-        http = callback.client()
+        http = callback.Client()
         try:
             while not stopping.is_set():
                 free = self.at_once - len(self.active)
@@ -80,7 +79,7 @@ class Deliverer:
             await http.close()
             await sub.unsubscribe()
 
-    async def deliver(self, msg: Msg, http: aiohttp.ClientSession) -> None:
+    async def deliver(self, msg: Msg, http: callback.Client) -> None:
         try:
             job = unpack(msg.data, CallbackJob)
         except WireError as exc:

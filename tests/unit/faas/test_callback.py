@@ -11,6 +11,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
 
@@ -25,7 +26,7 @@ def post(url: str, body: bytes, headers: dict[str, str], timeout: float = 10.0) 
     """One `callback.post` with a client of its own, as a test runs it."""
 
     async def send() -> Delivery:
-        async with callback.client(timeout) as client:
+        async with callback.Client(timeout) as client:
             return await callback.post(client, url, body, headers)
 
     return asyncio.run(send())
@@ -69,7 +70,8 @@ class Handler(BaseHTTPRequestHandler):
         self.answer(state)
 
     def answer(self, state: Server) -> None:
-        path, _, query = self.path.partition("?")
+        target = urlsplit(self.path)  # a proxy is sent the whole URL
+        path, query = target.path, target.query
         if path == "/slow":
             state.release.wait(10)  # past the client's timeout; freed when the test ends
             self.close_connection = True
@@ -214,6 +216,18 @@ def test_a_host_that_does_not_resolve() -> None:
 def test_a_large_answer_is_not_read_whole(server: Server) -> None:
     delivery = post(f"{server.url}/large", b"out", HEADERS)
     assert delivery == Delivery(ok=True, status=200, error="", retry=False)
+
+
+def test_a_proxy_from_the_environment_is_used_unless_no_proxy_says_otherwise(
+    server: Server, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("http_proxy", server.url)  # the test server stands in for a proxy
+    monkeypatch.setenv("no_proxy", "direct.test")
+    assert post("http://far.test/201", b"out", HEADERS).status == 201
+    assert server.only().path == "http://far.test/201"  # the whole URL: sent to a proxy
+    direct = post("http://direct.test/201", b"out", HEADERS)
+    assert direct.status is None and direct.error.startswith("cannot resolve host: ")
+    assert len(server.received) == 1
 
 
 def test_timeout(server: Server) -> None:
