@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import replace
 
@@ -19,6 +20,7 @@ from faas.records import (
     CallbackState,
     CallNotFound,
     CallRecord,
+    Held,
     RecordStore,
     now,
 )
@@ -46,13 +48,41 @@ def callback_headers(job: CallbackJob) -> dict[str, str]:
     return headers
 
 
+class Written:
+    """The records this watchdog wrote last, by key, with their revisions: a callback's note
+    on its call's record then needs no read, unless someone wrote it since (then it reads).
+    Bounded: the last `size` small records (a large one is read again)."""
+
+    def __init__(self, size: int = 1024, largest: int = 16 * 1024) -> None:
+        self.size = size
+        self.largest = largest  # characters of output, stderr and request body
+        self._held: OrderedDict[str, Held] = OrderedDict()
+
+    def put(self, key: str, held: Held) -> None:
+        record = held.record
+        body = record.request.body if record.request else ""
+        if len(record.output) + len(record.stderr) + len(body) > self.largest:
+            self._held.pop(key, None)
+            return
+        self._held[key] = held
+        self._held.move_to_end(key)
+        if len(self._held) > self.size:
+            self._held.popitem(last=False)
+
+    def pop(self, key: str) -> Held | None:
+        return self._held.pop(key, None)
+
+
 class Deliverer:
     """Takes callback jobs from their stream, a few at a time, independent of call capacity."""
 
-    def __init__(self, js: JetStreamContext, records: RecordStore, at_once: int) -> None:
+    def __init__(
+        self, js: JetStreamContext, records: RecordStore, at_once: int, written: Written
+    ) -> None:
         self.js = js
         self.records = records
         self.at_once = at_once
+        self.written = written
         self.active: set[asyncio.Task[None]] = set()
 
     async def run(self, stopping: asyncio.Event) -> None:
@@ -107,8 +137,9 @@ class Deliverer:
         def apply(record: CallRecord) -> CallRecord:
             return replace(record, callback=change(record.callback))
 
+        key = job.record_key
         try:
-            await self.records.update(job.record_key, apply)
+            self.written.put(key, await self.records.revise(key, apply, self.written.pop(key)))
         except CallNotFound:
             log.warning("callback %s: its call record has expired", job.call_id)
 

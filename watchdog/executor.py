@@ -33,6 +33,7 @@ from faas.wire import (
 from watchdog import stderrlog
 from watchdog.attempt import Attempt, Superseded
 from watchdog.callrecords import attempt_of, finish, policy_of, retrying
+from watchdog.deliver import Written
 from watchdog.liveoutput import LiveOutput
 from watchdog.runner import Runner
 
@@ -53,6 +54,7 @@ class Executor:
         runner: Runner,
         pool: ThreadPoolExecutor,
         lease: float,
+        written: Written,
     ) -> None:
         self.name = name
         self.nc = nc
@@ -61,6 +63,7 @@ class Executor:
         self.runner = runner
         self.pool = pool
         self.lease = lease
+        self.written = written  # final records whose callbacks are queued
         self.aborts: dict[str, threading.Event] = {}
         self.cancelled: set[str] = set()
         self.cleanups: set[asyncio.Future[None]] = set()
@@ -188,6 +191,8 @@ class Executor:
             await attempt.check(self.lease)
             await self._queue_callback(call, result, attempt.key)
         record = await attempt.end(lambda r: finish(r, result, policy, cancelled, entry))
+        if call.callback_url and not cancelled:
+            self.written.put(attempt.key, attempt.held)
         log.info(
             "call %s (%s): %s after %d attempt(s)",
             call.call_id,

@@ -23,7 +23,7 @@ from faas.records import RecordStore
 from faas.settings import WatchdogSettings
 from faas.wire import CallBusy, CallRequest, Heartbeat, WatchdogState, pack, unpack
 from watchdog.clusterimages import ClusterImages
-from watchdog.deliver import Deliverer
+from watchdog.deliver import Deliverer, Written
 from watchdog.executor import Executor
 from watchdog.runner import Runner
 from watchdog.secretfiles import SecretSource
@@ -96,10 +96,11 @@ class Watchdog:
             await self.secrets.start(js)
         if self.images is not None:
             await self.images.attach(await ImageBank.open(js))
+        written = Written()  # final records, for their callbacks' notes
         self._executor = Executor(
-            self.name, nc, js, records, self.runner, self._pool, self.settings.lease
+            self.name, nc, js, records, self.runner, self._pool, self.settings.lease, written
         )
-        deliverer = Deliverer(js, records, self.settings.deliverers)
+        deliverer = Deliverer(js, records, self.settings.deliverers, written)
         subs = [
             await nc.subscribe(bus.offer_subject("*"), bus.OFFER_GROUP, cb=self._on_offer),
             await nc.subscribe(bus.PING_SUBJECT, cb=self._on_ping),

@@ -2,11 +2,24 @@
 
 from __future__ import annotations
 
+import asyncio
+from dataclasses import replace
+
+import nats
+
 from faas.callback import Delivery
-from faas.records import CallbackAttempt, CallbackRecord, CallbackState
+from faas.records import (
+    CallbackAttempt,
+    CallbackRecord,
+    CallbackState,
+    CallRecord,
+    CallState,
+    Held,
+    RecordStore,
+)
 from faas.wire import CallbackJob
 from tests.stamps import is_now
-from watchdog.deliver import MAX_HISTORY, _attempted, callback_headers
+from watchdog.deliver import MAX_HISTORY, Deliverer, Written, _attempted, callback_headers
 
 EARLIER = "2024-05-01T10:00:00.000Z"
 SENT = "2024-05-01T10:00:05.000Z"
@@ -134,3 +147,67 @@ def test_attempted_keeps_only_the_last_posts() -> None:
         callback = _attempted(callback, n + 1, failed, CallbackState.PENDING, f"t{n}")
     assert len(callback.history) == MAX_HISTORY
     assert [a.at for a in callback.history] == [f"t{n}" for n in range(5, MAX_HISTORY + 5)]
+
+
+# Written, and a callback's note on its record
+
+
+def held(call_id: str, output: str = "", revision: int = 1) -> Held:
+    return Held(CallRecord(call_id, "f", output=output), revision)
+
+
+def test_written_keeps_the_last_small_records_each_once() -> None:
+    written = Written(size=2, largest=10)
+    for call_id in ("a", "b", "c"):
+        written.put(call_id, held(call_id))
+    written.put("big", held("big", output="x" * 11))
+    assert written.pop("a") is None  # the oldest went
+    assert written.pop("big") is None  # too large to keep
+    kept = written.pop("b")
+    assert kept is not None and (kept.record.callId, kept.revision) == ("b", 1)
+    assert written.pop("b") is None  # each is used once
+    written.put("c", held("c", output="x" * 11, revision=2))  # a newer, larger copy
+    assert written.pop("c") is None  # not the stale one
+
+
+def test_a_note_uses_the_record_this_watchdog_wrote_and_reads_when_it_is_stale(
+    nats_url: str,
+) -> None:
+    delivered = Delivery(ok=True, status=204, error="", retry=False)
+
+    def note(callback: CallbackRecord) -> CallbackRecord:
+        return _attempted(callback, 1, delivered, CallbackState.DELIVERED, SENT)
+
+    async def main() -> None:
+        nc = await nats.connect(nats_url)
+        try:
+            records = await RecordStore.open(nc, 3600.0)
+            reads: list[str] = []
+            read = records.read
+
+            async def counted(key: str) -> Held:
+                reads.append(key)
+                return await read(key)
+
+            records.read = counted  # type: ignore[method-assign]
+            written = Written()
+            deliverer = Deliverer(nc.jetstream(), records, 1, written)
+            final = CallRecord("n1", "f", state=CallState.SUCCEEDED, callbackUrl="http://h/")
+            written.put(final.key, await records.put(final))
+            job = replace(JOB, call_id="n1", function="f", record_key=final.key)
+            await deliverer._note(job, note)
+            assert reads == []  # the revision written was still the record's
+            stored = await records.get_key(final.key)
+            assert (stored.state, stored.callback.state) == (CallState.SUCCEEDED, "delivered")
+            # someone wrote the record since: the note reads it, and keeps that write
+            await records.revise(final.key, lambda r: replace(r, message="changed"))
+            reads.clear()
+            await deliverer._note(job, lambda c: replace(c, attempts=2))
+            assert reads == [final.key]
+            stored = await records.get_key(final.key)
+            assert (stored.message, stored.callback.attempts) == ("changed", 2)
+            assert stored.callback.state == "delivered"
+        finally:
+            await nc.close()
+
+    asyncio.run(main())
