@@ -11,6 +11,7 @@ from __future__ import annotations
 import base64
 import json
 import re
+from typing import Any
 
 from nats.aio.client import Client
 from nats.js import JetStreamContext
@@ -40,20 +41,8 @@ class QuickReads(KeyValue):
             return await super().get(key, revision, validate_keys)
         if not KEY.fullmatch(key) or key.startswith(".") or key.endswith("."):
             raise InvalidKeyError
-        subject = f"$KV.{self.bucket}.{key}"
-        reply = await self.nc.request(
-            f"$JS.API.STREAM.MSG.GET.KV_{self.bucket}",
-            json.dumps({"last_by_subj": subject}).encode(),
-            timeout=API_TIMEOUT,
-        )
-        answer = json.loads(reply.data)
-        if error := answer.get("error"):
-            if error.get("code") == NOT_FOUND:
-                raise KeyNotFoundError
-            APIError.from_error(error)  # raises the error of its code, as nats-py's get
-            raise APIError(description=str(error))  # not reached
-        message = answer["message"]
-        if message.get("hdrs") and _deleted(base64.b64decode(message["hdrs"])):
+        message = await last_message(self.nc, self.bucket, f"$KV.{self.bucket}.{key}")
+        if message is None:
             raise KeyNotFoundError
         return KeyValue.Entry(
             bucket=self.bucket,
@@ -64,6 +53,34 @@ class QuickReads(KeyValue):
             created=None,
             operation=None,
         )
+
+
+async def last_key(nc: Client, bucket: str, pattern: str) -> str | None:
+    """The bucket's latest stored key that `pattern` matches (NATS wildcards: `*` for one
+    token), None when there is none or it was deleted. Quick with a wildcard near the start
+    of few values (the server walks its subject tree), slow with one that matches all keys."""
+    message = await last_message(nc, bucket, f"$KV.{bucket}.{pattern}")
+    return None if message is None else str(message["subject"])[len(f"$KV.{bucket}.") :]
+
+
+async def last_message(nc: Client, bucket: str, subject: str) -> dict[str, Any] | None:
+    """The stream's last message on `subject` as its message API answers, None when there is
+    none or it marks a delete; errors raised as nats-py raises them."""
+    reply = await nc.request(
+        f"$JS.API.STREAM.MSG.GET.KV_{bucket}",
+        json.dumps({"last_by_subj": subject}).encode(),
+        timeout=API_TIMEOUT,
+    )
+    answer = json.loads(reply.data)
+    if error := answer.get("error"):
+        if error.get("code") == NOT_FOUND:
+            return None
+        APIError.from_error(error)  # raises the error of its code, as nats-py's get
+        raise APIError(description=str(error))  # not reached
+    message: dict[str, Any] = answer["message"]
+    if message.get("hdrs") and _deleted(base64.b64decode(message["hdrs"])):
+        return None
+    return message
 
 
 def _deleted(headers: bytes) -> bool:

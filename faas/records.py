@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import contextlib
 import json
+import re
+import secrets
 from collections.abc import Callable
 from dataclasses import dataclass, field, fields, replace
 from datetime import UTC, datetime
@@ -16,9 +18,10 @@ from nats.js.kv import KeyValue
 
 from faas import bus, layout, rfc3339
 from faas.errors import Error
-from faas.kvreads import QuickReads
+from faas.kvreads import QuickReads, last_key
 
 MAX_TEXT = 64 * 1024  # output and stderr kept in a record
+STAMPED = re.compile(r"([0-9a-f]{14})t[0-9a-f]{16}")  # a call id with its record's time
 
 
 class CallNotFound(Error, LookupError):
@@ -190,8 +193,25 @@ def _known(kind: type, data: dict[str, Any]) -> dict[str, Any]:
 
 def record_key(function: str, created_at: str, call_id: str) -> str:
     """`<function>.<creation time in microseconds>.<call id>`: listings sort by key."""
-    created = rfc3339.parse(created_at)
-    return f"{function}.{int(created.timestamp() * 1_000_000):017d}.{call_id}"
+    return f"{function}.{_micros(created_at):017d}.{call_id}"
+
+
+def stamped_id(created_at: str) -> str:
+    """A new call id that tells where its record is, but for the function: the record's
+    creation time as its key has it, and 64 random bits. Such a record needs no index entry
+    (one durable write fewer per call): it is found by the one key of any function that
+    ends with that time and id."""
+    return f"{_micros(created_at):014x}t{secrets.token_hex(8)}"
+
+
+def _micros(created_at: str) -> int:
+    return int(rfc3339.parse(created_at).timestamp() * 1_000_000)
+
+
+def _stamp_of(call_id: str) -> int | None:
+    """The key's time a stamped call id carries; None for any other id."""
+    found = STAMPED.fullmatch(call_id)
+    return int(found[1], 16) if found else None
 
 
 @dataclass(frozen=True)
@@ -251,6 +271,9 @@ class RecordStore:
 
     async def create(self, record: CallRecord) -> tuple[CallRecord, bool]:
         """Store a new record; if its call id is taken, return that call's record and False."""
+        if (key := await self._stamped_key(self.shelves[0], record.callId)) is not None:
+            with contextlib.suppress(CallNotFound):  # an id made here, sent again
+                return await self.get_key(key), False
         try:
             await self.index.create(record.callId, record.key.encode())
         except KeyWrongLastSequenceError:
@@ -271,16 +294,20 @@ class RecordStore:
         return record, True
 
     async def put(self, record: CallRecord) -> Held:
-        """Store a record, indexing its call id unless another call holds it."""
-        with contextlib.suppress(KeyWrongLastSequenceError):
-            await self.index.create(record.callId, record.key.encode())
+        """Store a record, indexing its call id unless another call holds it (or its id
+        tells its key)."""
+        if not _self_found(record):
+            with contextlib.suppress(KeyWrongLastSequenceError):
+                await self.index.create(record.callId, record.key.encode())
         return Held(record, await self.kv.put(record.key, record.dumps()))
 
     async def create_if_absent(self, record: CallRecord) -> bool:
         """Store a new record unless its call id or key is already taken (a watchdog that
-        took the call first wrote its own); never overwrites. True if this one was stored."""
+        took the call first wrote its own); never overwrites. True if this one was stored.
+        A record whose id tells its key is one write: its key is taken once."""
         try:
-            await self.index.create(record.callId, record.key.encode())
+            if not _self_found(record):
+                await self.index.create(record.callId, record.key.encode())
             await self.kv.create(record.key, record.dumps())
         except KeyWrongLastSequenceError:
             return False
@@ -304,11 +331,23 @@ class RecordStore:
     async def get(self, call_id: str) -> CallRecord:
         for shelf in self.shelves:
             with contextlib.suppress(CallNotFound):
-                return await _get(shelf, await _find(shelf, call_id))
+                return await _get(shelf, await self._find_on(shelf, call_id))
         raise CallNotFound(call_id)
 
     async def _find(self, call_id: str) -> str:
-        return await _find(self.shelves[0], call_id)
+        return await self._find_on(self.shelves[0], call_id)
+
+    async def _find_on(self, shelf: Shelf, call_id: str) -> str:
+        """The key of the call's record on the shelf: from its id if that tells it, else
+        from the index."""
+        if (key := await self._stamped_key(shelf, call_id)) is not None:
+            return key
+        return await _find(shelf, call_id)
+
+    async def _stamped_key(self, shelf: Shelf, call_id: str) -> str | None:
+        if (micros := _stamp_of(call_id)) is None:
+            return None
+        return await last_key(self.nc, shelf.bucket, f"*.{micros:017d}.{call_id}")
 
     async def update(self, key: str, change: Callable[[CallRecord], CallRecord]) -> CallRecord:
         """Apply `change` to the stored record, retrying on a concurrent write."""
@@ -361,6 +400,11 @@ class RecordStore:
             keys += [subject[len(prefix) :] for subject in page]
             if not page or len(keys) >= info.get("total", 0):
                 return keys
+
+
+def _self_found(record: CallRecord) -> bool:
+    """Whether the record's id tells its key (but for the function): no index entry needed."""
+    return _stamp_of(record.callId) == _micros(record.createdAt)
 
 
 def _created_at(key: str) -> str:

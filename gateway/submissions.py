@@ -240,6 +240,7 @@ def _queued(call: CallRequest) -> CallRecord:
     return CallRecord(
         call.call_id,
         call.function,
+        createdAt=call.created_at or now(),
         kind=call.kind,
         maxAttempts=call.max_attempts,
         callbackUrl=call.callback_url or None,

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import re
-import uuid
 
 from starlette.requests import Request
 from starlette.responses import Response
 
+from faas.records import now, stamped_id
 from faas.spec import FunctionSpec, split_namespace
 from faas.wire import CallRequest, CallResult, Outcome
 from gateway.bodies import read_body
@@ -33,15 +33,18 @@ async def invoke(request: Request) -> Response:
 def new_call(request: Request, spec: FunctionSpec, body: bytes, gw: Gateway) -> CallRequest:
     path = "/" + request.path_params.get("path", "")
     headers = list(request.headers.items())
-    call_id = call_id_of(request, gw)
-    return make_call(gw, spec, call_id, request.method, path, request.url.query, headers, body)
+    created = now()
+    call_id = call_id_of(request, gw) or stamped_id(created)
+    call = make_call(gw, spec, call_id, request.method, path, request.url.query, headers, body)
+    call.created_at = created
+    return call
 
 
-def call_id_of(request: Request, gw: Gateway) -> str:
-    """The request's `X-Call-Id` when it is a usable id, else a fresh one."""
+def call_id_of(request: Request, gw: Gateway) -> str | None:
+    """The request's `X-Call-Id` when it is a usable id, else None (for a fresh one)."""
     given = request.headers.get("x-call-id", "")
     if not _CALL_ID.fullmatch(given) or _TICK_ID.search(given) or given in gw.sync_calls.waiting:
-        return uuid.uuid4().hex
+        return None
     return given
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import uuid
 from typing import Any
 
 from starlette.requests import Request
@@ -23,7 +24,7 @@ async def submit_job(request: Request) -> Response:
     """Record and queue the job; 202 with its call id once JetStream has it on disk."""
     gw = services(request)
     job = JobSpec.from_json(_parse(await read_body(request, gw.max_body)))
-    call = job_call(call_id_of(request, gw), job)
+    call = job_call(call_id_of(request, gw) or uuid.uuid4().hex, job)
     await gw.submissions.accept(call, capped=False)
     log.info("job %s: %s queued", call.call_id, job.image)
     headers = {"X-Call-Id": call.call_id}

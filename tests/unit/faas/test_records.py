@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import re
 from dataclasses import asdict, replace
 from typing import Any
 
@@ -29,6 +30,7 @@ from faas.records import (
     clip,
     now,
     record_key,
+    stamped_id,
 )
 from faas.wire import CallKind
 from tests.recordstore import BUCKET, Store, run
@@ -609,5 +611,43 @@ def test_recent_past_the_servers_subject_page_still_lists_the_newest(nats_url: s
         await store.put(newest)
         assert [r.callId for r in await store.recent("f", 1)] == ["newest"]
         await s.js.delete_key_value(big)
+
+    run(nats_url, body)
+
+
+# call ids that tell their record's key
+
+
+def test_a_stamped_id_carries_its_record_s_time_and_is_a_valid_call_id() -> None:
+    created = "2026-12-04T19:12:16.123457Z"
+    call_id = stamped_id(created)
+    assert re.fullmatch(r"[0-9a-f]{14}t[0-9a-f]{16}", call_id)
+    key = CallRecord(call_id, "hello", createdAt=created).key
+    assert key == f"hello.{int(key.split('.')[1]):017d}.{call_id}"
+    assert int(call_id[:14], 16) == int(key.split(".")[1])  # the key's time, exactly
+    assert stamped_id(created) != call_id  # and its random part
+
+
+def test_a_stamped_record_is_one_write_found_by_its_id_and_never_made_twice(
+    nats_url: str,
+) -> None:
+    async def body(s: Store) -> None:
+        created = "2024-05-01T10:00:00.000001Z"
+        first = CallRecord(stamped_id(created), "hello", createdAt=created)
+        assert await s.records.create_if_absent(first)
+        with pytest.raises(KeyNotFoundError):  # no index entry: the id tells the key
+            await s.index.get(first.callId)
+        assert await s.records.get(first.callId) == first
+        assert not await s.records.create_if_absent(first)
+        # the id sent again, as a caller may: the first call's record, not a second
+        again = replace(first, createdAt="2024-05-01T10:00:09.000000Z", function="other")
+        assert await s.records.create(again) == (first, False)
+        # a stamped-looking id whose record has another time is indexed, and found
+        other = CallRecord(stamped_id(created), "hello", createdAt="2024-05-01T11:00:00.0Z")
+        assert await s.records.create(other) == (other, True)
+        assert (await s.index.get(other.callId)).value == other.key.encode()
+        assert await s.records.get(other.callId) == other
+        with pytest.raises(CallNotFound):
+            await s.records.get(stamped_id(created))
 
     run(nats_url, body)
