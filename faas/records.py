@@ -320,7 +320,8 @@ class RecordStore:
             await self.put(record)
             return
         await self.nc.publish(f"$KV.{shelf.bucket}.{record.key}", record.dumps())
-        await self.nc.publish(f"$KV.{shelf.index_bucket}.{record.callId}", record.key.encode())
+        if not _self_found(record):
+            await self.nc.publish(f"$KV.{shelf.index_bucket}.{record.callId}", record.key.encode())
 
     async def get_key(self, key: str) -> CallRecord:
         for shelf in self.shelves:

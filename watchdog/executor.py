@@ -100,7 +100,7 @@ class Executor:
             kind=CallKind.SYNC,
             attempts=1,
             startedAt=started,
-            createdAt=started,
+            createdAt=call.created_at or started,  # when the gateway made it
             request=request_record(call),  # so the dashboard can retry and reproduce it
         )
         entry = attempt_of(call, result, taken_at=started)

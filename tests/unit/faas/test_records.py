@@ -529,6 +529,20 @@ def test_sync_records_are_volatile_found_and_listed_with_the_others(nats_url: st
         durable = await s.js.key_value(bus.CALL_INDEX_BUCKET)
         with pytest.raises(KeyNotFoundError):  # not on the durable shelf
             await durable.get("s1")
+        # a sync call under an id the gateway made: found by its id, no index entry
+        stamped = CallRecord(stamped_id(at(3)), "f", kind=CallKind.SYNC, createdAt=at(3))
+        await store.put_volatile(stamped)
+        await s.nc.flush()
+        for _ in range(100):
+            with contextlib.suppress(CallNotFound):
+                assert await store.get(stamped.callId) == stamped
+                break
+            await asyncio.sleep(0.01)
+        else:
+            raise AssertionError("the stamped sync record was not found")
+        volatile = await s.js.key_value(bus.SYNC_CALL_INDEX_BUCKET)
+        with pytest.raises(KeyNotFoundError):
+            await volatile.get(stamped.callId)
 
     run(nats_url, body)
 
