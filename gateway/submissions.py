@@ -149,6 +149,7 @@ class Submissions:
         if the first one made it, by the message id, within the deduplication window.
         `retry_of` (the call this one retries) is on record before a watchdog can take it.
         """
+        await self.settled(call.call_id)  # a repeat of a call accepted here just now
         stored, new = await self.records.create(replace(_queued(call), retryOf=retry_of))
         if not new and not stored.unstarted:
             return stored

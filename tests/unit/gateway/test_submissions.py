@@ -12,11 +12,20 @@ from dataclasses import replace
 import nats
 import pytest
 from nats.js import JetStreamContext
+from nats.js.errors import KeyNotFoundError
 
 from faas import bus, layout
 from faas.jobspec import JOB_FUNCTION
 from faas.layout import Layout
-from faas.records import MAX_TEXT, CallRecord, CallState, RecordStore, RequestRecord
+from faas.records import (
+    MAX_TEXT,
+    CallRecord,
+    CallState,
+    RecordStore,
+    RequestRecord,
+    now,
+    stamped_id,
+)
 from faas.spec import FunctionSpec
 from faas.wire import CallKind, CallRequest, RunSpec, unpack
 from gateway.errors import BodyTooLarge, Conflict, FunctionNotFound
@@ -85,6 +94,25 @@ def test_a_new_call_is_queued_then_recorded_and_read_back(nats_url: str) -> None
             await records.put(running)
             await submissions.all_settled()
             assert (await records.get("n2")).state is CallState.RUNNING
+
+    asyncio.run(main())
+
+
+def test_a_call_the_gateway_named_sent_again_at_once_is_the_first_one(nats_url: str) -> None:
+    async def main() -> None:
+        async with opened(nats_url) as (submissions, _):
+            created = now()
+            first = call(stamped_id(created))
+            first.created_at = created
+            accepted = await submissions.accept_new(first, capped=False)
+            again = call(first.call_id)  # its X-Call-Id, sent back before its record is written
+            again.created_at = now()
+            assert await submissions.accept(again, capped=False) == accepted
+            listed = [r.callId for r in await submissions.records.recent("echo", 1000)]
+            assert listed.count(first.call_id) == 1
+            index = await layout.bucket(submissions.js, bus.CALL_INDEX_BUCKET)
+            with pytest.raises(KeyNotFoundError):  # its record was one write
+                await index.get(first.call_id)
 
     asyncio.run(main())
 
