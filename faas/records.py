@@ -21,7 +21,7 @@ from faas.errors import Error
 from faas.kvreads import QuickReads, last_key
 
 MAX_TEXT = 64 * 1024  # output and stderr kept in a record
-STAMPED = re.compile(r"([0-9a-f]{14})t[0-9a-f]{16}")  # a call id with its record's time
+STAMPED = re.compile(r"[0-9a-f]{16}t([0-9a-f]{14})")  # a call id with its record's time
 
 
 class CallNotFound(Error, LookupError):
@@ -197,11 +197,11 @@ def record_key(function: str, created_at: str, call_id: str) -> str:
 
 
 def stamped_id(created_at: str) -> str:
-    """A new call id that tells where its record is, but for the function: the record's
-    creation time as its key has it, and 64 random bits. Such a record needs no index entry
-    (one durable write fewer per call): it is found by the one key of any function that
-    ends with that time and id."""
-    return f"{_micros(created_at):014x}t{secrets.token_hex(8)}"
+    """A new call id that tells where its record is, but for the function: 64 random bits
+    (first, so that ids shown cut short still differ), then the record's creation time as
+    its key has it. Such a record needs no index entry (one durable write fewer per call):
+    it is found by the one key of any function that ends with that time and id."""
+    return f"{secrets.token_hex(8)}t{_micros(created_at):014x}"
 
 
 def _micros(created_at: str) -> int:

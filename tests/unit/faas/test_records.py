@@ -635,10 +635,10 @@ def test_recent_past_the_servers_subject_page_still_lists_the_newest(nats_url: s
 def test_a_stamped_id_carries_its_record_s_time_and_is_a_valid_call_id() -> None:
     created = "2026-12-04T19:12:16.123457Z"
     call_id = stamped_id(created)
-    assert re.fullmatch(r"[0-9a-f]{14}t[0-9a-f]{16}", call_id)
+    assert re.fullmatch(r"[0-9a-f]{16}t[0-9a-f]{14}", call_id)
     key = CallRecord(call_id, "hello", createdAt=created).key
     assert key == f"hello.{int(key.split('.')[1]):017d}.{call_id}"
-    assert int(call_id[:14], 16) == int(key.split(".")[1])  # the key's time, exactly
+    assert int(call_id[17:], 16) == int(key.split(".")[1])  # the key's time, exactly
     assert stamped_id(created) != call_id  # and its random part
 
 
