@@ -59,8 +59,9 @@ async def last_key(nc: Client, bucket: str, pattern: str) -> str | None:
     """The bucket's latest stored key that `pattern` matches (NATS wildcards: `*` for one
     token), None when there is none or it was deleted. Quick with a wildcard near the start
     of few values (the server walks its subject tree), slow with one that matches all keys."""
-    message = await last_message(nc, bucket, f"$KV.{bucket}.{pattern}")
-    return None if message is None else str(message["subject"])[len(f"$KV.{bucket}.") :]
+    prefix = f"$KV.{bucket}."
+    message = await last_message(nc, bucket, prefix + pattern)
+    return None if message is None else str(message["subject"]).removeprefix(prefix)
 
 
 async def last_message(nc: Client, bucket: str, subject: str) -> dict[str, Any] | None:

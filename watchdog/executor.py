@@ -186,12 +186,13 @@ class Executor:
             )
             await msg.nak(delay=delay)
             return
-        if call.callback_url and not cancelled:
+        calls_back = bool(call.callback_url) and not cancelled
+        if calls_back:
             # queued before the record is final: a final record always has its callback
             await attempt.check(self.lease)
             await self._queue_callback(call, result, attempt.key)
         record = await attempt.end(lambda r: finish(r, result, policy, cancelled, entry))
-        if call.callback_url and not cancelled:
+        if calls_back:  # the callback's note on the record starts from this write
             self.written.put(attempt.key, attempt.held)
         log.info(
             "call %s (%s): %s after %d attempt(s)",
