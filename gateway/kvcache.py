@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 
+from nats.js.errors import KeyNotFoundError
 from nats.js.kv import KV_DEL, KV_PURGE, KeyValue
 
 from faas import supervise
@@ -61,6 +62,14 @@ class BucketCache:
         else:
             self.values[entry.key] = entry.value
             self.revisions[entry.key] = entry.revision or 0
+
+    async def stored(self, key: str) -> bytes | None:
+        """The key's value in the bucket now: the copy lags while a watch recovers (seconds,
+        after the loss of the server that held it)."""
+        try:
+            return (await self.kv.get(key)).value
+        except KeyNotFoundError:  # deleted and purged keys included
+            return None
 
     async def put(self, key: str, value: bytes) -> None:
         self.revisions[key] = await self.kv.put(key, value)

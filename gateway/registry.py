@@ -31,6 +31,10 @@ class Registry:
     def __contains__(self, name: object) -> bool:
         return name in self.cache.values
 
+    async def deployed(self, name: str) -> bool:
+        """Whether the function is in the bucket now, whatever this gateway's copy says."""
+        return await self.cache.stored(name) is not None
+
     def names(self) -> list[str]:
         return sorted(self.cache.values)
 

@@ -6,7 +6,9 @@ entry) decides the tick: run or skip. The others find the decision and change no
 JetStream's message-id deduplication drops their copies of the queued call. A leader would
 have to be elected, and a tick falling while leadership moves is run twice or not at all;
 here a gateway killed mid-tick costs nothing while one other gateway runs. The price is a
-record lookup per tick per gateway.
+record lookup per tick per gateway, and a look in the functions bucket itself: a gateway's
+copy of it can lag for seconds after a NATS server's loss, and a function removed must not
+fire from a gateway that has not heard yet.
 
 What one gateway remembers: for each function, the last tick it considered (`cursor`).
 What all share, in the `faas_schedules` bucket: each function's last tick and the call id
@@ -299,8 +301,8 @@ class Scheduler:
         self, spec: FunctionSpec, schedule: Schedule, tick: float, call: CallRequest
     ) -> CallRecord | None:
         """Queue the tick's call, or skip it; its record, or None when nothing is stored."""
-        if spec.name not in self.registry:
-            return None  # removed since the tick came
+        if not await self.registry.deployed(spec.name):
+            return None  # removed since the tick came, maybe not yet in this gateway's copy
         capped = spec.max_concurrency is not None
         with contextlib.suppress(CallNotFound):
             decided = await self.records.get(call.call_id)

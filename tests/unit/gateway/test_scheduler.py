@@ -325,6 +325,26 @@ def test_schedules_of_unknown_or_unscheduled_functions_are_not_found(nats_url: s
     asyncio.run(main())
 
 
+def test_a_function_removed_from_the_bucket_fires_no_tick_from_a_gateway_not_told_yet(
+    nats_url: str,
+) -> None:
+    gone = spec("stale-beat", **every(1))
+
+    async def main() -> None:
+        async with gateway_scheduler(nats_url, gone) as scheduler:
+            schedule = scheduler.schedule_of("stale-beat")[1]
+            tick = math.floor(time.time())
+            await scheduler.fire(gone, schedule, tick)
+            assert await tick_state(scheduler, "stale-beat", tick) is CallState.QUEUED
+            # removed by another gateway: this one's copy still has it (its watch lags)
+            await scheduler.registry.cache.kv.purge("stale-beat")
+            assert "stale-beat" in scheduler.registry
+            await scheduler.fire(gone, schedule, tick + 1)
+            assert await tick_state(scheduler, "stale-beat", tick + 1) is None
+
+    asyncio.run(main())
+
+
 def test_a_removed_function_forgets_its_pause(nats_url: str) -> None:
     gone = spec("gone-beat", **every(1))
 
