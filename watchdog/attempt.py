@@ -18,6 +18,7 @@ import logging
 import time
 from collections.abc import Callable
 
+from faas import failover
 from faas.records import CallNotFound, CallRecord, CallState, Held, RecordStore, now
 from faas.wire import CallKind, CallRequest
 from watchdog.callrecords import begun, key_of, new_record
@@ -145,6 +146,7 @@ class Attempt:
         step = self._unless_superseded(
             lambda record: change(record if self.stored else self.start(record))
         )
-        self.held = await self.records.revise(self.key, step, self.held)
+        # tried again through a failover: a call whose end cannot be written is run again
+        self.held = await failover.outlast(lambda: self.records.revise(self.key, step, self.held))
         self.record, self.stored = self.held.record, True
         return self.record

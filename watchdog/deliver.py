@@ -8,10 +8,11 @@ from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import replace
 
+import nats.errors
 from nats.aio.msg import Msg
 from nats.js import JetStreamContext
 
-from faas import bus, callback
+from faas import bus, callback, failover
 from faas.callback import Delivery
 from faas.errors import WireError
 from faas.records import (
@@ -110,6 +111,14 @@ class Deliverer:
             await sub.unsubscribe()
 
     async def deliver(self, msg: Msg, http: callback.Client) -> None:
+        """Deliver one job; a failure in the watchdog is logged, and the job comes back after
+        its ack wait."""
+        try:
+            await self._deliver(msg, http)
+        except Exception:
+            log.exception("callback delivery failed in the watchdog")
+
+    async def _deliver(self, msg: Msg, http: callback.Client) -> None:
         try:
             job = unpack(msg.data, CallbackJob)
         except WireError as exc:
@@ -134,14 +143,24 @@ class Deliverer:
     async def _note(
         self, job: CallbackJob, change: Callable[[CallbackRecord], CallbackRecord]
     ) -> None:
+        """Put the POST on the call's record. It was made: a record NATS cannot write now is
+        tried for a while, then given up, so that the job is still acked, not POSTed again."""
+
         def apply(record: CallRecord) -> CallRecord:
             return replace(record, callback=change(record.callback))
 
         key = job.record_key
         try:
-            self.written.put(key, await self.records.revise(key, apply, self.written.pop(key)))
+            held = await failover.outlast(
+                lambda: self.records.revise(key, apply, self.written.pop(key))
+            )
         except CallNotFound:
             log.warning("callback %s: its call record has expired", job.call_id)
+            return
+        except nats.errors.Error as exc:
+            log.warning("callback %s: not put on its record: %s", job.call_id, exc)
+            return
+        self.written.put(key, held)
 
 
 def _attempted(
@@ -149,6 +168,8 @@ def _attempted(
 ) -> CallbackRecord:
     """The callback after the POST sent at `sent`, which its history keeps (the last few)."""
     posted = CallbackAttempt(sent, delivery.status, delivery.error)
+    if callback.history and callback.history[-1] == posted:  # a write tried again had landed
+        return callback
     return replace(
         callback,
         state=state,

@@ -12,7 +12,7 @@ from nats.aio.client import Client
 from nats.aio.msg import Msg
 from nats.js import JetStreamContext
 
-from faas import bus
+from faas import bus, failover
 from faas.callrequests import request_record
 from faas.records import (
     CallRecord,
@@ -189,8 +189,8 @@ class Executor:
         calls_back = bool(call.callback_url) and not cancelled
         if calls_back:
             # queued before the record is final: a final record always has its callback
-            await attempt.check(self.lease)
-            await self._queue_callback(call, result, attempt.key)
+            await failover.outlast(lambda: attempt.check(self.lease))
+            await failover.outlast(lambda: self._queue_callback(call, result, attempt.key))
         record = await attempt.end(lambda r: finish(r, result, policy, cancelled, entry))
         if calls_back:  # the callback's note on the record starts from this write
             self.written.put(attempt.key, attempt.held)

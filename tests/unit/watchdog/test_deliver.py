@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from dataclasses import replace
+from types import SimpleNamespace
 
 import nats
+import nats.errors
+import pytest
 
 from faas.callback import Delivery
 from faas.records import (
@@ -17,7 +21,7 @@ from faas.records import (
     Held,
     RecordStore,
 )
-from faas.wire import CallbackJob
+from faas.wire import CallbackJob, pack
 from tests.stamps import is_now
 from watchdog.deliver import MAX_HISTORY, Deliverer, Written, _attempted, callback_headers
 
@@ -211,3 +215,83 @@ def test_a_note_uses_the_record_this_watchdog_wrote_and_reads_when_it_is_stale(
             await nc.close()
 
     asyncio.run(main())
+
+
+# Deliverer.deliver: the POST, then its note on the record, then the ack
+
+
+class Job:
+    """A callback job as the consumer hands it over; what was done with it."""
+
+    def __init__(self, job: CallbackJob) -> None:
+        self.data = pack(job)
+        self.metadata = SimpleNamespace(num_delivered=1)
+        self.done: list[str] = []
+
+    async def ack(self) -> None:
+        self.done.append("ack")
+
+    async def nak(self, delay: float | None = None) -> None:
+        self.done.append("nak")
+
+
+class FlakyRecords:
+    """A record store whose writes fail `failures` times with `error`, then work."""
+
+    def __init__(self, failures: int, error: Exception) -> None:
+        self.failures = failures
+        self.error = error
+        self.record = CallRecord("c1", "hello", state=CallState.FAILED, callbackUrl=JOB.url)
+
+    async def revise(
+        self, key: str, change: Callable[[CallRecord], CallRecord], held: Held | None = None
+    ) -> Held:
+        if self.failures:
+            self.failures -= 1
+            raise self.error
+        self.record = change(self.record)
+        return Held(self.record, 2)
+
+
+def deliver_once(records: FlakyRecords, monkeypatch: pytest.MonkeyPatch) -> tuple[Job, list[str]]:
+    """One delivery of JOB, answered 200 by its URL; the job and the URLs POSTed to."""
+    posted: list[str] = []
+
+    async def post(http: object, url: str, body: bytes, headers: dict[str, str]) -> Delivery:
+        posted.append(url)
+        return Delivery(ok=True, status=200, error="", retry=False)
+
+    monkeypatch.setattr("watchdog.deliver.callback.post", post)
+    monkeypatch.setattr("faas.failover.PATIENCE", 0.3)
+    monkeypatch.setattr("faas.failover.WAIT", 0.01)
+    msg = Job(JOB)
+    deliverer = Deliverer(None, records, 1, Written())  # type: ignore[arg-type]
+    asyncio.run(deliverer.deliver(msg, None))  # type: ignore[arg-type]
+    return msg, posted
+
+
+def test_a_note_waits_out_a_failover_then_the_job_is_acked(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    records = FlakyRecords(2, nats.errors.TimeoutError())
+    msg, posted = deliver_once(records, monkeypatch)
+    assert posted == [JOB.url] and msg.done == ["ack"]
+    assert (records.record.callback.state, records.record.callback.status) == ("delivered", 200)
+
+
+def test_a_callback_posted_is_acked_even_when_its_record_cannot_be_written(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    records = FlakyRecords(10**6, nats.errors.TimeoutError())
+    msg, posted = deliver_once(records, monkeypatch)
+    assert posted == [JOB.url] and msg.done == ["ack"]  # not POSTed again after its ack wait
+    assert "callback c1: not put on its record: nats: timeout" in caplog.text
+
+
+def test_a_failure_in_the_watchdog_is_logged_and_the_job_left_to_come_back(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    records = FlakyRecords(1, ValueError("a bug"))
+    msg, posted = deliver_once(records, monkeypatch)
+    assert posted == [JOB.url] and msg.done == []
+    assert "callback delivery failed in the watchdog" in caplog.text and "a bug" in caplog.text

@@ -1,0 +1,44 @@
+"""Unit tests of faas.failover: writes tried again through NATS errors, for a while."""
+
+from __future__ import annotations
+
+import asyncio
+
+import nats.errors
+import nats.js.errors
+import pytest
+
+from faas.failover import outlast
+
+
+class Flaky:
+    """A write that fails with `errors` in turn, then answers how many tries it took."""
+
+    def __init__(self, *errors: Exception) -> None:
+        self.errors = list(errors)
+        self.tries = 0
+
+    async def __call__(self) -> int:
+        self.tries += 1
+        if self.errors:
+            raise self.errors.pop(0)
+        return self.tries
+
+
+def test_a_write_is_tried_again_through_nats_errors() -> None:
+    write = Flaky(nats.errors.TimeoutError(), nats.js.errors.ServiceUnavailableError())
+    assert asyncio.run(outlast(write, patience=5.0, wait=0.0)) == 3
+
+
+def test_the_last_nats_error_is_raised_once_patience_runs_out() -> None:
+    write = Flaky(*[nats.errors.NoRespondersError()] * 100)
+    with pytest.raises(nats.errors.NoRespondersError):
+        asyncio.run(outlast(write, patience=0.05, wait=0.01))
+    assert 2 <= write.tries < 100
+
+
+def test_other_errors_are_not_tried_again() -> None:
+    write = Flaky(ValueError("a bug"))
+    with pytest.raises(ValueError, match="a bug"):
+        asyncio.run(outlast(write, patience=5.0, wait=0.0))
+    assert write.tries == 1
