@@ -8,8 +8,18 @@ from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
 import nats.errors
+import nats.js.errors
 
 T = TypeVar("T")
+
+# what passes once a cluster has elected its leaders and the client has reconnected
+TRANSIENT = (
+    nats.errors.TimeoutError,
+    nats.errors.NoRespondersError,
+    nats.errors.ConnectionReconnectingError,
+    nats.js.errors.ServiceUnavailableError,
+    nats.js.errors.NoStreamResponseError,
+)
 
 PATIENCE = 20.0  # seconds: a cluster that lost a server elects new leaders in about 5
 WAIT = 1.0  # between tries
@@ -18,15 +28,15 @@ WAIT = 1.0  # between tries
 async def outlast(
     write: Callable[[], Awaitable[T]], patience: float | None = None, wait: float | None = None
 ) -> T:
-    """`write()`, tried again after NATS errors (timeouts, no leader yet) for `patience`
-    seconds (default PATIENCE); then its last error is raised. Only for writes that are
-    safe to repeat."""
+    """`write()`, tried again after NATS errors that pass (timeouts, no leader yet) for
+    `patience` seconds (default PATIENCE); then its last error is raised. Only for writes
+    that are safe to repeat."""
     wait = WAIT if wait is None else wait
     give_up = time.monotonic() + (PATIENCE if patience is None else patience)
     while True:
         try:
             return await write()
-        except nats.errors.Error:  # JetStream's errors and timeouts are ones too
+        except TRANSIENT:
             if time.monotonic() + wait > give_up:
                 raise
             await asyncio.sleep(wait)

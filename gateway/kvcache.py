@@ -49,13 +49,17 @@ class BucketCache:
         values: dict[str, bytes] = {}
         revisions: dict[str, int] = {}
         seen = before
-        while True:
-            entry = await watcher.updates(timeout=10)  # type: ignore[no-untyped-call]
-            if entry is None:  # the end of what was stored before the watch began
-                break
-            seen = max(seen, entry.revision or 0)
-            if entry.operation not in (KV_DEL, KV_PURGE) and entry.value is not None:
-                values[entry.key], revisions[entry.key] = entry.value, entry.revision or 0
+        try:
+            while True:
+                entry = await watcher.updates(timeout=10)  # type: ignore[no-untyped-call]
+                if entry is None:  # the end of what was stored before the watch began
+                    break
+                seen = max(seen, entry.revision or 0)
+                if entry.operation not in (KV_DEL, KV_PURGE) and entry.value is not None:
+                    values[entry.key], revisions[entry.key] = entry.value, entry.revision or 0
+        except BaseException:
+            await _stop(watcher)
+            raise
         self.values, self.revisions, self.seen, self._due = values, revisions, seen, 0
         return watcher
 
@@ -63,6 +67,8 @@ class BucketCache:
         if self._task:
             self._task.cancel()
             await asyncio.gather(self._task, return_exceptions=True)
+        if self._watcher is not None:  # loaded, never followed
+            await _stop(self._watcher)
 
     async def _follow(self) -> None:
         """Apply the bucket's changes; run again after a failed watch, it loads it afresh."""
@@ -72,7 +78,7 @@ class BucketCache:
                 try:
                     entry = await watcher.updates(timeout=CHECK_EVERY)  # type: ignore[no-untyped-call]
                 except nats.errors.TimeoutError:
-                    if await self._missed():
+                    if await self._checked_missed():
                         log.warning("watch of bucket %s missed a change: loading it", self.name)
                         await _stop(watcher)
                         watcher = await self._load()
@@ -84,9 +90,15 @@ class BucketCache:
         finally:
             await _stop(watcher)
 
-    async def _missed(self) -> bool:
-        """Whether a change the bucket had at the last check has still not come."""
-        due, self._due = self._due, await self._last_sequence()
+    async def _checked_missed(self) -> bool:
+        """Whether a change the bucket had at the last check has still not come; False
+        when the bucket cannot say now (no leader yet): the watch may well be fine."""
+        try:
+            last = await self._last_sequence()
+        except nats.errors.Error as exc:
+            log.debug("watch of bucket %s not checked: %s", self.name, exc)
+            return False
+        due, self._due = self._due, last
         return self.seen < due
 
     async def _last_sequence(self) -> int:

@@ -136,6 +136,13 @@ class Attempt:
 
         return step
 
+    def _ended_in(self, record: CallRecord) -> bool:
+        """Whether the record has this attempt's end already: a write that timed out, and
+        was tried again, had landed."""
+        last = record.attemptLog[-1] if record.attemptLog else None
+        mine = self.record.attempts
+        return last is not None and (last.attempt, last.takenAt) == (mine, self.taken_at)
+
     async def end(self, change: Callable[[CallRecord], CallRecord]) -> CallRecord:
         """Write the attempt's end (with its start, if that is not stored yet); Superseded,
         writing nothing, when a later attempt has begun or another has ended the call."""
@@ -143,9 +150,13 @@ class Attempt:
             self._timer.cancel()
         if self._writing is not None:
             await asyncio.shield(self._writing)
-        step = self._unless_superseded(
+        guarded = self._unless_superseded(
             lambda record: change(record if self.stored else self.start(record))
         )
+
+        def step(record: CallRecord) -> CallRecord:
+            return record if self._ended_in(record) else guarded(record)
+
         # tried again through a failover: a call whose end cannot be written is run again
         self.held = await failover.outlast(lambda: self.records.revise(self.key, step, self.held))
         self.record, self.stored = self.held.record, True

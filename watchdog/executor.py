@@ -121,15 +121,18 @@ class Executor:
             await msg.ack()  # cancelled while queued, or a job taken again
             return
         live = self._live(call)
+        # renewed until its end is written, which may wait out a NATS failover
         renewal = asyncio.create_task(_keep_lease(msg, self.lease / 3))
         try:
-            result = await self._run(call, live)
+            try:
+                result = await self._run(call, live)
+            finally:
+                if live is not None:  # all of its lines are stored before its record is final
+                    await asyncio.shield(live.close())
+            await asyncio.shield(self._conclude(call, msg, result, attempt))
         finally:
             renewal.cancel()
             await asyncio.gather(renewal, return_exceptions=True)
-            if live is not None:  # all of its lines are stored before its record is final
-                await asyncio.shield(live.close())
-        await asyncio.shield(self._conclude(call, msg, result, attempt))
         if live is None:  # a job's stderr went out as it came
             await stderrlog.publish(self.nc, call, result, self.name)  # each attempt's stderr
 

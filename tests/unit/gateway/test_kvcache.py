@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Callable
 
 import nats
 import pytest
@@ -15,9 +16,9 @@ from gateway.kvcache import BucketCache
 BUCKET = "faas_kvcache_test"
 
 
-async def until(check: object, seconds: float = 10.0) -> None:
+async def until(check: Callable[[], bool], seconds: float = 10.0) -> None:
     deadline = time.monotonic() + seconds
-    while not check():  # type: ignore[operator]
+    while not check():
         assert time.monotonic() < deadline, "the copy did not follow its bucket"
         await asyncio.sleep(0.02)
 
@@ -30,12 +31,15 @@ def test_the_copy_follows_puts_and_deletes_made_elsewhere(nats_url: str) -> None
             await kv.put("kept", b"1")
             cache = BucketCache(kv, BUCKET)
             await cache.start()
-            assert cache.values == {"kept": b"1"}
-            revision = await kv.put("new", b"2")
-            await kv.purge("kept")
-            await until(lambda: cache.values == {"new": b"2"})
-            assert cache.revisions == {"new": revision} and cache.seen >= revision
-            await cache.stop()
+            try:
+                assert cache.values == {"kept": b"1"}
+                revision = await kv.put("new", b"2")
+                await kv.purge("kept")
+                await until(lambda: cache.values == {"new": b"2"})
+                assert cache.revisions == {"new": revision} and cache.seen >= revision
+            finally:
+                await cache.stop()
+                await nc.jetstream().delete_key_value(BUCKET)
         finally:
             await nc.close()
 
@@ -56,17 +60,21 @@ def test_a_watch_whose_consumer_is_gone_is_noticed_and_the_bucket_loaded_again(
             kv = await layout.bucket(nc.jetstream(), name)
             cache = BucketCache(kv, name)
             await cache.start()
-            await asyncio.sleep(0.5)  # idle checks of a healthy watch load nothing
-            assert "missed a change" not in caplog.text
-            jsm = nc.jsm()
-            for consumer in await jsm.consumers_info(f"KV_{name}"):
-                await jsm.delete_consumer(f"KV_{name}", consumer.name)
-            await kv.put("deployed", b"while the watch was gone")
-            await until(lambda: "deployed" in cache.values, seconds=5.0)
-            assert f"watch of bucket {name} missed a change: loading it" in caplog.text
-            await kv.put("after", b"followed again")
-            await until(lambda: "after" in cache.values, seconds=5.0)
-            await cache.stop()
+            try:
+                await asyncio.sleep(0.5)  # idle checks of a healthy watch load nothing
+                assert "missed a change" not in caplog.text
+                jsm = nc.jsm()
+                for consumer in await jsm.consumers_info(f"KV_{name}"):
+                    await jsm.delete_consumer(f"KV_{name}", consumer.name)
+                await kv.put("deployed", b"while the watch was gone")
+                await until(lambda: "deployed" in cache.values, seconds=5.0)
+                assert f"watch of bucket {name} missed a change: loading it" in caplog.text
+                await kv.put("after", b"followed again")
+                await until(lambda: "after" in cache.values, seconds=5.0)
+                assert len(await jsm.consumers_info(f"KV_{name}")) == 1  # the old one stopped
+            finally:
+                await cache.stop()
+                await nc.jetstream().delete_key_value(name)
         finally:
             await nc.close()
 

@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import replace
+from typing import Any
 
+import nats.errors
 import pytest
 
-from faas.records import CallRecord, CallState
+from faas.records import CallRecord, CallState, Held
 from faas.retry import RetryPolicy
 from faas.wire import CallKind, CallRequest, CallResult, Outcome, RunSpec
 from tests.recordstore import Store, run
@@ -243,5 +245,40 @@ def test_a_first_delivery_is_checked_once_its_lease_could_have_lapsed(
             await second.check(lease=30.0)  # just taken, but a redelivery
         assert len(reads) == 2
         await third.check(lease=30.0)  # read, and its own
+
+    run(nats_url, body)
+
+
+@pytest.mark.parametrize("final", [True, False], ids=["ended", "to-be-retried"])
+def test_an_end_whose_write_landed_but_timed_out_is_not_written_twice(
+    nats_url: str, monkeypatch: pytest.MonkeyPatch, final: bool
+) -> None:
+    """Through a failover a write can land and its answer be lost: tried again, it finds
+    its own end on record, and neither calls itself superseded nor logs the attempt twice."""
+    monkeypatch.setattr("faas.failover.WAIT", 0.01)
+
+    async def body(s: Store) -> None:
+        call = call_of(CallKind.ASYNC, f"t-{final}")
+        record = await queued(s, call)
+        result = CallResult(call.call_id, Outcome.FAILED, exit_code=3, watchdog="w1")
+        attempt = await Attempt.take(s.records, call, "w1")
+        await attempt.settle()
+        entry = attempt_of(call, result, attempt.taken_at)
+        policy = RetryPolicy(attempts=1 if final else 2, codes=frozenset({500}))
+        revise = s.records.revise
+
+        async def lost_answer(*args: Any, **kwargs: Any) -> Held:
+            s.records.revise = revise  # type: ignore[method-assign]
+            await revise(*args, **kwargs)
+            raise nats.errors.TimeoutError()
+
+        s.records.revise = lost_answer  # type: ignore[method-assign]
+        if final:
+            end = await attempt.end(lambda r: finish(r, result, policy, False, entry))
+        else:
+            end = await attempt.end(lambda r: retrying(r, result, 0.1, entry))
+        stored = await s.records.get(record.callId)
+        assert stored == end and len(stored.attemptLog) == 1
+        assert stored.state is (CallState.FAILED if final else CallState.QUEUED)
 
     run(nats_url, body)
