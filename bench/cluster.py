@@ -20,7 +20,7 @@ import sys
 import threading
 import time
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -177,17 +177,23 @@ def run_all(launcher: Launcher, opts: argparse.Namespace) -> dict[str, Any]:
 
 
 def table(found: dict[str, Any]) -> str:
-    one, many = found["single"], found["cluster"]
+    one: Series = found["single"]
+    many: Series = found["cluster"]
     rows = [f"{'async c64':<22} {'1 server':>10} {'3-node cluster':>15} {'ratio':>7}"]
-    for label, get in (
+    measures: list[tuple[str, Callable[[Series], float]]] = [
         ("accepts/s (202)", lambda s: s.result.rate),
         ("accept p50 ms", lambda s: s.result.p50_ms),
         ("drain calls/s", lambda s: s.drain_rate or 0.0),
-    ):
+    ]
+    for label, get in measures:
         a, b = get(one), get(many)
         rows.append(f"{label:<22} {a:>10.1f} {b:>15.1f} {b / a if a else 0:>7.2f}")
-    for label, get in (("lost", lambda s: s.lost), ("callbacks twice", lambda s: s.duplicates)):
-        rows.append(f"{label:<22} {get(one):>10} {get(many):>15}")
+    counts: list[tuple[str, Callable[[Series], int | None]]] = [
+        ("lost", lambda s: s.lost),
+        ("callbacks twice", lambda s: s.duplicates),
+    ]
+    for label, count in counts:
+        rows.append(f"{label:<22} {count(one):>10} {count(many):>15}")
     rounds = found["failover"]
     times = [r.seconds for r in rounds]
     rows.append("")

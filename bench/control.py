@@ -2,9 +2,11 @@
 
 `python -m bench.control` starts a nats-server (`sync_interval: always`), a gateway and the
 echo watchdog, loads them with `wrk`, and measures against the same run's references: the
-gateway's own `/healthz`, and durable JetStream publishes to the same server. It prints a
-table of series, one of targets (issue 11) with their ratios and whether each is met, and
-writes both to `bench/results/control.json`. `--profile` adds py-spy's top frames of the
+gateway's own `/healthz`, durable JetStream publishes to the same server, and the floor
+(`bench.floor`: the same loads on a bare Starlette and nats-py gateway with an echo
+responder, nothing of ours). It prints a table of series, one of targets (issue 11) with
+their ratios, the floor's ratio and whether each is met, and writes both to
+`bench/results/control.json`. `--profile` adds py-spy's top frames of the
 gateway and the watchdog under the sync and async loads at concurrency 64.
 """
 
@@ -25,7 +27,7 @@ from typing import Any
 from bench import profile, streams, wrk
 from bench.cpu import CLIENT, CpuMeter
 from bench.dashboard import OpenDashboard
-from bench.parts import ROOT, BenchError, Launcher, progress, with_launcher
+from bench.parts import ROOT, BenchError, Launcher, free_port, progress, wait_healthy, with_launcher
 from bench.receiver import CallbackReceiver
 from bench.stack import FUNCTION, Stack, deploy, echo_watchdog, start_stack
 from faas.errors import Error
@@ -96,6 +98,7 @@ class Target:
     limit: float
     at_most: bool  # met when value <= limit; else when value >= limit
     unit: str
+    floor: float | None = None  # the same measure of bench.floor's bare gateway
 
     @property
     def met(self) -> bool:
@@ -109,6 +112,7 @@ class Target:
 class Run:
     series: dict[str, Series] = field(default_factory=dict)
     raw_publish: dict[str, float] = field(default_factory=dict)
+    floor: dict[str, Series] = field(default_factory=dict)  # bench.floor, the same loads
     profiles: dict[str, list[profile.Frame]] = field(default_factory=dict)
     dashboard: dict[str, Series] = field(default_factory=dict)  # the same, the dashboard open
     dashboard_polls: int = 0
@@ -237,9 +241,34 @@ def run_all(launcher: Launcher, opts: argparse.Namespace) -> Run:
         s["async c64"] = measure_async(stack, receiver, 64, secs, profiles)
         s["async c64 held"] = measure_async(stack, receiver, 64, secs, profiles, held=True)
     out.raw_publish = raw_publishes(stack, 64, secs)
+    measure_floor(launcher, stack, out.floor, secs)
     if opts.dashboard:
         with_dashboard(stack, out, secs)
     return out
+
+
+def measure_floor(launcher: Launcher, stack: Stack, out: dict[str, Series], secs: float) -> None:
+    """The same loads on bench.floor's gateway and responder, on the platform's nats-server
+    (the platform idle meanwhile)."""
+    port = free_port()
+    args = ["-m", "bench.floor", "gateway", "--nats", stack.nats_url, "--port", str(port)]
+    gateway = launcher.spawn("floor-gateway", args)
+    responder = launcher.spawn(
+        "floor-responder", ["-m", "bench.floor", "responder", "--nats", stack.nats_url]
+    )
+    url = f"http://127.0.0.1:{port}"
+    wait_healthy(url, gateway)
+    bare = Stack("floor", stack.nats_url, url, "", [gateway, responder, stack.processes[2]])
+    callback = async_load("http://127.0.0.1:9/")  # the floor queues it and calls nobody back
+    for load in (HEALTHZ, sync_load(), callback):
+        wrk.run(url, load, 64, 2)  # warm-up, and the responder surely listens
+    out["healthz c1"] = measure(bare, "floor healthz", HEALTHZ, 1, secs)
+    out["healthz c64"] = measure(bare, "floor healthz", HEALTHZ, 64, secs)
+    out["sync c1"] = measure(bare, "floor sync", sync_load(), 1, secs)
+    out["sync c64"] = measure(bare, "floor sync", sync_load(), 64, secs)
+    out["async c8"] = measure(bare, "floor async", callback, 8, secs)
+    out["async c64"] = measure(bare, "floor async", callback, 64, secs)
+    launcher.stop([gateway, responder])
 
 
 def with_dashboard(stack: Stack, out: Run, secs: float) -> None:
@@ -271,7 +300,7 @@ def dashboard_table(run: Run) -> str:
 
 
 def targets(run: Run) -> list[Target]:
-    s = run.series
+    s, f = run.series, run.floor
     drain, held_drain = s["async c64"].drain_rate or 0.0, s["async c64 held"].drain_rate or 0.0
     return [
         Target(
@@ -280,6 +309,7 @@ def targets(run: Run) -> list[Target]:
             0.3,
             True,
             "ms",
+            f["sync c1"].result.p50_ms - f["healthz c1"].result.p50_ms,
         ),
         Target(
             "sync c64: calls/s over /healthz's req/s",
@@ -287,6 +317,7 @@ def targets(run: Run) -> list[Target]:
             0.5,
             False,
             "x",
+            f["sync c64"].result.rate / f["healthz c64"].result.rate,
         ),
         Target(
             "sync c64: CPU per call (gateway+watchdog+nats)",
@@ -294,6 +325,7 @@ def targets(run: Run) -> list[Target]:
             0.4,
             True,
             "ms",
+            f["sync c64"].cpu_ms_per_call,
         ),
         Target(
             "async c64: 202s/s over durable publishes/s",
@@ -301,6 +333,7 @@ def targets(run: Run) -> list[Target]:
             0.8,
             False,
             "x",
+            f["async c64"].result.rate / run.raw_publish["rate"],
         ),
         Target(
             "  the same, watchdog held (nothing drains)",
@@ -308,8 +341,16 @@ def targets(run: Run) -> list[Target]:
             0.8,
             False,
             "x",
+            f["async c64"].result.rate / run.raw_publish["rate"],
         ),
-        Target("async c8: 202 p50", s["async c8"].result.p50_ms, 10.0, True, "ms"),
+        Target(
+            "async c8: 202 p50",
+            s["async c8"].result.p50_ms,
+            10.0,
+            True,
+            "ms",
+            f["async c8"].result.p50_ms,
+        ),
         Target(
             "async c64: drain over accepts",
             drain / s["async c64"].result.rate,
@@ -333,7 +374,7 @@ def series_table(run: Run) -> str:
         f"{'p90 ms':>7} {'p99 ms':>7} {'cpu ms/call':>11}  gateway/watchdog/nats/client"
     )
     rows = [head]
-    for x in run.series.values():
+    for x in [*run.series.values(), *run.floor.values()]:  # the floor's: gateway/responder
         r = x.result
         parts = "/".join(
             f"{1000 * x.cpu.get(p, 0.0) / max(1, r.good):.3f}" for p in (*PARTS, CLIENT)
@@ -374,10 +415,14 @@ def _kind(name: str) -> str:
 
 
 def targets_table(found: list[Target]) -> str:
-    rows = [f"{'target':<48} {'measured':>9} {'goal':>9}  met"]
+    rows = [f"{'target':<48} {'measured':>9} {'floor':>9} {'goal':>9}  met"]
     for t in found:
         goal = f"{'<=' if t.at_most else '>='}{t.limit:g}{t.unit}"
-        rows.append(f"{t.name:<48} {t.value:>8.2f}{t.unit} {goal:>9}  {'yes' if t.met else 'NO'}")
+        bare = "-" if t.floor is None else f"{t.floor:.2f}{t.unit}"
+        rows.append(
+            f"{t.name:<48} {t.value:>8.2f}{t.unit} {bare:>9} {goal:>9}  {'yes' if t.met else 'NO'}"
+        )
+    rows.append("(floor: the same measure of bench.floor, a bare Starlette and nats-py gateway)")
     return "\n".join(rows)
 
 
@@ -424,6 +469,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "options": vars(opts),
         "series": [x.to_json() for x in run.series.values()],
         "raw_publish": run.raw_publish,
+        "floor": [x.to_json() for x in run.floor.values()],
         "targets": [t.to_json() for t in found],
         "profiles": {k: [f.to_json() for f in v] for k, v in run.profiles.items()},
         "dashboard": {
@@ -435,7 +481,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     path = RESULTS / "control.json"
     path.write_text(json.dumps(data, indent=2) + "\n")
     print(f"\nJSON: {path.relative_to(ROOT)}")
-    measured = [*run.series.values(), *run.dashboard.values()]
+    measured = [*run.series.values(), *run.floor.values(), *run.dashboard.values()]
     failed = any(x.result.wrong or x.result.socket_errors or x.lost for x in measured)
     failed = failed or bool(run.dashboard_failures)
     return 1 if failed else 0
