@@ -30,7 +30,7 @@ async def _count(url: str) -> Writes:
         if (info.config.name or "").startswith("BENCH_"):  # the raw-publish reference's own
             continue
         last = info.state.last_seq or 0
-        if info.config.storage is StorageType.MEMORY:
+        if info.config.storage == StorageType.MEMORY:  # nats-py leaves it a str
             memory += last
         else:
             durable += last

@@ -239,7 +239,10 @@ class RecordStore:
     gateway sees it first; repeats find the first call through it.
 
     Sync calls' records, which nothing depends on (a sync call runs at most once, its caller
-    has its answer), go on a volatile shelf: kept in memory, written without waiting.
+    has its answer), go on a volatile shelf: kept in memory, written without waiting. So do
+    the records of async calls while they are queued (`create_queued`): the queued message is
+    the call's durable copy, and its record moves to the durable bucket with its first change,
+    written as a create. A record on both shelves is the durable one.
     """
 
     def __init__(
@@ -271,9 +274,10 @@ class RecordStore:
 
     async def create(self, record: CallRecord) -> tuple[CallRecord, bool]:
         """Store a new record; if its call id is taken, return that call's record and False."""
-        if (key := await self._stamped_key(self.shelves[0], record.callId)) is not None:
-            with contextlib.suppress(CallNotFound):  # an id made here, sent again
-                return await self.get_key(key), False
+        for shelf in self.shelves:
+            if (key := await self._stamped_key(shelf, record.callId)) is not None:
+                with contextlib.suppress(CallNotFound):  # an id made here, sent again
+                    return await self.get_key(key), False
         try:
             await self.index.create(record.callId, record.key.encode())
         except KeyWrongLastSequenceError:
@@ -300,6 +304,17 @@ class RecordStore:
             with contextlib.suppress(KeyWrongLastSequenceError):
                 await self.index.create(record.callId, record.key.encode())
         return Held(record, await self.kv.put(record.key, record.dumps()))
+
+    async def create_queued(self, record: CallRecord) -> None:
+        """Store the record of a call just queued under an id that tells its key, in memory:
+        its queued message is on disk already. Unless a watchdog that took the call first
+        wrote its record, this is the call's record until its first change."""
+        shelf = self.volatile
+        if shelf is None or not _self_found(record):
+            await self.create_if_absent(record)
+            return
+        with contextlib.suppress(KeyWrongLastSequenceError):
+            await shelf.kv.create(record.key, record.dumps())
 
     async def create_if_absent(self, record: CallRecord) -> bool:
         """Store a new record unless its call id or key is already taken (a watchdog that
@@ -355,13 +370,17 @@ class RecordStore:
         return (await self.revise(key, change)).record
 
     async def read(self, key: str) -> Held:
+        """The durable record; else a queued call's, from memory, at revision 0: the next
+        write then creates it in the durable bucket (and fails if another did first)."""
         try:
             entry = await self.kv.get(key)
         except KeyNotFoundError:
             entry = None
-        if entry is None or entry.value is None or entry.revision is None:
-            raise CallNotFound(key.rsplit(".", 1)[-1])
-        return Held(CallRecord.loads(entry.value), entry.revision)
+        if entry is not None and entry.value is not None and entry.revision is not None:
+            return Held(CallRecord.loads(entry.value), entry.revision)
+        if self.volatile is not None:
+            return Held(await _get(self.volatile, key), 0)
+        raise CallNotFound(key.rsplit(".", 1)[-1])
 
     async def revise(
         self, key: str, change: Callable[[CallRecord], CallRecord], held: Held | None = None
@@ -379,8 +398,10 @@ class RecordStore:
 
     async def recent(self, function: str | None, limit: int) -> list[CallRecord]:
         """Newest first, by the time in the keys, from every shelf."""
-        keys = [(key, shelf) for shelf in self.shelves for key in await self._keys(shelf, function)]
-        keys.sort(key=lambda k: k[0].split(".")[1], reverse=True)
+        found: dict[str, Shelf] = {}
+        for shelf in reversed(self.shelves):  # a key on both: the durable shelf's
+            found |= dict.fromkeys(await self._keys(shelf, function), shelf)
+        keys = sorted(found.items(), key=lambda k: k[0].split(".")[1], reverse=True)
         records = []
         for key, shelf in keys[:limit]:
             with contextlib.suppress(CallNotFound):  # expired meanwhile

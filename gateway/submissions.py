@@ -112,7 +112,8 @@ class Submissions:
     async def accept_new(self, call: CallRequest, capped: bool) -> CallRecord:
         """Queue a call under an id this gateway has just made: no earlier call can hold it,
         so the queued message is the one durable write the caller waits for, and its
-        record is written right after (a watchdog that takes the call first writes its own).
+        record is written right after, in memory until its first change (a watchdog that
+        takes the call first writes its own).
         """
         record = _queued(call)
         call.created_at = record.createdAt
@@ -124,7 +125,7 @@ class Submissions:
 
     async def _record(self, record: CallRecord) -> None:
         try:
-            await self.records.create_if_absent(record)
+            await self.records.create_queued(record)
         except Exception as exc:  # the watchdog that takes the call writes one
             log.warning("call %s: record not written: %s", record.callId, exc)
 

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 from nats.js.api import DiscardPolicy, KeyValueConfig, StorageType
-from nats.js.errors import KeyNotFoundError, NotFoundError
+from nats.js.errors import KeyNotFoundError, KeyWrongLastSequenceError, NotFoundError
 from nats.js.kv import KeyValue
 
 from faas import bus, layout
@@ -543,6 +543,47 @@ def test_sync_records_are_volatile_found_and_listed_with_the_others(nats_url: st
         volatile = await s.js.key_value(bus.SYNC_CALL_INDEX_BUCKET)
         with pytest.raises(KeyNotFoundError):
             await volatile.get(stamped.callId)
+
+    run(nats_url, body)
+
+
+def test_a_queued_record_is_in_memory_until_its_first_change_creates_it_on_disk(
+    nats_url: str,
+) -> None:
+    async def body(s: Store) -> None:
+        store = await RecordStore.open(s.nc, 3600.0)
+        queued = CallRecord(stamped_id(at(4)), "f", createdAt=at(4))
+        await store.create_queued(queued)
+        durable = await s.js.key_value(bus.CALLS_BUCKET)
+        with pytest.raises(KeyNotFoundError):  # the queued message is its durable copy
+            await durable.get(queued.key)
+        assert await store.get(queued.callId) == queued
+        held = await store.read(queued.key)
+        assert (held.record, held.revision) == (queued, 0)
+        assert [r.callId for r in await store.recent("f", 10)] == [queued.callId]
+        # its first change creates it on disk; one from the same stale read then conflicts
+        running = await store.revise(queued.key, lambda r: replace(r, state=CallState.RUNNING))
+        assert (await durable.get(queued.key)).revision == running.revision
+        assert (await store.get(queued.callId)).state is CallState.RUNNING
+        with pytest.raises(KeyWrongLastSequenceError):
+            await durable.update(queued.key, queued.dumps(), last=held.revision)
+        # on both shelves: the durable one is the call's record, listed once
+        assert [r.state for r in await store.recent("f", 10)] == [CallState.RUNNING]
+        # the same id sent again finds it
+        assert await store.create(queued) == (running.record, False)
+
+    run(nats_url, body)
+
+
+def test_a_queued_record_changed_from_a_stale_read_is_read_again(nats_url: str) -> None:
+    async def body(s: Store) -> None:
+        store = await RecordStore.open(s.nc, 3600.0)
+        queued = CallRecord(stamped_id(at(5)), "f", createdAt=at(5))
+        await store.create_queued(queued)
+        stale = await store.read(queued.key)
+        await store.update(queued.key, lambda r: replace(r, state=CallState.CANCELLED))
+        done = await store.revise(queued.key, lambda r: replace(r, attempts=7), stale)
+        assert (done.record.state, done.record.attempts) == (CallState.CANCELLED, 7)
 
     run(nats_url, body)
 
