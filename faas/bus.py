@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable
 from typing import Any
 
 import nats
@@ -89,9 +90,21 @@ def servers(url: str) -> list[str]:
     return found
 
 
-async def connect(url: str, name: str, **options: Any) -> Client:
-    """Connect to any of the servers, then reconnect (to any) forever if one goes away."""
+async def connect(
+    url: str,
+    name: str,
+    reconnected: Callable[[], object] | None = None,
+    **options: Any,
+) -> Client:
+    """Connect to any of the servers, then reconnect (to any) forever if one goes away.
+    `reconnected` is called after each reconnection, within nats-py's own reconnecting: it
+    may start work, not wait for any."""
     made: list[Client] = []
+
+    async def on_reconnect() -> None:
+        log.info("NATS: reconnected")
+        if reconnected is not None:
+            reconnected()
 
     async def disconnected() -> None:
         if made and (made[0].is_closed or made[0].is_draining):
@@ -107,7 +120,7 @@ async def connect(url: str, name: str, **options: Any) -> Client:
         reconnect_time_wait=0.5,
         error_cb=_log_error,
         disconnected_cb=disconnected,
-        reconnected_cb=_log_reconnected,
+        reconnected_cb=on_reconnect,
         **options,
     )
     try:
@@ -144,7 +157,3 @@ async def close(nc: Client) -> None:
 
 async def _log_error(exc: Exception) -> None:
     log.warning("NATS: %s", exc or type(exc).__name__)
-
-
-async def _log_reconnected() -> None:
-    log.info("NATS: reconnected")

@@ -26,6 +26,7 @@ from gateway.instruments import GatewayMetrics
 from gateway.kvcache import BucketCache
 from gateway.presence import Presence
 from gateway.registry import Registry
+from gateway.restore import Recovery
 from gateway.routes import routes
 from gateway.scheduler import Scheduler
 from gateway.state import Gateway
@@ -68,12 +69,18 @@ def _guard(app: Starlette, settings: GatewaySettings) -> None:
 async def services(settings: GatewaySettings) -> AsyncIterator[Gateway]:
     """The gateway's services, running until the block ends."""
     async with contextlib.AsyncExitStack() as running:
-        nc = await bus.connect(settings.nats_url, f"gateway {settings.gateway_id}")
+        recovery = Recovery()
+        nc = await bus.connect(
+            settings.nats_url, f"gateway {settings.gateway_id}", recovery.reconnected
+        )
         running.push_async_callback(bus.close, nc)
         js = nc.jetstream()
-        await layout.ensure(js, _layout(settings, nc.max_payload))
+        plan = _layout(settings, nc.max_payload)
+        await layout.ensure(js, plan)
         max_body = min(settings.max_body, nc.max_payload - bus.ENVELOPE_ROOM)
         records = await RecordStore.open(nc, settings.retention)
+        recovery.start(js, records, plan)
+        running.push_async_callback(recovery.stop)
         secrets = await _secret_store(js, settings)
         functions = await _watched(running, js, bus.FUNCTIONS_BUCKET)
         counts = await _watched(running, js, bus.COUNTERS_BUCKET)

@@ -115,7 +115,7 @@ class Submissions:
         record is written right after, in memory until its first change (a watchdog that
         takes the call first writes its own).
         """
-        record = _queued(call)
+        record = queued_record(call)
         call.created_at = record.createdAt
         await self._queue(call, capped)
         task = asyncio.create_task(self._record(record))
@@ -151,7 +151,7 @@ class Submissions:
         `retry_of` (the call this one retries) is on record before a watchdog can take it.
         """
         await self.settled(call.call_id)  # a repeat of a call accepted here just now
-        stored, new = await self.records.create(replace(_queued(call), retryOf=retry_of))
+        stored, new = await self.records.create(replace(queued_record(call), retryOf=retry_of))
         if not new and not stored.unstarted:
             return stored
         call.created_at = stored.createdAt
@@ -238,7 +238,8 @@ def _headers(request: RequestRecord, body: bytes) -> list[tuple[str, str]]:
     ]
 
 
-def _queued(call: CallRequest) -> CallRecord:
+def queued_record(call: CallRequest) -> CallRecord:
+    """The record of a call as it is queued, before any watchdog took it."""
     return CallRecord(
         call.call_id,
         call.function,

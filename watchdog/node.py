@@ -6,7 +6,7 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Coroutine
+from collections.abc import Callable, Coroutine
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -34,6 +34,7 @@ log = logging.getLogger(__name__)
 SYNC, ASYNC = "sync", "async"
 CAPPED_REFRESH = 2.0  # seconds between looks for functions with a concurrency cap
 PULLS = 8  # pulls out at once per consumer, at most (and never more than free slots)
+ABORT_WAIT = 30.0  # seconds for stopped calls to record their end before they are left
 
 
 class Watchdog:
@@ -227,13 +228,7 @@ class Watchdog:
     async def _drain(self) -> None:
         """Let running calls finish within the grace period, then stop their containers."""
         assert self._executor is not None
-        if self.calls:
-            log.info("waiting up to %gs for %d call(s)", self.settings.grace, len(self.calls))
-            _, late = await asyncio.wait(list(self.calls.values()), timeout=self.settings.grace)
-            if late:
-                log.warning("grace period over: stopping %d call(s)", len(late))
-                self._executor.abort_all()
-                await asyncio.wait(late)
+        await drain(list(self.calls.values()), self.settings.grace, self._executor.abort_all)
         await self._executor.wait_cleanups()
 
     async def _follow_functions(self, js: JetStreamContext) -> None:
@@ -268,3 +263,33 @@ class Watchdog:
     async def _on_cancel(self, msg: Msg) -> None:
         if self._executor is not None:
             self._executor.cancel(msg.subject.rsplit(".", 1)[-1])
+
+
+async def drain(
+    calls: list[asyncio.Task[None]],
+    grace: float,
+    abort: Callable[[], None],
+    abort_wait: float = ABORT_WAIT,
+) -> None:
+    """Wait up to `grace` for the calls, then `abort` them (their containers are stopped) and
+    wait up to `abort_wait` for them to record their end. One still writing then (NATS gone,
+    say) is cancelled: its message, unacknowledged, goes to another watchdog once its lease
+    lapses, so a stop never hangs on a write."""
+    if not calls:
+        return
+    log.info("waiting up to %gs for %d call(s)", grace, len(calls))
+    _, late = await asyncio.wait(calls, timeout=grace)
+    if not late:
+        return
+    log.warning("grace period over: stopping %d call(s)", len(late))
+    abort()
+    _, stuck = await asyncio.wait(late, timeout=abort_wait)
+    if stuck:
+        log.warning(
+            "%d stopped call(s) could not record their end within %gs: left to run again",
+            len(stuck),
+            abort_wait,
+        )
+        for task in stuck:
+            task.cancel()
+        await asyncio.wait(stuck)

@@ -39,6 +39,13 @@ def test_accepted_calls_survive_a_nats_and_gateway_restart(
     nats.proc.wait()
     parts.restart_nats(nats)
     gateway = parts.gateway(nats)
+    # no watchdog yet: each call's record (kept in memory while it is queued) is found again
+    for call_id in sent:
+        found = wait_record(gateway, call_id, lambda r: True, timeout=30)
+        assert (found["state"], found["attempts"]) == ("queued", 0)
+    with gateway.client() as http:
+        listed = http.get("/system/calls", params={"function": "echo", "limit": 50}).json()
+    assert {c["callId"] for c in listed} == set(sent)
     parts.watchdog(nats, 2)
     receiver.wait_for(20, timeout=120)
     got = {cb.headers["X-Call-Id"]: cb.body for cb in receiver.got}
