@@ -95,7 +95,6 @@ async def services(settings: GatewaySettings) -> AsyncIterator[Gateway]:
         running.push_async_callback(counters.stop)
         idempotency = await layout.bucket(js, bus.IDEMPOTENCY_BUCKET, settings.dedup_window)
         submissions = Submissions(nc, js, records, idempotency, registry, max_body)
-        running.push_async_callback(submissions.all_settled)
         scheduler = Scheduler(
             registry,
             submissions,

@@ -157,6 +157,8 @@ class CallIndex:
         run = await self._running()
         await run.caught_up()
         for shelf in self.store.shelves:
+            if shelf.index is None:
+                continue
             try:
                 entry = await shelf.index.get(call_id)
             except (KeyNotFoundError, InvalidKeyError):  # InvalidKey: no call has such an id

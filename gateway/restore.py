@@ -1,6 +1,6 @@
 """Records of queued async calls, written again after their NATS server lost them.
 
-A queued call's record lives in memory (the volatile shelf) until its first change, and its
+A queued call's record lives in memory (the queued shelf) until its first change, and its
 queued message, on disk, is the call's durable copy. A server restarted alone comes back
 without its memory streams. The gateway then makes them again and, from the queue, writes
 the record of every call queued before then, so that each is still found and listed.
@@ -78,7 +78,7 @@ async def lost_since(js: JetStreamContext) -> datetime | None:
     queue = await js.stream_info(bus.ASYNC_STREAM)
     if not queue.state.messages:
         return None
-    shelf = await js.stream_info(f"KV_{bus.SYNC_CALLS_BUCKET}")
+    shelf = await js.stream_info(f"KV_{bus.QUEUED_CALLS_BUCKET}")
     made = getattr(shelf, "created", None)
     first = await _first(js, queue.state.first_seq)
     if not isinstance(made, datetime) or first is None or first >= made:

@@ -97,7 +97,6 @@ class Submissions:
         self.idempotency = idempotency
         self.registry = registry  # a retry runs with the function's spec as it is now
         self.max_body = max_body
-        self.pending: dict[str, asyncio.Task[None]] = {}  # records written after the 202
 
     async def claim(self, key: str, call_id: str) -> str:
         """The call id an idempotency key stands for: this one, or the first one's."""
@@ -110,35 +109,20 @@ class Submissions:
             return (entry.value or call_id.encode()).decode()
 
     async def accept_new(self, call: CallRequest, capped: bool) -> CallRecord:
-        """Queue a call under an id this gateway has just made: no earlier call can hold it,
-        so the queued message is the one durable write the caller waits for, and its
-        record is written right after, in memory until its first change (a watchdog that
-        takes the call first writes its own).
-        """
+        """Queue a call under an id this gateway has just made (no earlier call can hold it):
+        its record first, in memory until its first change, then the queued message, the
+        one durable write. A call is never queued without its record; one whose queueing
+        failed has its record removed, unless a watchdog has it already."""
         record = queued_record(call)
         call.created_at = record.createdAt
-        await self._queue(call, capped)
-        task = asyncio.create_task(self._record(record))
-        self.pending[call.call_id] = task
-        task.add_done_callback(lambda _: self.pending.pop(call.call_id, None))
-        return record
-
-    async def _record(self, record: CallRecord) -> None:
+        await self.records.create_queued(record)
         try:
-            await self.records.create_queued(record)
-        except Exception as exc:  # the watchdog that takes the call writes one
-            log.warning("call %s: record not written: %s", record.callId, exc)
-
-    async def settled(self, call_id: str) -> None:
-        """Once the record of a call accepted here just now is written (read your writes)."""
-        task = self.pending.get(call_id)
-        if task is not None:
-            await asyncio.shield(task)
-
-    async def all_settled(self) -> None:
-        """Once every record of a call accepted here so far is written; also at shutdown."""
-        with contextlib.suppress(Exception):
-            await asyncio.shield(asyncio.gather(*self.pending.values()))
+            await self._queue(call, capped)
+        except BaseException:
+            with contextlib.suppress(Exception):
+                await asyncio.shield(self.records.forget_queued(record))
+            raise
+        return record
 
     async def accept(
         self, call: CallRequest, capped: bool, retry_of: str | None = None
@@ -150,7 +134,6 @@ class Submissions:
         if the first one made it, by the message id, within the deduplication window.
         `retry_of` (the call this one retries) is on record before a watchdog can take it.
         """
-        await self.settled(call.call_id)  # a repeat of a call accepted here just now
         stored, new = await self.records.create(replace(queued_record(call), retryOf=retry_of))
         if not new and not stored.unstarted:
             return stored

@@ -103,20 +103,21 @@ def test_updates_and_deletes_are_seen(nats_url: str) -> None:
 
 def test_a_queued_record_in_memory_gives_way_to_its_durable_copy(nats_url: str) -> None:
     async def body(records: RecordStore) -> None:
-        assert records.volatile is not None
+        assert records.queued is not None
+        memory = records.queued.kv
         loaded = record(1)  # on both shelves before the index starts
-        await put_sync(records, loaded)
+        await memory.put(loaded.key, loaded.dumps())
         await records.put(replace(loaded, state=CallState.SUCCEEDED))
         queued = record(2)
-        await put_sync(records, queued)
+        await memory.put(queued.key, queued.dumps())
         async with index_of(records) as index:
             assert [(s.call_id, s.state) for s in (await index.page(CallQuery())).calls] == [
                 ("c002", CallState.QUEUED),
                 ("c001", CallState.SUCCEEDED),
             ]
             await records.update(queued.key, lambda r: replace(r, state=CallState.RUNNING))
-            await put_sync(records, replace(queued, message="late"))  # a memory write after
-            await records.volatile.kv.delete(loaded.key)  # and one gone from memory
+            await memory.put(queued.key, replace(queued, message="late").dumps())  # after
+            await memory.delete(loaded.key)  # and one gone from memory
             calls = (await index.page(CallQuery())).calls
             assert [(s.call_id, s.state, s.shelf) for s in calls] == [
                 ("c002", CallState.RUNNING, 0),

@@ -41,7 +41,7 @@ async def queue(js: JetStreamContext, store: RecordStore, made: CallRequest) -> 
 
 async def lose_memory(js: JetStreamContext) -> None:
     """What a server restarted alone does to the memory shelf; made again as the gateway does."""
-    await js.delete_key_value(bus.SYNC_CALLS_BUCKET)
+    await js.delete_key_value(bus.QUEUED_CALLS_BUCKET)
     await layout.ensure(js, PLAN)
 
 
@@ -100,7 +100,7 @@ def test_a_reconnection_makes_the_lost_shelf_again_and_restores_its_records(
         recovery.start(js, store, PLAN)
         made = call(1)
         await queue(js, store, made)
-        await js.delete_key_value(bus.SYNC_CALLS_BUCKET)  # gone, as with its server
+        await js.delete_key_value(bus.QUEUED_CALLS_BUCKET)  # gone, as with its server
         recovery.reconnected()
         for _ in range(200):
             try:
