@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
 from typing import Any
 
 import nats
@@ -32,8 +31,6 @@ CALL_INDEX_BUCKET = "faas_call_index"  # call id -> record key
 SYNC_CALLS_BUCKET = "faas_sync_calls"  # sync calls' records: in memory, the oldest go first
 SYNC_CALL_INDEX_BUCKET = "faas_sync_call_index"
 SYNC_RECORDS_BYTES = 256 * 2**20  # each of the two, at most
-QUEUED_CALLS_BUCKET = "faas_queued_calls"  # queued async calls' records, in memory until taken
-QUEUED_RECORDS_BYTES = 256 * 2**20  # at most; when full, records of new calls go to disk
 IDEMPOTENCY_BUCKET = "faas_idempotency"
 SECRETS_BUCKET = "faas_secrets"  # values encrypted by faas.secretstore
 SCHEDULES_BUCKET = "faas_schedules"  # function -> its last tick and scheduled call
@@ -92,21 +89,9 @@ def servers(url: str) -> list[str]:
     return found
 
 
-async def connect(
-    url: str,
-    name: str,
-    reconnected: Callable[[], object] | None = None,
-    **options: Any,
-) -> Client:
-    """Connect to any of the servers, then reconnect (to any) forever if one goes away.
-    `reconnected` is called after each reconnection, within nats-py's own reconnecting: it
-    may start work, not wait for any."""
+async def connect(url: str, name: str, **options: Any) -> Client:
+    """Connect to any of the servers, then reconnect (to any) forever if one goes away."""
     made: list[Client] = []
-
-    async def on_reconnect() -> None:
-        log.info("NATS: reconnected")
-        if reconnected is not None:
-            reconnected()
 
     async def disconnected() -> None:
         if made and (made[0].is_closed or made[0].is_draining):
@@ -122,7 +107,7 @@ async def connect(
         reconnect_time_wait=0.5,
         error_cb=_log_error,
         disconnected_cb=disconnected,
-        reconnected_cb=on_reconnect,
+        reconnected_cb=_log_reconnected,
         **options,
     )
     try:
@@ -159,3 +144,7 @@ async def close(nc: Client) -> None:
 
 async def _log_error(exc: Exception) -> None:
     log.warning("NATS: %s", exc or type(exc).__name__)
+
+
+async def _log_reconnected() -> None:
+    log.info("NATS: reconnected")

@@ -107,9 +107,6 @@ async def _ensure(js: JetStreamContext, layout: Layout) -> None:
         await bucket(js, name, layout.retention, n)
     for name in (bus.SYNC_CALLS_BUCKET, bus.SYNC_CALL_INDEX_BUCKET):
         await memory_bucket(js, name, layout.retention, bus.SYNC_RECORDS_BYTES, n)
-    await memory_bucket(
-        js, bus.QUEUED_CALLS_BUCKET, layout.retention, bus.QUEUED_RECORDS_BYTES, n, evicts=False
-    )
     await object_store(js, bus.IMAGES_BUCKET, n)
 
 
@@ -224,55 +221,18 @@ async def bucket(
 
 
 async def memory_bucket(
-    js: JetStreamContext,
-    name: str,
-    max_age: float,
-    max_bytes: int,
-    replicas: int | None = None,
-    evicts: bool = True,
+    js: JetStreamContext, name: str, max_age: float, max_bytes: int, replicas: int | None = None
 ) -> KeyValue:
     """Open a key-value bucket kept in memory, making it if missing: no write waits for a
-    disk. Once it holds `max_bytes`, the oldest entries make room for new ones (`evicts`),
-    or new ones are refused; then entries may also be removed by sequence, leaving no mark."""
+    disk, and once it holds `max_bytes` the oldest entries make room for new ones."""
     config = KeyValueConfig(
         bucket=name, history=1, storage=StorageType.MEMORY, ttl=max_age, max_bytes=max_bytes
     )
-    if not evicts:
-        await _removable_bucket(js, config, replicas)
-        return await js.key_value(name)
     info = await _bucket(js, config, replicas)
     if info.config.discard != DiscardPolicy.OLD:  # a bucket refuses new writes when full
         info.config.discard = DiscardPolicy.OLD
         await js.update_stream(info.config)
     return await js.key_value(name)
-
-
-async def _removable_bucket(
-    js: JetStreamContext, config: KeyValueConfig, replicas: int | None
-) -> None:
-    """A bucket as nats-py makes one, but for its entries' removal by sequence, which nats-py
-    denies (and JetStream cannot allow once denied)."""
-    stream, what = f"KV_{config.bucket}", f"bucket {config.bucket}"
-    try:
-        info = await js.stream_info(stream)
-    except NotFoundError:
-        made = StreamConfig(
-            name=stream,
-            subjects=[f"$KV.{config.bucket}.>"],
-            storage=config.storage,
-            max_age=config.ttl,
-            max_bytes=config.max_bytes,
-            max_msgs_per_subject=config.history,
-            duplicate_window=min(120.0, config.ttl or 120.0),
-            discard=DiscardPolicy.NEW,
-            allow_rollup_hdrs=True,
-            allow_direct=True,
-            deny_delete=False,
-            num_replicas=replicas or 1,
-        )
-        await _placed(js.add_stream(made), what, made.num_replicas or 1)
-        return
-    await _grow(js, info, replicas, what)
 
 
 async def object_store(js: JetStreamContext, name: str, replicas: int | None = None) -> None:

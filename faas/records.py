@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import logging
 import re
 import secrets
 from collections.abc import Callable
@@ -13,16 +12,13 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
 
-import nats.errors
 from nats.aio.client import Client
-from nats.js.errors import APIError, InvalidKeyError, KeyNotFoundError, KeyWrongLastSequenceError
+from nats.js.errors import InvalidKeyError, KeyNotFoundError, KeyWrongLastSequenceError
 from nats.js.kv import KeyValue
 
 from faas import bus, layout, rfc3339
 from faas.errors import Error
 from faas.kvreads import QuickReads, last_key
-
-log = logging.getLogger(__name__)
 
 MAX_TEXT = 64 * 1024  # output and stderr kept in a record
 STAMPED = re.compile(r"[0-9a-f]{16}t([0-9a-f]{14})")  # a call id with its record's time
@@ -223,16 +219,15 @@ class Held:
     """A record as last read or written, with its revision: the next update needs no read."""
 
     record: CallRecord
-    revision: int  # 0: not on disk yet; its first write creates it there
-    queued: int = 0  # the sequence of its copy on the queued shelf, to drop once on disk
+    revision: int
 
 
 @dataclass(frozen=True)
 class Shelf:
-    """A bucket of records and the index of their call ids (none: every id tells its key)."""
+    """A bucket of records and the index of their call ids."""
 
     kv: KeyValue
-    index: KeyValue | None
+    index: KeyValue
     bucket: str
     index_bucket: str = ""
 
@@ -245,29 +240,17 @@ class RecordStore:
 
     Sync calls' records, which nothing depends on (a sync call runs at most once, its caller
     has its answer), go on a volatile shelf: kept in memory, written without waiting.
-
-    Async calls' records wait on the queued shelf, in memory, while their calls are queued
-    (`create_queued`): the queued message is the call's durable copy. The record's first
-    change creates it on disk and drops the memory copy. A record on both is the disk's.
     """
 
     def __init__(
-        self,
-        nc: Client,
-        kv: KeyValue,
-        index: KeyValue,
-        bucket: str,
-        volatile: Shelf | None = None,
-        queued: Shelf | None = None,
+        self, nc: Client, kv: KeyValue, index: KeyValue, bucket: str, volatile: Shelf | None = None
     ) -> None:
         self.nc = nc
         self.kv = kv
         self.index = index
         self.bucket = bucket
         self.volatile = volatile
-        self.queued = queued
-        extra = [shelf for shelf in (volatile, queued) if shelf is not None]
-        self.shelves = [Shelf(kv, index, bucket), *extra]
+        self.shelves = [Shelf(kv, index, bucket), *([volatile] if volatile else [])]
 
     @classmethod
     async def open(cls, nc: Client, retention: float) -> RecordStore:
@@ -283,19 +266,14 @@ class RecordStore:
             bus.SYNC_CALLS_BUCKET,
             bus.SYNC_CALL_INDEX_BUCKET,
         )
-        await layout.memory_bucket(
-            js, bus.QUEUED_CALLS_BUCKET, retention, bus.QUEUED_RECORDS_BYTES, evicts=False
-        )
-        queued = Shelf(QuickReads(nc, js, bus.QUEUED_CALLS_BUCKET), None, bus.QUEUED_CALLS_BUCKET)
         kv, index = QuickReads(nc, js, bus.CALLS_BUCKET), QuickReads(nc, js, bus.CALL_INDEX_BUCKET)
-        return cls(nc, kv, index, bus.CALLS_BUCKET, volatile, queued)
+        return cls(nc, kv, index, bus.CALLS_BUCKET, volatile)
 
     async def create(self, record: CallRecord) -> tuple[CallRecord, bool]:
         """Store a new record; if its call id is taken, return that call's record and False."""
-        for shelf in self.shelves:
-            if (key := await self._stamped_key(shelf, record.callId)) is not None:
-                with contextlib.suppress(CallNotFound):  # an id made here, sent again
-                    return await self.get_key(key), False
+        if (key := await self._stamped_key(self.shelves[0], record.callId)) is not None:
+            with contextlib.suppress(CallNotFound):  # an id made here, sent again
+                return await self.get_key(key), False
         try:
             await self.index.create(record.callId, record.key.encode())
         except KeyWrongLastSequenceError:
@@ -322,31 +300,6 @@ class RecordStore:
             with contextlib.suppress(KeyWrongLastSequenceError):
                 await self.index.create(record.callId, record.key.encode())
         return Held(record, await self.kv.put(record.key, record.dumps()))
-
-    async def create_queued(self, record: CallRecord) -> None:
-        """Store the record of a call just queued under an id that tells its key, in memory:
-        its queued message is on disk already. Unless a watchdog that took the call first
-        wrote its record, this is the call's record until its first change. With the shelf
-        full (a backlog past its size), or no shelf, it goes to disk as any other."""
-        shelf = self.queued
-        if shelf is not None and _self_found(record):
-            try:
-                await shelf.kv.create(record.key, record.dumps())
-                return
-            except KeyWrongLastSequenceError:
-                return
-            except APIError as exc:  # no room: "maximum bytes exceeded"
-                log.debug("call %s: queued shelf refused its record: %s", record.callId, exc)
-        await self.create_if_absent(record)
-
-    async def forget_queued(self, record: CallRecord) -> None:
-        """Remove the memory copy of a call that was never queued after all."""
-        if self.queued is None or not _self_found(record):
-            return
-        with contextlib.suppress(KeyNotFoundError, InvalidKeyError):
-            copy = await self.queued.kv.get(record.key)
-            if copy.revision is not None:
-                await self._drop_queued(record.key, copy.revision)
 
     async def create_if_absent(self, record: CallRecord) -> bool:
         """Store a new record unless its call id or key is already taken (a watchdog that
@@ -402,23 +355,13 @@ class RecordStore:
         return (await self.revise(key, change)).record
 
     async def read(self, key: str) -> Held:
-        """The record on disk; else a queued call's, from memory, at revision 0: the next
-        write then creates it on disk (and fails if another did first)."""
         try:
             entry = await self.kv.get(key)
         except KeyNotFoundError:
             entry = None
-        if entry is not None and entry.value is not None and entry.revision is not None:
-            return Held(CallRecord.loads(entry.value), entry.revision)
-        if self.queued is None:
+        if entry is None or entry.value is None or entry.revision is None:
             raise CallNotFound(key.rsplit(".", 1)[-1])
-        try:
-            copy = await self.queued.kv.get(key)
-        except (KeyNotFoundError, InvalidKeyError):
-            raise CallNotFound(key.rsplit(".", 1)[-1]) from None
-        if copy.value is None or copy.revision is None:
-            raise CallNotFound(key.rsplit(".", 1)[-1])
-        return Held(CallRecord.loads(copy.value), 0, copy.revision)
+        return Held(CallRecord.loads(entry.value), entry.revision)
 
     async def revise(
         self, key: str, change: Callable[[CallRecord], CallRecord], held: Held | None = None
@@ -430,28 +373,14 @@ class RecordStore:
             record = change(held.record)
             try:
                 revision = await self.kv.update(key, record.dumps(), last=held.revision)
+                return Held(record, revision)
             except KeyWrongLastSequenceError:
                 held = None
-                continue
-            if held.queued:
-                await self._drop_queued(key, held.queued)
-            return Held(record, revision)
-
-    async def _drop_queued(self, key: str, seq: int) -> None:
-        """Remove a record's memory copy, once it is on disk: the queued shelf holds only the
-        calls still queued. Left there (NATS busy), the copy on disk still prevails."""
-        assert self.queued is not None
-        try:
-            await self.nc.jetstream().delete_msg(f"KV_{self.queued.bucket}", seq)
-        except (APIError, nats.errors.Error) as exc:
-            log.debug("the memory copy of %s stays: %s", key, exc)
 
     async def recent(self, function: str | None, limit: int) -> list[CallRecord]:
         """Newest first, by the time in the keys, from every shelf."""
-        found: dict[str, Shelf] = {}
-        for shelf in reversed(self.shelves):  # a key on both: the durable shelf's
-            found |= dict.fromkeys(await self._keys(shelf, function), shelf)
-        keys = sorted(found.items(), key=lambda k: k[0].split(".")[1], reverse=True)
+        keys = [(key, shelf) for shelf in self.shelves for key in await self._keys(shelf, function)]
+        keys.sort(key=lambda k: k[0].split(".")[1], reverse=True)
         records = []
         for key, shelf in keys[:limit]:
             with contextlib.suppress(CallNotFound):  # expired meanwhile
@@ -495,8 +424,6 @@ async def _get(shelf: Shelf, key: str) -> CallRecord:
 
 
 async def _find(shelf: Shelf, call_id: str) -> str:
-    if shelf.index is None:
-        raise CallNotFound(call_id)
     try:
         entry = await shelf.index.get(call_id)
     except (KeyNotFoundError, InvalidKeyError):  # a key no call could have: none there

@@ -26,7 +26,6 @@ from gateway.instruments import GatewayMetrics
 from gateway.kvcache import BucketCache
 from gateway.presence import Presence
 from gateway.registry import Registry
-from gateway.restore import Recovery
 from gateway.routes import routes
 from gateway.scheduler import Scheduler
 from gateway.state import Gateway
@@ -69,18 +68,12 @@ def _guard(app: Starlette, settings: GatewaySettings) -> None:
 async def services(settings: GatewaySettings) -> AsyncIterator[Gateway]:
     """The gateway's services, running until the block ends."""
     async with contextlib.AsyncExitStack() as running:
-        recovery = Recovery()
-        nc = await bus.connect(
-            settings.nats_url, f"gateway {settings.gateway_id}", recovery.reconnected
-        )
+        nc = await bus.connect(settings.nats_url, f"gateway {settings.gateway_id}")
         running.push_async_callback(bus.close, nc)
         js = nc.jetstream()
-        plan = _layout(settings, nc.max_payload)
-        await layout.ensure(js, plan)
+        await layout.ensure(js, _layout(settings, nc.max_payload))
         max_body = min(settings.max_body, nc.max_payload - bus.ENVELOPE_ROOM)
         records = await RecordStore.open(nc, settings.retention)
-        recovery.start(js, records, plan)
-        running.push_async_callback(recovery.stop)
         secrets = await _secret_store(js, settings)
         functions = await _watched(running, js, bus.FUNCTIONS_BUCKET)
         counts = await _watched(running, js, bus.COUNTERS_BUCKET)
@@ -95,6 +88,7 @@ async def services(settings: GatewaySettings) -> AsyncIterator[Gateway]:
         running.push_async_callback(counters.stop)
         idempotency = await layout.bucket(js, bus.IDEMPOTENCY_BUCKET, settings.dedup_window)
         submissions = Submissions(nc, js, records, idempotency, registry, max_body)
+        running.push_async_callback(submissions.all_settled)
         scheduler = Scheduler(
             registry,
             submissions,

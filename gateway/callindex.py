@@ -71,11 +71,9 @@ class _Run:
         await asyncio.gather(*(w.caught_up() for w in self.watches))
 
     def apply(self, shelf: int, key: str, raw: bytes | None, revision: int) -> None:
-        """A write to a shelf: a record stored (its summary replaces the call's), or deleted.
-        A key on two shelves is the first shelf's (a queued call's record in memory, then on
-        disk once it changed), whichever watch hands it on first."""
+        """A write to a shelf: a record stored (its summary replaces the call's), or deleted."""
         if raw is None:
-            self._remove(shelf, key)
+            self._remove(key)
             return
         try:
             summary = summarize(key, raw, shelf, revision)
@@ -83,20 +81,14 @@ class _Run:
             log.warning("call index: skipping a record: %s", exc)
             return
         if self._loading is not None:
-            if _outranks(self._loading.get(key), shelf):
-                self._loading[key] = summary
-            return
-        if not _outranks(self.table.get(key), shelf):
+            self._loading[key] = summary
             return
         if self.table.put(summary) != summary:  # a change a summary shows
             self.feed.publish(CallChange(summary))
 
-    def _remove(self, shelf: int, key: str) -> None:
+    def _remove(self, key: str) -> None:
         if self._loading is not None:
-            if _outranks(self._loading.get(key), shelf):
-                self._loading.pop(key, None)
-            return
-        if not _outranks(self.table.get(key), shelf):
+            self._loading.pop(key, None)
             return
         removed = self.table.remove(key)
         if removed is not None:
@@ -121,11 +113,6 @@ class _Run:
             if summary.shelf == shelf and summary.revision < state.first_seq:
                 gone.append(summary)
         return gone
-
-
-def _outranks(held: CallSummary | None, shelf: int) -> bool:
-    """Whether a write to `shelf` stands for the call over the summary held for its key."""
-    return held is None or shelf <= held.shelf
 
 
 class CallIndex:
@@ -157,8 +144,6 @@ class CallIndex:
         run = await self._running()
         await run.caught_up()
         for shelf in self.store.shelves:
-            if shelf.index is None:
-                continue
             try:
                 entry = await shelf.index.get(call_id)
             except (KeyNotFoundError, InvalidKeyError):  # InvalidKey: no call has such an id

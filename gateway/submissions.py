@@ -97,6 +97,7 @@ class Submissions:
         self.idempotency = idempotency
         self.registry = registry  # a retry runs with the function's spec as it is now
         self.max_body = max_body
+        self.pending: dict[str, asyncio.Task[None]] = {}  # records written after the 202
 
     async def claim(self, key: str, call_id: str) -> str:
         """The call id an idempotency key stands for: this one, or the first one's."""
@@ -109,20 +110,34 @@ class Submissions:
             return (entry.value or call_id.encode()).decode()
 
     async def accept_new(self, call: CallRequest, capped: bool) -> CallRecord:
-        """Queue a call under an id this gateway has just made (no earlier call can hold it):
-        its record first, in memory until its first change, then the queued message, the
-        one durable write. A call is never queued without its record; one whose queueing
-        failed has its record removed, unless a watchdog has it already."""
-        record = queued_record(call)
+        """Queue a call under an id this gateway has just made: no earlier call can hold it,
+        so the queued message is the one durable write the caller waits for, and its
+        record is written right after (a watchdog that takes the call first writes its own).
+        """
+        record = _queued(call)
         call.created_at = record.createdAt
-        await self.records.create_queued(record)
-        try:
-            await self._queue(call, capped)
-        except BaseException:
-            with contextlib.suppress(Exception):
-                await asyncio.shield(self.records.forget_queued(record))
-            raise
+        await self._queue(call, capped)
+        task = asyncio.create_task(self._record(record))
+        self.pending[call.call_id] = task
+        task.add_done_callback(lambda _: self.pending.pop(call.call_id, None))
         return record
+
+    async def _record(self, record: CallRecord) -> None:
+        try:
+            await self.records.create_if_absent(record)
+        except Exception as exc:  # the watchdog that takes the call writes one
+            log.warning("call %s: record not written: %s", record.callId, exc)
+
+    async def settled(self, call_id: str) -> None:
+        """Once the record of a call accepted here just now is written (read your writes)."""
+        task = self.pending.get(call_id)
+        if task is not None:
+            await asyncio.shield(task)
+
+    async def all_settled(self) -> None:
+        """Once every record of a call accepted here so far is written; also at shutdown."""
+        with contextlib.suppress(Exception):
+            await asyncio.shield(asyncio.gather(*self.pending.values()))
 
     async def accept(
         self, call: CallRequest, capped: bool, retry_of: str | None = None
@@ -134,7 +149,8 @@ class Submissions:
         if the first one made it, by the message id, within the deduplication window.
         `retry_of` (the call this one retries) is on record before a watchdog can take it.
         """
-        stored, new = await self.records.create(replace(queued_record(call), retryOf=retry_of))
+        await self.settled(call.call_id)  # a repeat of a call accepted here just now
+        stored, new = await self.records.create(replace(_queued(call), retryOf=retry_of))
         if not new and not stored.unstarted:
             return stored
         call.created_at = stored.createdAt
@@ -221,8 +237,7 @@ def _headers(request: RequestRecord, body: bytes) -> list[tuple[str, str]]:
     ]
 
 
-def queued_record(call: CallRequest) -> CallRecord:
-    """The record of a call as it is queued, before any watchdog took it."""
+def _queued(call: CallRequest) -> CallRecord:
     return CallRecord(
         call.call_id,
         call.function,

@@ -39,12 +39,7 @@ async def connected(url: str) -> AsyncIterator[Store]:
     try:
         js = nc.jetstream()
         buckets = (BUCKET, INDEX_BUCKET, bus.CALLS_BUCKET, bus.CALL_INDEX_BUCKET)
-        for name in (
-            *buckets,
-            bus.SYNC_CALLS_BUCKET,
-            bus.SYNC_CALL_INDEX_BUCKET,
-            bus.QUEUED_CALLS_BUCKET,
-        ):
+        for name in (*buckets, bus.SYNC_CALLS_BUCKET, bus.SYNC_CALL_INDEX_BUCKET):
             with contextlib.suppress(NotFoundError):  # left by an earlier test of this module
                 await js.delete_key_value(name)
         kv = await layout.bucket(js, BUCKET, max_age=None)

@@ -15,6 +15,7 @@ MAX_LIMIT = 1000
 
 async def get_call(request: Request) -> Response:
     gw, call_id = services(request), request.path_params["call_id"]
+    await gw.submissions.settled(call_id)
     record = await gw.records.get(call_id)
     return JSONResponse(record.to_json())
 
@@ -26,6 +27,7 @@ async def list_calls(request: Request) -> Response:
     before = cursor(request.query_params)
     limit = _limit(request.query_params.get("limit", "20"))
     gw = services(request)
+    await gw.submissions.all_settled()  # a call accepted here is listed from its 202 on
     page = await gw.index.page(query, limit, before)
     records = await gw.index.records(page.calls)
     headers = {}
@@ -44,6 +46,7 @@ def _limit(raw: str) -> int:
 async def cancel_call(request: Request) -> Response:
     """A queued call never runs; a running one has its container stopped."""
     gw, call_id = services(request), request.path_params["call_id"]
+    await gw.submissions.settled(call_id)
     found = await gw.records.get(call_id)
     record = await gw.submissions.cancel(found, "cancelled")
     if record.state is not CallState.CANCELLED or found.state.final:

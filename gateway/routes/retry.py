@@ -31,6 +31,7 @@ async def retry_call(request: Request) -> Response:
     except BodyTooLarge:
         raise BodyTooLarge(gw.max_body) from None  # the limit of the body it wraps
     body = retry_body(_parse(raw)) if raw.strip() else None
+    await gw.submissions.settled(call_id)
     record = await gw.submissions.retry(await gw.records.get(call_id), body)
     return JSONResponse(record.to_json(), status_code=202, headers={"X-Call-Id": record.callId})
 

@@ -111,6 +111,7 @@ async def calls_of(visit: Visit, chosen: CallFilter) -> tuple[list[CallRecord], 
 
 
 async def _record(visit: Visit, call_id: str) -> CallRecord:
+    await visit.gw.submissions.settled(call_id)
     return await visit.gw.records.get(call_id)
 
 

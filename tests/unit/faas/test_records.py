@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 from nats.js.api import DiscardPolicy, KeyValueConfig, StorageType
-from nats.js.errors import KeyNotFoundError, KeyWrongLastSequenceError, NotFoundError
+from nats.js.errors import KeyNotFoundError, NotFoundError
 from nats.js.kv import KeyValue
 
 from faas import bus, layout
@@ -543,75 +543,6 @@ def test_sync_records_are_volatile_found_and_listed_with_the_others(nats_url: st
         volatile = await s.js.key_value(bus.SYNC_CALL_INDEX_BUCKET)
         with pytest.raises(KeyNotFoundError):
             await volatile.get(stamped.callId)
-
-    run(nats_url, body)
-
-
-def test_a_queued_record_is_in_memory_until_its_first_change_moves_it_to_disk(
-    nats_url: str,
-) -> None:
-    async def body(s: Store) -> None:
-        store = await RecordStore.open(s.nc, 3600.0)
-        queued = CallRecord(stamped_id(at(4)), "f", createdAt=at(4))
-        await store.create_queued(queued)
-        durable = await s.js.key_value(bus.CALLS_BUCKET)
-        memory = await s.js.key_value(bus.QUEUED_CALLS_BUCKET)
-        with pytest.raises(KeyNotFoundError):  # the queued message is its durable copy
-            await durable.get(queued.key)
-        assert (await memory.get(queued.key)).value == queued.dumps()
-        assert await store.get(queued.callId) == queued
-        held = await store.read(queued.key)
-        assert (held.record, held.revision) == (queued, 0)
-        assert [r.callId for r in await store.recent("f", 10)] == [queued.callId]
-        # its first change creates it on disk and drops the memory copy
-        running = await store.revise(queued.key, lambda r: replace(r, state=CallState.RUNNING))
-        assert (await durable.get(queued.key)).revision == running.revision
-        assert (await store.get(queued.callId)).state is CallState.RUNNING
-        with pytest.raises(KeyNotFoundError):
-            await memory.get(queued.key)
-        with pytest.raises(KeyWrongLastSequenceError):  # a change from the same stale read
-            await durable.update(queued.key, queued.dumps(), last=held.revision)
-        assert [r.state for r in await store.recent("f", 10)] == [CallState.RUNNING]
-        # the same id sent again finds it
-        assert await store.create(queued) == (running.record, False)
-
-    run(nats_url, body)
-
-
-def test_a_queued_record_changed_from_a_stale_read_is_read_again(nats_url: str) -> None:
-    async def body(s: Store) -> None:
-        store = await RecordStore.open(s.nc, 3600.0)
-        queued = CallRecord(stamped_id(at(5)), "f", createdAt=at(5))
-        await store.create_queued(queued)
-        stale = await store.read(queued.key)
-        await store.update(queued.key, lambda r: replace(r, state=CallState.CANCELLED))
-        done = await store.revise(queued.key, lambda r: replace(r, attempts=7), stale)
-        assert (done.record.state, done.record.attempts) == (CallState.CANCELLED, 7)
-
-    run(nats_url, body)
-
-
-def test_a_queued_record_goes_to_disk_when_the_memory_shelf_is_full(nats_url: str) -> None:
-    async def body(s: Store) -> None:
-        store = await RecordStore.open(s.nc, 3600.0)
-        info = await s.js.stream_info(f"KV_{bus.QUEUED_CALLS_BUCKET}")
-        assert info.config.discard == DiscardPolicy.NEW  # a full shelf evicts no queued call
-        info.config.max_bytes = 4096
-        await s.js.update_stream(info.config)
-        made = [
-            CallRecord(stamped_id(at(n)), "f", createdAt=at(n), message="x" * 900) for n in range(8)
-        ]
-        for record in made:
-            await store.create_queued(record)
-        durable = await s.js.key_value(bus.CALLS_BUCKET)
-        on_disk = []
-        for record in made:
-            with contextlib.suppress(KeyNotFoundError):
-                await durable.get(record.key)
-                on_disk.append(record)
-            assert await store.get(record.callId) == record
-        kept = len(made) - len(on_disk)  # the first ones fit in memory, the rest did not
-        assert 0 < kept < len(made) and on_disk == made[kept:], [r.callId for r in on_disk]
 
     run(nats_url, body)
 

@@ -101,32 +101,6 @@ def test_updates_and_deletes_are_seen(nats_url: str) -> None:
     run(nats_url, body)
 
 
-def test_a_queued_record_in_memory_gives_way_to_its_durable_copy(nats_url: str) -> None:
-    async def body(records: RecordStore) -> None:
-        assert records.queued is not None
-        memory = records.queued.kv
-        loaded = record(1)  # on both shelves before the index starts
-        await memory.put(loaded.key, loaded.dumps())
-        await records.put(replace(loaded, state=CallState.SUCCEEDED))
-        queued = record(2)
-        await memory.put(queued.key, queued.dumps())
-        async with index_of(records) as index:
-            assert [(s.call_id, s.state) for s in (await index.page(CallQuery())).calls] == [
-                ("c002", CallState.QUEUED),
-                ("c001", CallState.SUCCEEDED),
-            ]
-            await records.update(queued.key, lambda r: replace(r, state=CallState.RUNNING))
-            await memory.put(queued.key, replace(queued, message="late").dumps())  # after
-            await memory.delete(loaded.key)  # and one gone from memory
-            calls = (await index.page(CallQuery())).calls
-            assert [(s.call_id, s.state, s.shelf) for s in calls] == [
-                ("c002", CallState.RUNNING, 0),
-                ("c001", CallState.SUCCEEDED, 0),
-            ]
-
-    run(nats_url, body)
-
-
 def test_a_record_that_cannot_be_read_is_skipped(
     nats_url: str, caplog: pytest.LogCaptureFixture
 ) -> None:

@@ -266,6 +266,7 @@ def test_run_now_is_one_call_outside_the_ticks_paused_or_not(nats_url: str) -> N
         async with gateway_scheduler(nats_url, now_beat) as scheduler:
             await scheduler.pause("now-beat")
             record = await scheduler.run_now("now-beat")
+            await scheduler.submissions.settled(record.callId)
             assert await scheduler.records.get(record.callId) == record
             assert (record.function, record.kind, record.state) == ("now-beat", "async", "queued")
             assert record.callbackUrl == hook

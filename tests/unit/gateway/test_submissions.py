@@ -10,7 +10,6 @@ from collections.abc import AsyncIterator
 from dataclasses import replace
 
 import nats
-import nats.errors
 import pytest
 from nats.js import JetStreamContext
 from nats.js.errors import KeyNotFoundError
@@ -20,13 +19,11 @@ from faas.jobspec import JOB_FUNCTION
 from faas.layout import Layout
 from faas.records import (
     MAX_TEXT,
-    CallNotFound,
     CallRecord,
     CallState,
     RecordStore,
     RequestRecord,
     now,
-    record_key,
     stamped_id,
 )
 from faas.spec import FunctionSpec
@@ -38,10 +35,6 @@ from gateway.submissions import Submissions, retry_call
 
 MAX_BODY = 2 * MAX_TEXT
 HOOK = "http://hook.test/done"
-
-
-def accepted_key(made: CallRequest) -> str:
-    return record_key(made.function, made.created_at, made.call_id)
 
 
 def call(call_id: str) -> CallRequest:
@@ -76,7 +69,7 @@ async def queued(js: JetStreamContext, function: str) -> CallRequest:
     return unpack(msg.data, CallRequest)
 
 
-def test_a_new_call_is_recorded_then_queued_and_read_back(nats_url: str) -> None:
+def test_a_new_call_is_queued_then_recorded_and_read_back(nats_url: str) -> None:
     async def main() -> None:
         async with opened(nats_url) as (submissions, js):
             records = submissions.records
@@ -87,29 +80,20 @@ def test_a_new_call_is_recorded_then_queued_and_read_back(nats_url: str) -> None
             taken = unpack(msg.data, CallRequest)
             assert (taken.call_id, taken.created_at) == ("n1", new.created_at)
             await msg.ack()
-            record = await records.get("n1")  # and so is its record
+            await submissions.settled("n1")
+            record = await records.get("n1")
             assert (record.state, record.createdAt) == (CallState.QUEUED, new.created_at)
             assert record == accepted
             assert record.request == RequestRecord("POST", "/", "", [], "", 0, True)
+            assert "n1" not in submissions.pending
 
-            # under an id that tells its key: the record in memory, found as any other
-            stamped = call("")
-            stamped.created_at = now()
-            stamped.call_id = stamped_id(stamped.created_at)
-            await submissions.accept_new(stamped, capped=False)
-            assert records.queued is not None
-            assert (await records.queued.kv.get(accepted_key(stamped))).value is not None
-            assert (await records.get(stamped.call_id)).state is CallState.QUEUED
-
-            # a call that could not be queued leaves no record behind
-            lost = call("")
-            lost.created_at = now()
-            lost.call_id = stamped_id(lost.created_at)
-            lost.body = b"x" * (submissions.nc.max_payload + 1)
-            with pytest.raises(nats.errors.MaxPayloadError):
-                await submissions.accept_new(lost, capped=False)
-            with pytest.raises(CallNotFound):
-                await records.get(lost.call_id)
+            # a watchdog that took the call before its record was written keeps its own
+            taken = call("n2")
+            await submissions.accept_new(taken, capped=False)
+            running = CallRecord("n2", "echo", state=CallState.RUNNING, createdAt=taken.created_at)
+            await records.put(running)
+            await submissions.all_settled()
+            assert (await records.get("n2")).state is CallState.RUNNING
 
     asyncio.run(main())
 
