@@ -258,7 +258,7 @@ def measure_floor(launcher: Launcher, stack: Stack, out: dict[str, Series], secs
     )
     url = f"http://127.0.0.1:{port}"
     wait_healthy(url, gateway)
-    bare = Stack("floor", stack.nats_url, url, "", [gateway, responder, stack.processes[2]])
+    bare = Stack("floor", stack.nats_url, url, "", [gateway, responder, stack.nats])
     callback = async_load("http://127.0.0.1:9/")  # the floor queues it and calls nobody back
     for load in (HEALTHZ, sync_load(), callback):
         wrk.run(url, load, 64, 2)  # warm-up, and the responder surely listens

@@ -26,13 +26,18 @@ class Stack:
     processes: list[Process]  # in the order they are stopped: front to back
 
     @property
+    def nats(self) -> Process:
+        """The (first) nats-server."""
+        return self.processes[2]
+
+    @property
     def pids(self) -> dict[str, int]:
         """Process ids by role, for CPU accounting (of a cluster, its first server's)."""
-        gateway, watchdog, nats, *_ = self.processes
+        gateway, watchdog = self.processes[:2]
         return {
             "gateway": gateway.proc.pid,
             "watchdog": watchdog.proc.pid,
-            "nats-server": nats.proc.pid,
+            "nats-server": self.nats.proc.pid,
         }
 
 
