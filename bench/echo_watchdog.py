@@ -14,8 +14,7 @@ import threading
 import time
 from collections.abc import Sequence
 
-import uvloop
-
+from faas import serving
 from faas.settings import WatchdogSettings
 from faas.wire import CallRequest, CallResult, Outcome
 from watchdog.exchange import Tap
@@ -86,7 +85,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         capacity=args.capacity,
         nats_replicas=args.nats_replicas,
     )
-    uvloop.run(serve(settings))  # as `faas watchdog` runs
+    serving.run(serve(settings))  # as `faas watchdog` runs
     return 0
 
 

@@ -12,12 +12,12 @@ import socket
 from pathlib import Path
 
 import click
-import uvloop
 
 from cli.client import Client, client_for
 from cli.functions import deploy_stack, skip_push_option
 from cli.options import env_option, gateway_option, only_option
 from cli.stack import load_stack
+from faas import serving
 from faas.errors import Error
 from faas.settings import (
     DEFAULT_DATA_DIR,
@@ -241,7 +241,7 @@ def run_gateway(
     )
     if auth_dir:
         settings.use_secrets(auth_dir)
-    uvloop.run(serve(settings))
+    serving.run(serve(settings))
     return 0
 
 
@@ -295,5 +295,5 @@ def run_watchdog(
         runtime=runtime,
         nats_replicas=nats_replicas,
     )
-    uvloop.run(serve(settings))
+    serving.run(serve(settings))
     return 0

@@ -35,7 +35,8 @@ def new_call(request: Request, spec: FunctionSpec, body: bytes, gw: Gateway) -> 
     headers = list(request.headers.items())
     created = now()
     call_id = call_id_of(request, gw) or stamped_id(created)
-    call = make_call(gw, spec, call_id, request.method, path, request.url.query, headers, body)
+    query = request.scope["query_string"].decode()  # as request.url.query, not parsing a URL
+    call = make_call(gw, spec, call_id, request.method, path, query, headers, body)
     call.created_at = created
     return call
 
