@@ -4,10 +4,11 @@
 echo watchdog, loads them with `wrk`, and measures against the same run's references: the
 gateway's own `/healthz`, durable JetStream publishes to the same server, and the floor
 (`bench.floor`: the same loads on a bare Starlette and nats-py gateway with an echo
-responder, nothing of ours). It prints a table of series, one of targets (issue 11) with
-their ratios, the floor's ratio and whether each is met, and writes both to
-`bench/results/control.json`. `--profile` adds py-spy's top frames of the
-gateway and the watchdog under the sync and async loads at concurrency 64.
+responder, nothing of ours). The series run in rounds, each series beside its references,
+so that a drift of the machine's speed weighs on both sides of a ratio alike. It prints a
+table of series, one of targets (issue 11) with their ratios, their range over the rounds,
+the floor's ratio and whether each is met, and writes them to `bench/results/control.json`.
+`--profile` adds a round under py-spy, with the top frames of the gateway and the watchdog.
 """
 
 from __future__ import annotations
@@ -17,11 +18,12 @@ import functools
 import json
 import os
 import signal
+import statistics
 import subprocess
 import sys
 import time
-from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
 from bench import profile, streams, wrk
@@ -99,6 +101,7 @@ class Target:
     at_most: bool  # met when value <= limit; else when value >= limit
     unit: str
     floor: float | None = None  # the same measure of bench.floor's bare gateway
+    rounds: tuple[float, ...] = ()  # the same measure in each round alone
 
     @property
     def met(self) -> bool:
@@ -109,10 +112,21 @@ class Target:
 
 
 @dataclass
-class Run:
+class Round:
+    """One slice of every series, run back to back, so that each ratio has its parts
+    measured under the same load of the machine."""
+
     series: dict[str, Series] = field(default_factory=dict)
+    floor: dict[str, Series] = field(default_factory=dict)
+    raw_publish: dict[str, float] = field(default_factory=dict)
+
+
+@dataclass
+class Run:
+    series: dict[str, Series] = field(default_factory=dict)  # each: its rounds merged
     raw_publish: dict[str, float] = field(default_factory=dict)
     floor: dict[str, Series] = field(default_factory=dict)  # bench.floor, the same loads
+    rounds: list[Round] = field(default_factory=list)
     profiles: dict[str, list[profile.Frame]] = field(default_factory=dict)
     dashboard: dict[str, Series] = field(default_factory=dict)  # the same, the dashboard open
     dashboard_polls: int = 0
@@ -129,6 +143,7 @@ def async_load(callback_url: str) -> wrk.Load:
 
 
 HEALTHZ = wrk.Load("GET", "/healthz", expected=b"OK\n")
+FLOOR_ASYNC = async_load("http://127.0.0.1:9/")  # the floor queues it and calls nobody back
 
 
 def measure(
@@ -221,35 +236,48 @@ def raw_publishes(stack: Stack, concurrency: int, seconds: float) -> dict[str, f
     return data
 
 
+@dataclass(frozen=True)
+class Step:
+    """One series of a round: run for some seconds, optionally profiled."""
+
+    floor: bool  # a series of bench.floor's gateway
+    key: str
+    run: Callable[..., Series]  # (seconds, profiles=None) -> Series
+
+
 def run_all(launcher: Launcher, opts: argparse.Namespace) -> Run:
     stack = start_stack(launcher, "control", echo_watchdog(opts.capacity))
     deploy(stack, "faas/bench-echo:none", "none")  # the echo watchdog starts no container
+    floor = start_floor(launcher, stack)
     out = Run()
-    secs = opts.seconds
-    profiles = out.profiles if opts.profile else None
+    secs = opts.seconds / opts.rounds
     progress("warm-up")
     for load in (HEALTHZ, sync_load()):
         wrk.run(stack.gateway_url, load, 64, 2)
-    s = out.series
-    s["healthz c1"] = measure(stack, "healthz", HEALTHZ, 1, secs)
-    s["healthz c64"] = measure(stack, "healthz", HEALTHZ, 64, secs)
-    s["sync c1"] = measure(stack, "sync c1", sync_load(), 1, secs, profiles)
-    s["sync c64"] = measure(stack, "sync c64", sync_load(), 64, secs, profiles)
     with CallbackReceiver() as receiver:
         measure_async(stack, receiver, 8, 2, None)  # warm-up
-        s["async c8"] = measure_async(stack, receiver, 8, secs, profiles)
-        s["async c64"] = measure_async(stack, receiver, 64, secs, profiles)
-        s["async c64 held"] = measure_async(stack, receiver, 64, secs, profiles, held=True)
-    out.raw_publish = raw_publishes(stack, 64, secs)
-    measure_floor(launcher, stack, out.floor, secs)
+        steps = round_steps(stack, floor, receiver)
+        for n in range(opts.rounds):
+            progress(f"round {n + 1} of {opts.rounds}, {secs:.3g}s a series")
+            out.rounds.append(run_round(stack, steps, secs, reverse=n % 2 == 1))
+        if opts.profile:  # apart: py-spy slows what it samples
+            progress("a round more, profiled with py-spy")
+            for step in steps:
+                if not step.floor and not step.key.startswith("healthz"):
+                    step.run(secs, out.profiles)
+    launcher.stop(floor.processes[:2])
+    for key in out.rounds[0].series:
+        out.series[key] = merge([r.series[key] for r in out.rounds])
+    for key in out.rounds[0].floor:
+        out.floor[key] = merge([r.floor[key] for r in out.rounds])
+    out.raw_publish = merge_raw([r.raw_publish for r in out.rounds])
     if opts.dashboard:
         with_dashboard(stack, out, secs)
     return out
 
 
-def measure_floor(launcher: Launcher, stack: Stack, out: dict[str, Series], secs: float) -> None:
-    """The same loads on bench.floor's gateway and responder, on the platform's nats-server
-    (the platform idle meanwhile)."""
+def start_floor(launcher: Launcher, stack: Stack) -> Stack:
+    """bench.floor's gateway and responder, on the platform's nats-server."""
     port = free_port()
     args = ["-m", "bench.floor", "gateway", "--nats", stack.nats_url, "--port", str(port)]
     gateway = launcher.spawn("floor-gateway", args)
@@ -258,17 +286,82 @@ def measure_floor(launcher: Launcher, stack: Stack, out: dict[str, Series], secs
     )
     url = f"http://127.0.0.1:{port}"
     wait_healthy(url, gateway)
-    bare = Stack("floor", stack.nats_url, url, "", [gateway, responder, stack.nats])
-    callback = async_load("http://127.0.0.1:9/")  # the floor queues it and calls nobody back
-    for load in (HEALTHZ, sync_load(), callback):
+    floor = Stack("floor", stack.nats_url, url, "", [gateway, responder, stack.nats])
+    for load in (HEALTHZ, sync_load(), FLOOR_ASYNC):
         wrk.run(url, load, 64, 2)  # warm-up, and the responder surely listens
-    out["healthz c1"] = measure(bare, "floor healthz", HEALTHZ, 1, secs)
-    out["healthz c64"] = measure(bare, "floor healthz", HEALTHZ, 64, secs)
-    out["sync c1"] = measure(bare, "floor sync", sync_load(), 1, secs)
-    out["sync c64"] = measure(bare, "floor sync", sync_load(), 64, secs)
-    out["async c8"] = measure(bare, "floor async", callback, 8, secs)
-    out["async c64"] = measure(bare, "floor async", callback, 64, secs)
-    launcher.stop([gateway, responder])
+    return floor
+
+
+def round_steps(stack: Stack, floor: Stack, receiver: CallbackReceiver) -> list[Step]:
+    """Each series beside its reference: the platform's, then the floor's."""
+    p = functools.partial
+    steps = []
+    for c in (1, 64):
+        steps += [
+            Step(False, f"healthz c{c}", p(measure, stack, "healthz", HEALTHZ, c)),
+            Step(True, f"healthz c{c}", p(measure, floor, "floor healthz", HEALTHZ, c)),
+            Step(False, f"sync c{c}", p(measure, stack, f"sync c{c}", sync_load(), c)),
+            Step(True, f"sync c{c}", p(measure, floor, "floor sync", sync_load(), c)),
+        ]
+    for c in (8, 64):
+        steps += [
+            Step(False, f"async c{c}", p(measure_async, stack, receiver, c)),
+            Step(True, f"async c{c}", p(measure, floor, "floor async", FLOOR_ASYNC, c)),
+        ]
+    held = p(measure_async, stack, receiver, 64, held=True)
+    return [*steps, Step(False, "async c64 held", held)]
+
+
+def run_round(stack: Stack, steps: list[Step], secs: float, reverse: bool) -> Round:
+    """Every step for `secs`, then the raw publishes; backwards when `reverse`, so that
+    over the rounds no series is always the one measured after the others."""
+    one = Round()
+    order = steps[::-1] if reverse else steps
+    if reverse:
+        one.raw_publish = raw_publishes(stack, 64, secs)
+    for step in order:
+        (one.floor if step.floor else one.series)[step.key] = step.run(secs)
+    if not reverse:
+        one.raw_publish = raw_publishes(stack, 64, secs)
+    return one
+
+
+def merge(rounds: list[Series]) -> Series:
+    """One series' rounds as one: answers, seconds, CPU, callbacks and writes summed (so
+    rates are over all of them); each latency percentile the median of the rounds'."""
+    results = [x.result for x in rounds]
+    result = wrk.Result(
+        requests=sum(r.requests for r in results),
+        seconds=sum(r.seconds for r in results),
+        wrong=sum(r.wrong for r in results),
+        socket_errors=sum(r.socket_errors for r in results),
+        p50_ms=statistics.median(r.p50_ms for r in results),
+        p90_ms=statistics.median(r.p90_ms for r in results),
+        p99_ms=statistics.median(r.p99_ms for r in results),
+    )
+    first = rounds[0]
+    merged = Series(first.name, first.concurrency, result, _sum_parts(x.cpu for x in rounds))
+    if first.callbacks is not None:
+        merged.callbacks = sum(x.callbacks or 0 for x in rounds)
+        merged.duplicates = sum(x.duplicates or 0 for x in rounds)
+        merged.drain_seconds = sum(x.drain_seconds or 0.0 for x in rounds)
+        merged.writes = sum((x.writes for x in rounds if x.writes), streams.Writes(0, 0))
+        merged.drain_cpu = _sum_parts(x.drain_cpu for x in rounds)
+    return merged
+
+
+def merge_raw(rounds: list[dict[str, float]]) -> dict[str, float]:
+    total = _sum_parts(rounds)
+    total["rate"] = total["publishes"] / total["seconds"]
+    return total
+
+
+def _sum_parts(parts: Iterable[dict[str, float]]) -> dict[str, float]:
+    total: dict[str, float] = {}
+    for one in parts:
+        for key, value in one.items():
+            total[key] = total.get(key, 0.0) + value
+    return total
 
 
 def with_dashboard(stack: Stack, out: Run, secs: float) -> None:
@@ -300,7 +393,13 @@ def dashboard_table(run: Run) -> str:
 
 
 def targets(run: Run) -> list[Target]:
-    s, f = run.series, run.floor
+    """Issue 11's targets over all rounds, each with its value in every round."""
+    found = targets_of(run.series, run.floor, run.raw_publish)
+    each = [targets_of(r.series, r.floor, r.raw_publish) for r in run.rounds]
+    return [replace(t, rounds=tuple(r[i].value for r in each)) for i, t in enumerate(found)]
+
+
+def targets_of(s: dict[str, Series], f: dict[str, Series], raw: dict[str, float]) -> list[Target]:
     drain, held_drain = s["async c64"].drain_rate or 0.0, s["async c64 held"].drain_rate or 0.0
     return [
         Target(
@@ -329,19 +428,19 @@ def targets(run: Run) -> list[Target]:
         ),
         Target(
             "async c64: 202s/s over durable publishes/s",
-            s["async c64"].result.rate / run.raw_publish["rate"],
+            s["async c64"].result.rate / raw["rate"],
             0.8,
             False,
             "x",
-            f["async c64"].result.rate / run.raw_publish["rate"],
+            f["async c64"].result.rate / raw["rate"],
         ),
         Target(
             "  the same, watchdog held (nothing drains)",
-            s["async c64 held"].result.rate / run.raw_publish["rate"],
+            s["async c64 held"].result.rate / raw["rate"],
             0.8,
             False,
             "x",
-            f["async c64"].result.rate / run.raw_publish["rate"],
+            f["async c64"].result.rate / raw["rate"],
         ),
         Target(
             "async c8: 202 p50",
@@ -415,14 +514,17 @@ def _kind(name: str) -> str:
 
 
 def targets_table(found: list[Target]) -> str:
-    rows = [f"{'target':<48} {'measured':>9} {'floor':>9} {'goal':>9}  met"]
+    rows = [f"{'target':<48} {'measured':>9} {'rounds':>11} {'floor':>9} {'goal':>9}  met"]
     for t in found:
         goal = f"{'<=' if t.at_most else '>='}{t.limit:g}{t.unit}"
         bare = "-" if t.floor is None else f"{t.floor:.2f}{t.unit}"
+        spread = f"{min(t.rounds):.2f}-{max(t.rounds):.2f}" if t.rounds else "-"
         rows.append(
-            f"{t.name:<48} {t.value:>8.2f}{t.unit} {bare:>9} {goal:>9}  {'yes' if t.met else 'NO'}"
+            f"{t.name:<48} {t.value:>8.2f}{t.unit} {spread:>11} {bare:>9} {goal:>9}  "
+            f"{'yes' if t.met else 'NO'}"
         )
-    rows.append("(floor: the same measure of bench.floor, a bare Starlette and nats-py gateway)")
+    rows.append("(rounds: the lowest and highest of the rounds alone; floor: the same measure")
+    rows.append(" of bench.floor, a bare Starlette and nats-py gateway, in the same rounds)")
     return "\n".join(rows)
 
 
@@ -436,9 +538,14 @@ def profiles_table(profiles: dict[str, list[profile.Frame]]) -> str:
 
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m bench.control", description=__doc__)
-    p.add_argument("--seconds", type=float, default=10.0, help="per series (default 10)")
+    p.add_argument(
+        "--seconds", type=float, default=12.0, help="per series, over all rounds (default 12)"
+    )
+    p.add_argument("--rounds", type=int, default=3, help="rounds of every series (default 3)")
     p.add_argument("--capacity", type=int, default=128, help="echo watchdog's (default 128)")
-    p.add_argument("--profile", action="store_true", help="py-spy the gateway and watchdog")
+    p.add_argument(
+        "--profile", action="store_true", help="then a round more, py-spy on gateway and watchdog"
+    )
     p.add_argument(
         "--dashboard", action="store_true", help="also each series with the dashboard open"
     )
@@ -470,6 +577,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         "series": [x.to_json() for x in run.series.values()],
         "raw_publish": run.raw_publish,
         "floor": [x.to_json() for x in run.floor.values()],
+        "rounds": [
+            {
+                "series": [x.to_json() for x in r.series.values()],
+                "floor": [x.to_json() for x in r.floor.values()],
+                "raw_publish": r.raw_publish,
+            }
+            for r in run.rounds
+        ],
         "targets": [t.to_json() for t in found],
         "profiles": {k: [f.to_json() for f in v] for k, v in run.profiles.items()},
         "dashboard": {

@@ -18,6 +18,9 @@ class Writes:
     def __sub__(self, earlier: Writes) -> Writes:
         return Writes(self.durable - earlier.durable, self.memory - earlier.memory)
 
+    def __add__(self, other: Writes) -> Writes:
+        return Writes(self.durable + other.durable, self.memory + other.memory)
+
 
 async def _count(url: str) -> Writes:
     nc = await nats.connect(url)
