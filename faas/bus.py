@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable, Coroutine
 from typing import Any
 
 import nats
@@ -89,14 +90,28 @@ def servers(url: str) -> list[str]:
     return found
 
 
-async def connect(url: str, name: str, **options: Any) -> Client:
-    """Connect to any of the servers, then reconnect (to any) forever if one goes away."""
+async def connect(
+    url: str,
+    name: str,
+    reconnected: Callable[[Client], Coroutine[Any, Any, None]] | None = None,
+    **options: Any,
+) -> Client:
+    """Connect to any of the servers, then reconnect (to any) forever if one goes away;
+    `reconnected` runs (as a task of its own) after each reconnection."""
     made: list[Client] = []
+    after: set[asyncio.Task[None]] = set()
 
     async def disconnected() -> None:
         if made and (made[0].is_closed or made[0].is_draining):
             return  # our own close
         log.warning("NATS: disconnected, reconnecting")
+
+    async def back() -> None:
+        log.info("NATS: reconnected")
+        if reconnected is not None and made:
+            task = asyncio.create_task(reconnected(made[0]))
+            after.add(task)
+            task.add_done_callback(after.discard)
 
     connecting = nats.connect(
         servers(url),
@@ -107,7 +122,7 @@ async def connect(url: str, name: str, **options: Any) -> Client:
         reconnect_time_wait=0.5,
         error_cb=_log_error,
         disconnected_cb=disconnected,
-        reconnected_cb=_log_reconnected,
+        reconnected_cb=back,
         **options,
     )
     try:
@@ -144,7 +159,3 @@ async def close(nc: Client) -> None:
 
 async def _log_error(exc: Exception) -> None:
     log.warning("NATS: %s", exc or type(exc).__name__)
-
-
-async def _log_reconnected() -> None:
-    log.info("NATS: reconnected")

@@ -71,6 +71,18 @@ async def ensure(js: JetStreamContext, layout: Layout) -> None:
             await asyncio.sleep(0.5)
 
 
+async def restore(js: JetStreamContext, layout: Layout) -> None:
+    """After a reconnection: make again what the server lost, if it restarted alone (its
+    streams and buckets in memory: queued sync calls and their records). Only logs failures:
+    the part keeps serving, and the next reconnection tries again."""
+    try:
+        await ensure(js, layout)
+    except (Error, nats.errors.Error) as exc:
+        log.warning("after reconnecting, the streams and buckets could not be checked: %s", exc)
+        return
+    log.info("streams and buckets checked after reconnecting")
+
+
 async def _ensure(js: JetStreamContext, layout: Layout) -> None:
     """Sync calls live in memory (a caller waits on each); async calls and callbacks on disk."""
     n, window = layout.replicas, layout.dedup_window

@@ -4,9 +4,11 @@ services in order and stops them in reverse (a part that fails to start stops th
 from __future__ import annotations
 
 import contextlib
+import functools
 import logging
 from collections.abc import AsyncIterator
 
+from nats.aio.client import Client
 from nats.js import JetStreamContext
 from starlette.applications import Starlette
 
@@ -68,7 +70,8 @@ def _guard(app: Starlette, settings: GatewaySettings) -> None:
 async def services(settings: GatewaySettings) -> AsyncIterator[Gateway]:
     """The gateway's services, running until the block ends."""
     async with contextlib.AsyncExitStack() as running:
-        nc = await bus.connect(settings.nats_url, f"gateway {settings.gateway_id}")
+        restore = functools.partial(_restore, settings)
+        nc = await bus.connect(settings.nats_url, f"gateway {settings.gateway_id}", restore)
         running.push_async_callback(bus.close, nc)
         js = nc.jetstream()
         await layout.ensure(js, _layout(settings, nc.max_payload))
@@ -120,6 +123,11 @@ async def services(settings: GatewaySettings) -> AsyncIterator[Gateway]:
             index=index,
             stats=CallStats(index, registry, presence, nc),
         )
+
+
+async def _restore(settings: GatewaySettings, nc: Client) -> None:
+    """After a reconnection: what a lone server's restart lost is made again."""
+    await layout.restore(nc.jetstream(), _layout(settings, nc.max_payload))
 
 
 def _layout(settings: GatewaySettings, max_msg_size: int) -> Layout:

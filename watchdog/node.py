@@ -66,6 +66,13 @@ class Watchdog:
     def name(self) -> str:
         return self.settings.watchdog_id
 
+    def _layout(self, nc: Client) -> Layout:
+        s = self.settings
+        return Layout(nc.max_payload, s.dedup_window, s.retention, s.lease, s.nats_replicas)
+
+    async def _restore_layout(self, nc: Client) -> None:
+        await layout.restore(nc.jetstream(), self._layout(nc))
+
     @property
     def free(self) -> int:
         return self.settings.capacity - len(self.calls)
@@ -86,12 +93,11 @@ class Watchdog:
         removed = await loop.run_in_executor(self._pool, self.runner.remove_orphans)
         if removed:
             log.info("removed %d orphaned container(s) of watchdog %s", removed, self.name)
-        self._nc = nc = await bus.connect(self.settings.nats_url, f"watchdog {self.name}")
-        js = nc.jetstream()
-        s = self.settings
-        await layout.ensure(
-            js, Layout(nc.max_payload, s.dedup_window, s.retention, s.lease, s.nats_replicas)
+        self._nc = nc = await bus.connect(
+            self.settings.nats_url, f"watchdog {self.name}", self._restore_layout
         )
+        js = nc.jetstream()
+        await layout.ensure(js, self._layout(nc))
         records = await RecordStore.open(nc, self.settings.retention)
         if self.secrets is not None:
             await self.secrets.start(js)

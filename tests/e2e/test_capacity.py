@@ -14,7 +14,7 @@ import docker
 import httpx
 
 from tests.e2e.containers import RUN_DIR, call_containers, wait_for_containers
-from tests.e2e.parts import Parts, cluster, deploy, stop, wait_for_watchdog
+from tests.e2e.parts import Parts, cluster, deploy, stop, wait_for_watchdog, wait_record
 from watchdog.oci import kernel
 from watchdog.oci.factory import OWNER_FILE, owner_of
 
@@ -75,6 +75,28 @@ def test_queued_calls_wait_for_capacity(parts: Parts) -> None:
     deploy(c.gateway, "slow-echo", "sh -c 'sleep 1; cat'")
     replies = asyncio.run(_concurrent(c.gateway.url, "slow-echo", 3))
     assert [r.text for r in replies] == ["call 0", "call 1", "call 2"]
+
+
+def test_sync_calls_queue_and_are_recorded_again_after_nats_restarts_alone(parts: Parts) -> None:
+    """A lone server's restart loses its streams and buckets in memory (the sync queue and
+    the sync calls' records): the gateway and watchdog make them again as they reconnect."""
+    c = cluster(parts, 1)
+    deploy(c.gateway, "slow-echo", "sh -c 'sleep 1; cat'")
+    parts.restart_nats(c.nats)
+    wait_for_watchdog(c.gateway)
+    deadline = time.monotonic() + 60
+    while True:  # until the gateway is back on NATS
+        with c.gateway.client() as http:
+            first = http.post("/function/slow-echo", content=b"first", timeout=30)
+        if first.status_code == 200 or time.monotonic() > deadline:
+            break
+        time.sleep(0.2)
+    assert first.text == "first"
+    found = wait_record(c.gateway, first.headers["x-call-id"], lambda r: True, timeout=30)
+    assert (found["state"], found["kind"]) == ("succeeded", "sync")
+    # capacity 1: two of three calls wait in the sync queue, a stream in memory
+    replies = asyncio.run(_concurrent(c.gateway.url, "slow-echo", 3))
+    assert [(r.status_code, r.text) for r in replies] == [(200, f"call {i}") for i in range(3)]
 
 
 def test_sigterm_mid_call_lets_the_call_finish(
