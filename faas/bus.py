@@ -10,8 +10,8 @@ from typing import Any
 import nats
 import nats.errors
 from nats.aio.client import Client
-from nats.js.errors import ServiceUnavailableError
 
+from faas import failover
 from faas.errors import Error
 
 log = logging.getLogger(__name__)
@@ -136,16 +136,11 @@ async def connect(
 
 async def _jetstream_ready(nc: Client, url: str) -> None:
     """Wait for JetStream to answer: a cluster just started elects its leader first."""
-    deadline = asyncio.get_running_loop().time() + FIRST_CONNECT_WAIT
-    while True:
-        try:
-            await nc.jetstream().account_info()
-            return
-        except (ServiceUnavailableError, nats.errors.TimeoutError, nats.errors.NoRespondersError):
-            if asyncio.get_running_loop().time() > deadline:
-                await nc.close()
-                raise Error(f"JetStream at {url} is not available (is it on?)") from None
-            await asyncio.sleep(0.25)
+    try:
+        await failover.outlast(nc.jetstream().account_info, FIRST_CONNECT_WAIT, 0.25)
+    except failover.TRANSIENT:
+        await nc.close()
+        raise Error(f"JetStream at {url} is not available (is it on?)") from None
 
 
 async def close(nc: Client) -> None:

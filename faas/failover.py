@@ -1,4 +1,4 @@
-"""Writes that wait out a NATS cluster's failover rather than fail the work they record."""
+"""Writes (and reads) that wait out a NATS failover, or a cluster's start, rather than fail."""
 
 from __future__ import annotations
 
@@ -26,17 +26,22 @@ WAIT = 1.0  # between tries
 
 
 async def outlast(
-    write: Callable[[], Awaitable[T]], patience: float | None = None, wait: float | None = None
+    write: Callable[[], Awaitable[T]],
+    patience: float | None = None,
+    wait: float | None = None,
+    noted: Callable[[Exception], None] | None = None,
 ) -> T:
     """`write()`, tried again after NATS errors that pass (timeouts, no leader yet) for
-    `patience` seconds (default PATIENCE); then its last error is raised. Only for writes
-    that are safe to repeat."""
+    `patience` seconds (default PATIENCE), each error given to `noted` first; then its last
+    error is raised. Only for writes that are safe to repeat."""
     wait = WAIT if wait is None else wait
     give_up = time.monotonic() + (PATIENCE if patience is None else patience)
     while True:
         try:
             return await write()
-        except TRANSIENT:
+        except TRANSIENT as exc:
             if time.monotonic() + wait > give_up:
                 raise
+            if noted is not None:
+                noted(exc)
             await asyncio.sleep(wait)

@@ -16,7 +16,6 @@ from dataclasses import dataclass
 from typing import TypeVar
 
 import nats.errors
-from nats.errors import NoRespondersError
 from nats.js import JetStreamContext
 from nats.js.api import (
     AckPolicy,
@@ -29,10 +28,10 @@ from nats.js.api import (
     StreamConfig,
     StreamInfo,
 )
-from nats.js.errors import APIError, NotFoundError, ServiceUnavailableError
+from nats.js.errors import APIError, NotFoundError
 from nats.js.kv import KeyValue
 
-from faas import bus
+from faas import bus, failover
 from faas.errors import Error
 from faas.settings import DEFAULT_DEDUP_WINDOW, DEFAULT_LEASE, DEFAULT_RETENTION
 
@@ -58,17 +57,18 @@ class Layout:
 async def ensure(js: JetStreamContext, layout: Layout) -> None:
     """Make or update every stream, shared consumer and bucket of the platform; while
     JetStream does not answer (a cluster just started elects its leaders), try again."""
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + READY_WAIT
-    while True:
-        try:
-            return await _ensure(js, layout)
-        except (nats.errors.TimeoutError, NoRespondersError, ServiceUnavailableError) as exc:
-            reason = str(exc) or type(exc).__name__
-            if loop.time() > deadline:
-                raise Error(f"JetStream did not answer within {READY_WAIT:g}s: {reason}") from None
-            log.warning("JetStream is not ready (%s): trying again", reason)
-            await asyncio.sleep(0.5)
+
+    def noted(exc: Exception) -> None:
+        log.warning("JetStream is not ready (%s): trying again", _reason(exc))
+
+    try:
+        await failover.outlast(lambda: _ensure(js, layout), READY_WAIT, 0.5, noted)
+    except failover.TRANSIENT as exc:
+        raise Error(f"JetStream did not answer within {READY_WAIT:g}s: {_reason(exc)}") from None
+
+
+def _reason(exc: Exception) -> str:
+    return str(exc) or type(exc).__name__
 
 
 async def restore(js: JetStreamContext, layout: Layout) -> None:

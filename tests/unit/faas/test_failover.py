@@ -43,3 +43,10 @@ def test_errors_that_do_not_pass_are_not_tried_again(error: Exception) -> None:
     with pytest.raises(type(error)):
         asyncio.run(outlast(write, patience=5.0, wait=0.0))
     assert write.tries == 1
+
+
+def test_each_error_tried_again_is_noted_first() -> None:
+    first, second = nats.errors.TimeoutError(), nats.errors.NoRespondersError()
+    seen: list[Exception] = []
+    assert asyncio.run(outlast(Flaky(first, second), 5.0, 0.0, seen.append)) == 3
+    assert seen == [first, second]
