@@ -3,9 +3,11 @@
     .venv/bin/python -m bench.runtimes [--quick] [--calls 40] [--concurrent-calls 80]
 
 For each image (default `faas/wc:latest`, busybox, and `faas/hello:latest`, Python): (a)
-`docker run -i --rm --network none` one after another; then a call end to end through a real
+`docker run -i --rm --network none` one after another; and a call end to end through a real
 gateway, nats-server and watchdog with `--runtime docker` and with `--runtime runc`, at
-concurrency 1 and 8. Prints a table and the targets of the daemonless runtime, writes
+concurrency 1 and 8. The series of an image run in `--rounds` interleaved rounds, each with
+its share of the calls, so that the machine's drift weighs on every side of a ratio alike.
+Prints a table and the targets of the daemonless runtime, writes
 bench/results/runtimes.json; see bench/README.md.
 """
 
@@ -13,8 +15,9 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import functools
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
@@ -25,7 +28,7 @@ from bench.load import DockerRun, HttpCall
 from bench.parts import ROOT, BenchError, Launcher, progress, with_launcher
 from bench.run import expected_output, fresh_logs
 from bench.stack import FUNCTION, Stack, deploy, docker_watchdog, start_stack
-from bench.stats import Series, Summary
+from bench.stats import Series, Summary, merged
 from faas.errors import Error
 
 RESULTS = ROOT / "bench" / "results"
@@ -44,9 +47,10 @@ class Options:
     concurrent_calls: int = 80  # each runtime at --concurrency
     concurrency: int = 8
     warmup: int = 3
+    rounds: int = 2  # each series split into this many slices, run in turn with the others
 
 
-QUICK = Options(calls=5, concurrent_calls=16, warmup=1)
+QUICK = Options(calls=5, concurrent_calls=16, warmup=1, rounds=1)
 
 
 def options(argv: Sequence[str] | None) -> Options:
@@ -57,14 +61,15 @@ def options(argv: Sequence[str] | None) -> Options:
     p.add_argument("--concurrent-calls", type=int, help=f"default {d.concurrent_calls}")
     p.add_argument("--concurrency", type=int, help=f"default {d.concurrency}")
     p.add_argument("--warmup", type=int, help=f"uncounted calls first (default {d.warmup})")
+    p.add_argument("--rounds", type=int, help=f"interleaved rounds (default {d.rounds})")
     p.add_argument("--quick", action="store_true", help="small counts, for a smoke run")
     args = p.parse_args(argv)
     given = {k: v for k, v in vars(args).items() if v is not None and k in Options.__annotations__}
     if "images" in given:
         given["images"] = tuple(given["images"])
     opts = replace(QUICK if args.quick else d, **given)
-    if min(opts.calls, opts.concurrent_calls, opts.concurrency, opts.warmup) < 1:
-        p.error("counts, --concurrency and --warmup must be at least 1")
+    if min(opts.calls, opts.concurrent_calls, opts.concurrency, opts.warmup, opts.rounds) < 1:
+        p.error("counts, --concurrency, --warmup and --rounds must be at least 1")
     return opts
 
 
@@ -83,46 +88,75 @@ def meter(stack: Stack) -> CpuMeter:
     return CpuMeter(pids, reaped={"runc+containers": pids["watchdog"]}, machine=True)
 
 
-async def series(stack: Stack, opts: Options, image: str, expected: bytes) -> list[Series]:
-    call = HttpCall(
-        stack.gateway_url, "POST", f"/function/{FUNCTION}", opts.body.encode(), expected
-    )
-    name = label(stack.name, image)
-    measured = []
+@dataclass(frozen=True)
+class Step:
+    """One series of an image: `calls` calls at `concurrency`, a slice of them per round."""
+
+    name: str
+    concurrency: int
+    calls: int
+    run: Callable[[int], Series]  # calls -> the series of that many
+
+
+def steps_of(stacks: list[Stack], opts: Options, image: str, expected: bytes) -> list[Step]:
+    """(a), then each runtime's calls at concurrency 1, then each one's at --concurrency."""
+    plain = DockerRun(image, "none", opts.body.encode())
+    alone = f"(a) docker run {short(image)}"
+    steps = [Step(alone, 1, opts.calls, lambda n: plain.series(alone, n, expected))]
     for concurrency, calls in ((1, opts.calls), (opts.concurrency, opts.concurrent_calls)):
-        await call.series(name, max(opts.warmup, concurrency), concurrency, CpuMeter())
-        progress(f"{name}, concurrency {concurrency}: {calls} calls")
-        done = await call.series(name, calls, concurrency, meter(stack))
-        done.versus = f"(a) docker run {short(image)}"
-        measured.append(done)
-    return measured
+        for stack in stacks:
+            name, call = label(stack.name, image), _call(stack, opts, expected)
+            timed = functools.partial(_timed, stack, call, name, concurrency)
+            steps.append(Step(name, concurrency, calls, timed))
+    return steps
 
 
-def on_runtime(
-    launcher: Launcher, runtime: str, opts: Options, expected: dict[str, bytes]
-) -> list[Series]:
-    progress(f"{runtime}: starting NATS, a gateway and a watchdog --runtime {runtime}")
-    stack = start_stack(launcher, runtime, docker_watchdog(opts.concurrency, runtime))
-    try:
-        measured = []
-        for image in opts.images:
-            deploy(stack, image, "none")
-            measured += asyncio.run(series(stack, opts, image, expected[image]))
-        return measured
-    finally:
-        launcher.stop(stack.processes)
+def _call(stack: Stack, opts: Options, expected: bytes) -> HttpCall:
+    """A call of the stack's function with the body; it must answer `expected`."""
+    path = f"/function/{FUNCTION}"
+    return HttpCall(stack.gateway_url, "POST", path, opts.body.encode(), expected)
+
+
+def _timed(stack: Stack, call: HttpCall, name: str, concurrency: int, calls: int) -> Series:
+    progress(f"{name}, concurrency {concurrency}: {calls} calls")
+    return asyncio.run(call.series(name, calls, concurrency, meter(stack)))
 
 
 def measure(opts: Options, launcher: Launcher) -> list[Series]:
-    measured, expected = [], {}
+    stacks = []
+    for runtime in RUNTIMES:
+        progress(f"{runtime}: starting NATS, a gateway and a watchdog --runtime {runtime}")
+        stacks.append(start_stack(launcher, runtime, docker_watchdog(opts.concurrency, runtime)))
+    measured = []
     for image in opts.images:
         run = DockerRun(image, "none", opts.body.encode())
-        name = f"(a) docker run {short(image)}"
-        progress(f"{name}: {opts.warmup} warm-up + {opts.calls} calls")
-        expected[image] = expected_output(run, opts.warmup)
-        measured.append(run.series(name, opts.calls, expected[image]))
-    for runtime in RUNTIMES:
-        measured += on_runtime(launcher, runtime, opts, expected)
+        progress(f"{short(image)}: warm-up of docker run and of each runtime")
+        expected = expected_output(run, opts.warmup)
+        for stack in stacks:
+            deploy(stack, image, "none")
+            asyncio.run(_warm(stack, opts, expected))
+        measured += in_rounds(steps_of(stacks, opts, image, expected), opts.rounds, image)
+    return measured
+
+
+async def _warm(stack: Stack, opts: Options, expected: bytes) -> None:
+    call = _call(stack, opts, expected)
+    for concurrency in (1, opts.concurrency):
+        await call.series("warm-up", max(opts.warmup, concurrency), concurrency, CpuMeter())
+
+
+def in_rounds(steps: list[Step], rounds: int, image: str) -> list[Series]:
+    """Every step's calls in `rounds` slices, the steps in turn, every other round reversed."""
+    parts: list[list[Series]] = [[] for _ in steps]
+    for n in range(rounds):
+        order = list(enumerate(steps))
+        for i, step in order[::-1] if n % 2 else order:
+            share = step.calls // rounds + (1 if n < step.calls % rounds else 0)
+            if share:
+                parts[i].append(step.run(share))
+    measured = [merged(p) for p in parts if p]
+    for series in measured[1:]:
+        series.versus = f"(a) docker run {short(image)}"
     return measured
 
 

@@ -37,6 +37,25 @@ class Series:
         return Summary.of(self)
 
 
+def merged(rounds: list[Series]) -> Series:
+    """One series measured in rounds, as one: every sample, wall time and CPU summed, so
+    that its rate is over all of its calls."""
+    first = rounds[0]
+    cpu: dict[str, float] = {}
+    for part in rounds:
+        for role, seconds in part.cpu.items():
+            cpu[role] = cpu.get(role, 0.0) + seconds
+    return Series(
+        first.name,
+        first.concurrency,
+        first.latency,
+        [sample for part in rounds for sample in part.samples],
+        sum(part.wall for part in rounds),
+        cpu,
+        first.versus,
+    )
+
+
 def percentile(sorted_values: list[float], q: float) -> float:
     """Nearest-rank percentile of an ascending list (q in 0..1)."""
     rank = max(1, math.ceil(q * len(sorted_values)))
