@@ -52,6 +52,7 @@ class Series:
     drain_seconds: float | None = None  # async: first submission (or release) to last callback
     writes: streams.Writes | None = None  # async: messages stored, until the last callback
     drain_cpu: dict[str, float] = field(default_factory=dict)  # held: seconds, by part
+    lost_in_rounds: int | None = None  # merged: each round's lost calls, added up
 
     @property
     def cpu_ms_per_call(self) -> float:
@@ -73,6 +74,10 @@ class Series:
 
     @property
     def lost(self) -> int:
+        """Accepted calls never called back. Of rounds merged, each round's: a round's calls
+        still in flight when wrk stopped call back too, and must not hide another's loss."""
+        if self.lost_in_rounds is not None:
+            return self.lost_in_rounds
         return 0 if self.callbacks is None else max(0, self.result.good - self.callbacks)
 
     def to_json(self) -> dict[str, Any]:
@@ -272,7 +277,7 @@ def run_all(launcher: Launcher, opts: argparse.Namespace) -> Run:
         out.floor[key] = merge([r.floor[key] for r in out.rounds])
     out.raw_publish = merge_raw([r.raw_publish for r in out.rounds])
     if opts.dashboard:
-        with_dashboard(stack, out, secs)
+        with_dashboard(stack, out, opts.seconds)
     return out
 
 
@@ -347,6 +352,7 @@ def merge(rounds: list[Series]) -> Series:
         merged.drain_seconds = sum(x.drain_seconds or 0.0 for x in rounds)
         merged.writes = sum((x.writes for x in rounds if x.writes), streams.Writes(0, 0))
         merged.drain_cpu = _sum_parts(x.drain_cpu for x in rounds)
+        merged.lost_in_rounds = sum(x.lost for x in rounds)
     return merged
 
 
@@ -553,7 +559,10 @@ def parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    opts = parser().parse_args(argv)
+    p = parser()
+    opts = p.parse_args(argv)
+    if opts.rounds < 1 or opts.seconds <= 0:
+        p.error("--rounds must be at least 1 and --seconds more than 0")
     logs = RESULTS / "logs"
     logs.mkdir(parents=True, exist_ok=True)
     started = time.strftime("%Y-%m-%dT%H:%M:%S%z")

@@ -112,7 +112,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     p.add_argument("--port", type=int, default=0, help="the gateway's HTTP port")
     args = p.parse_args(argv)
     gc.freeze()
-    gc.set_threshold(50_000, 10, 10)  # as faas.serving does for our servers
+    gc.set_threshold(50_000, 10, 10)  # faas.serving's, written out: the floor imports none of ours
     if args.role == "gateway":
         uvloop.run(gateway(args.nats, args.port))
     else:

@@ -109,7 +109,7 @@ async def connect(
     async def back() -> None:
         log.info("NATS: reconnected")
         if reconnected is not None and made:
-            task = asyncio.create_task(reconnected(made[0]))
+            task = asyncio.create_task(_after_reconnecting(made[0], reconnected))
             after.add(task)
             task.add_done_callback(after.discard)
 
@@ -132,6 +132,20 @@ async def connect(
         raise Error(f"cannot connect to NATS at {url}: {reason}") from exc
     await _jetstream_ready(made[0], url)
     return made[0]
+
+
+async def _after_reconnecting(
+    nc: Client, reconnected: Callable[[Client], Coroutine[Any, Any, None]]
+) -> None:
+    """Run `reconnected`; its failure is logged (unless the connection was closed meanwhile),
+    and the next reconnection runs it again."""
+    try:
+        await reconnected(nc)
+    except (Error, nats.errors.Error) as exc:
+        if not (nc.is_closed or nc.is_draining):
+            log.warning("NATS: after reconnecting: %s", exc or type(exc).__name__)
+    except Exception:
+        log.exception("NATS: after reconnecting")
 
 
 async def _jetstream_ready(nc: Client, url: str) -> None:

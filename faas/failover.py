@@ -26,19 +26,19 @@ WAIT = 1.0  # between tries
 
 
 async def outlast(
-    write: Callable[[], Awaitable[T]],
+    attempt: Callable[[], Awaitable[T]],
     patience: float | None = None,
     wait: float | None = None,
     noted: Callable[[Exception], None] | None = None,
 ) -> T:
-    """`write()`, tried again after NATS errors that pass (timeouts, no leader yet) for
-    `patience` seconds (default PATIENCE), each error given to `noted` first; then its last
-    error is raised. Only for writes that are safe to repeat."""
+    """`attempt()`, tried again after NATS errors that pass (timeouts, no leader yet) for
+    about `patience` seconds (default PATIENCE), each error given to `noted` first; then its
+    last error is raised. Only for work that is safe to repeat: reads, idempotent writes."""
     wait = WAIT if wait is None else wait
     give_up = time.monotonic() + (PATIENCE if patience is None else patience)
     while True:
         try:
-            return await write()
+            return await attempt()
         except TRANSIENT as exc:
             if time.monotonic() + wait > give_up:
                 raise

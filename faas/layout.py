@@ -72,15 +72,16 @@ def _reason(exc: Exception) -> str:
 
 
 async def restore(js: JetStreamContext, layout: Layout) -> None:
-    """After a reconnection: make again what the server lost, if it restarted alone (its
-    streams and buckets in memory: queued sync calls and their records). Only logs failures:
-    the part keeps serving, and the next reconnection tries again."""
-    try:
-        await ensure(js, layout)
-    except (Error, nats.errors.Error) as exc:
-        log.warning("after reconnecting, the streams and buckets could not be checked: %s", exc)
+    """After a reconnection: make again what a server that restarted alone lost, its streams
+    and buckets in memory (queued sync calls, sync calls' records), told by the sync queue's
+    absence. A cluster keeps them on the servers left: nothing to do then."""
+    try:  # patient: a server just started may not answer for JetStream yet
+        await failover.outlast(lambda: js.stream_info(bus.SYNC_STREAM), READY_WAIT, 0.5)
         return
-    log.info("streams and buckets checked after reconnecting")
+    except NotFoundError:
+        log.warning("the in-memory streams and buckets are gone (NATS restarted): making them")
+    await ensure(js, layout)
+    log.info("streams and buckets made again")
 
 
 async def _ensure(js: JetStreamContext, layout: Layout) -> None:

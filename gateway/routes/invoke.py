@@ -35,7 +35,7 @@ def new_call(request: Request, spec: FunctionSpec, body: bytes, gw: Gateway) -> 
     headers = list(request.headers.items())
     created = now()
     call_id = call_id_of(request, gw) or stamped_id(created)
-    query = request.scope["query_string"].decode()  # as request.url.query, not parsing a URL
+    query = request.scope.get("query_string", b"").decode()  # request.url.query, no URL made
     call = make_call(gw, spec, call_id, request.method, path, query, headers, body)
     call.created_at = created
     return call

@@ -40,6 +40,14 @@ def test_async_rounds_merge_their_callbacks_drains_and_writes() -> None:
     assert merged.drain_cpu == {"watchdog": 1.5}
 
 
+def test_a_rounds_lost_callbacks_are_not_hidden_by_anothers_late_ones() -> None:
+    # calls in flight as wrk stopped call back too: one round has more callbacks than 202s
+    late = _series("async c64", 10, 1.0, 1.0, callbacks=12, duplicates=0, drain_seconds=1.0)
+    lost = _series("async c64", 10, 1.0, 1.0, callbacks=8, duplicates=0, drain_seconds=1.0)
+    assert (late.lost, lost.lost) == (0, 2)
+    assert merge([late, lost]).lost == 2
+
+
 def test_raw_publishes_merge_into_one_rate() -> None:
     rounds = [
         {"publishes": 100.0, "seconds": 1.0, "rate": 100.0},

@@ -7,6 +7,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
+from nats.aio.client import Client
 
 from cli import natsserver
 from faas import bus
@@ -32,3 +33,41 @@ def test_a_server_without_jetstream_is_a_clear_error(
     finally:
         proc.terminate()
         proc.wait(10)
+
+
+def test_after_each_reconnection_the_callback_runs_and_its_failure_is_logged(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    port = free_port()
+    data = tmp_path / "nats"
+    data.mkdir()
+    proc = natsserver.start(data, "127.0.0.1", port, 2**20)
+
+    async def check() -> list[bool]:
+        nonlocal proc
+        ran: asyncio.Queue[bool] = asyncio.Queue()
+
+        async def reconnected(nc: Client) -> None:
+            ran.put_nowait(nc.is_connected)
+            raise ValueError("a bug in the callback")
+
+        nc = await bus.connect(f"nats://127.0.0.1:{port}", "test", reconnected)
+        seen = []
+        try:
+            for _ in range(2):
+                proc.terminate()
+                proc.wait(10)
+                proc = natsserver.start(data, "127.0.0.1", port, 2**20)
+                seen.append(await asyncio.wait_for(ran.get(), 20))
+            await nc.flush()  # the connection still serves
+        finally:
+            await nc.close()
+        return seen
+
+    try:
+        assert asyncio.run(check()) == [True, True]
+    finally:
+        proc.terminate()
+        proc.wait(10)
+    assert "NATS: after reconnecting" in caplog.text
+    assert "a bug in the callback" in caplog.text

@@ -1,3 +1,5 @@
+"""Unit tests of faas.serving: how the servers run."""
+
 import asyncio
 import gc
 
