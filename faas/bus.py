@@ -163,7 +163,10 @@ async def close(nc: Client) -> None:
         await nc.drain()
     except (nats.errors.Error, TimeoutError) as exc:
         log.warning("NATS: closing without draining: %s", exc or type(exc).__name__)
-        await nc.close()
+        try:
+            await nc.close()
+        except RuntimeError as exc:  # uvloop: nats.py flushes what is pending to a dead socket
+            log.warning("NATS: closed, what was pending is lost: %s", exc)
 
 
 async def _log_error(exc: Exception) -> None:

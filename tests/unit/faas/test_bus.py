@@ -7,6 +7,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
+import uvloop
 from nats.aio.client import Client
 
 from cli import natsserver
@@ -71,3 +72,22 @@ def test_after_each_reconnection_the_callback_runs_and_its_failure_is_logged(
         proc.wait(10)
     assert "NATS: after reconnecting" in caplog.text
     assert "a bug in the callback" in caplog.text
+
+
+def test_a_connection_closes_cleanly_on_uvloop_while_its_server_is_gone(tmp_path: Path) -> None:
+    port = free_port()
+    data = tmp_path / "nats"
+    data.mkdir()
+    proc = natsserver.start(data, "127.0.0.1", port, 2**20)
+
+    async def check() -> bool:
+        nc = await bus.connect(f"nats://127.0.0.1:{port}", "test")
+        proc.kill()
+        proc.wait(10)
+        while not nc.is_reconnecting:  # noqa: ASYNC110 (bus.connect holds the client's callbacks)
+            await asyncio.sleep(0.05)
+        await nc.publish("faas.test", b"pending")  # kept for the next server: never sent
+        await bus.close(nc)
+        return nc.is_closed
+
+    assert uvloop.run(check())
