@@ -24,7 +24,7 @@ from gateway.callfeed import QUEUE, CallChange, CallFeed, Subscription
 from gateway.callquery import CallQuery
 from gateway.callsummary import BadRecord, CallSummary, summarize
 from gateway.calltable import CallPage, CallTable
-from gateway.shelfwatch import BucketState, ShelfWatch
+from gateway.shelfwatch import BucketRemade, BucketState, ShelfWatch
 
 log = logging.getLogger(__name__)
 
@@ -134,15 +134,13 @@ class CallIndex:
     ) -> CallPage:
         """Up to `limit` calls the query matches, newest first, after the cursor `before` (a
         previous page's `next`); every write stored before the call is seen."""
-        run = await self._running()
-        await run.caught_up()
+        run = await self._caught_up()
         return run.table.page(query or CallQuery(), limit, before)
 
     async def find(self, call_id: str) -> CallSummary | None:
         """The call's summary, by the record store's index of call ids; every write stored
         before the call is seen."""
-        run = await self._running()
-        await run.caught_up()
+        run = await self._caught_up()
         for shelf in self.store.shelves:
             try:
                 entry = await shelf.index.get(call_id)
@@ -197,6 +195,19 @@ class CallIndex:
             upkeep.cancel()
             await asyncio.gather(upkeep, return_exceptions=True)
         await self._halt()
+
+    async def _caught_up(self) -> _Run:
+        """The running index, with every write stored so far; started again, from what the
+        buckets hold now, if one was made anew (NATS restarted alone)."""
+        run = await self._running()
+        try:
+            await run.caught_up()
+        except BucketRemade as exc:
+            log.warning("call index: %s (NATS restarted): loading it again", exc)
+            await self.stop()  # its feeds end: their subscribers come again
+            run = await self._running()
+            await run.caught_up()
+        return run
 
     async def _running(self) -> _Run:
         """The running index, started (and loaded) if it was not."""

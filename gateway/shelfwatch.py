@@ -37,6 +37,12 @@ class BucketState:
     first_seq: int
     last_seq: int
     first_micros: int  # the first message's time, in microseconds since the epoch
+    created: str = ""  # when the stream was made: another time is another stream
+
+
+class BucketRemade(Exception):
+    """The bucket followed was made anew (a lone server's restart loses one in memory):
+    its watch sees none of the new one's writes, and is to be started again."""
 
 
 class ShelfWatch:
@@ -50,6 +56,7 @@ class ShelfWatch:
         self._prefix = f"$KV.{bucket}."
         self._sub: JetStreamContext.PushSubscription | None = None
         self._waiters: list[tuple[int, asyncio.Future[None]]] = []
+        self._created = ""  # the followed stream's creation time, from its first state
 
     async def start(self) -> None:
         self._sub = await self.nc.jetstream().subscribe(
@@ -92,8 +99,12 @@ class ShelfWatch:
 
     async def caught_up(self, patience: float = PATIENCE) -> None:
         """Once every write the bucket held when this was called is handed on (read your
-        writes); given up, and logged, after `patience` seconds without progress."""
+        writes); given up, and logged, after `patience` seconds without progress.
+        BucketRemade if the bucket is not the one this watch began to follow."""
         state = await self.state()
+        self._created = self._created or state.created
+        if state.created != self._created:
+            raise BucketRemade(f"bucket {self.bucket} was made anew")
         target = state.last_seq if state.messages else 0
         while self.position < target:
             before = self.position
@@ -136,4 +147,5 @@ class ShelfWatch:
             state["first_seq"],
             state["last_seq"],
             int(first.timestamp() * 1_000_000) if state["messages"] else 0,
+            str(info.get("created", "")),
         )

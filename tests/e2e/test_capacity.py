@@ -79,9 +79,12 @@ def test_queued_calls_wait_for_capacity(parts: Parts) -> None:
 
 def test_sync_calls_queue_and_are_recorded_again_after_nats_restarts_alone(parts: Parts) -> None:
     """A lone server's restart loses its streams and buckets in memory (the sync queue and
-    the sync calls' records): the gateway and watchdog make them again as they reconnect."""
+    the sync calls' records): the gateway and watchdog make them again as they reconnect,
+    and the call index, which followed the lost bucket, follows the new one."""
     c = cluster(parts, 1)
     deploy(c.gateway, "slow-echo", "sh -c 'sleep 1; cat'")
+    with c.gateway.client() as http:  # the call index runs, following the records
+        assert http.get("/system/calls", params={"function": "slow-echo"}).json() == []
     parts.restart_nats(c.nats)
     wait_for_watchdog(c.gateway)
     deadline = time.monotonic() + 60
@@ -97,6 +100,12 @@ def test_sync_calls_queue_and_are_recorded_again_after_nats_restarts_alone(parts
     # capacity 1: two of three calls wait in the sync queue, a stream in memory
     replies = asyncio.run(_concurrent(c.gateway.url, "slow-echo", 3))
     assert [(r.status_code, r.text) for r in replies] == [(200, f"call {i}") for i in range(3)]
+    called = {first.headers["x-call-id"], *(r.headers["x-call-id"] for r in replies)}
+    for call_id in called:
+        wait_record(c.gateway, call_id, lambda r: True, timeout=30)
+    with c.gateway.client() as http:
+        listed = http.get("/system/calls", params={"function": "slow-echo"}).json()
+    assert {call["callId"] for call in listed} == called
 
 
 def test_sigterm_mid_call_lets_the_call_finish(

@@ -10,7 +10,7 @@ from dataclasses import replace
 
 import pytest
 
-from faas import rfc3339
+from faas import bus, layout, rfc3339
 from faas.records import CallbackState, CallRecord, CallState, RecordStore
 from gateway import callindex
 from gateway.callfeed import CallChange, Subscription
@@ -74,6 +74,24 @@ def test_every_write_stored_before_a_listing_is_in_it(nats_url: str) -> None:
                 assert (await ids(index, limit=1)) == [f"c{n:03d}"]
             await put_sync(records, record(30, "g"))
             assert await ids(index, limit=1) == ["c030"]
+
+    run(nats_url, body)
+
+
+def test_a_bucket_made_anew_is_loaded_again(nats_url: str) -> None:
+    async def body(records: RecordStore) -> None:
+        await records.put(record(1, "f"))
+        await put_sync(records, record(2, "g", kind="sync"))
+        async with index_of(records) as index:
+            assert await ids(index) == ["c002", "c001"]
+            # a lone server's restart: the in-memory bucket is gone, then made again
+            js = records.nc.jetstream()
+            await js.delete_key_value(bus.SYNC_CALLS_BUCKET)
+            await layout.memory_bucket(js, bus.SYNC_CALLS_BUCKET, 3600.0, 2**20)
+            await put_sync(records, record(3, "g", kind="sync"))
+            assert await ids(index) == ["c003", "c001"]
+            await put_sync(records, record(4, "g", kind="sync"))  # and followed from there
+            assert await ids(index) == ["c004", "c003", "c001"]
 
     run(nats_url, body)
 
