@@ -104,8 +104,9 @@ class Up:
             host = s.nats_host
             start = functools.partial(natsserver.start, data, host, port, s.max_body, cluster)
             self.children.append((f"nats-server {port}", start()))
-            if cluster:  # the others serve on without it, until it is back
-                self.restart[f"nats-server {port}"] = start
+            # a cluster's others serve on without it; a lone one's parts reconnect and make
+            # again what it kept in memory: either way, it is started again
+            self.restart[f"nats-server {port}"] = start
 
     def _start_gateway(self, nats: list[str]) -> None:
         s = self.settings
