@@ -22,7 +22,7 @@ import statistics
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
@@ -32,6 +32,7 @@ from bench.dashboard import OpenDashboard
 from bench.parts import ROOT, BenchError, Launcher, free_port, progress, wait_healthy, with_launcher
 from bench.receiver import CallbackReceiver
 from bench.stack import FUNCTION, Stack, deploy, echo_watchdog, start_stack
+from bench.stats import summed
 from faas.errors import Error
 
 RESULTS = ROOT / "bench" / "results"
@@ -345,28 +346,20 @@ def merge(rounds: list[Series]) -> Series:
         p99_ms=statistics.median(r.p99_ms for r in results),
     )
     first = rounds[0]
-    merged = Series(first.name, first.concurrency, result, _sum_parts(x.cpu for x in rounds))
+    merged = Series(first.name, first.concurrency, result, summed(x.cpu for x in rounds))
     if first.callbacks is not None:
         merged.callbacks = sum(x.callbacks or 0 for x in rounds)
         merged.duplicates = sum(x.duplicates or 0 for x in rounds)
         merged.drain_seconds = sum(x.drain_seconds or 0.0 for x in rounds)
         merged.writes = sum((x.writes for x in rounds if x.writes), streams.Writes(0, 0))
-        merged.drain_cpu = _sum_parts(x.drain_cpu for x in rounds)
+        merged.drain_cpu = summed(x.drain_cpu for x in rounds)
         merged.lost_in_rounds = sum(x.lost for x in rounds)
     return merged
 
 
 def merge_raw(rounds: list[dict[str, float]]) -> dict[str, float]:
-    total = _sum_parts(rounds)
+    total = summed(rounds)
     total["rate"] = total["publishes"] / total["seconds"]
-    return total
-
-
-def _sum_parts(parts: Iterable[dict[str, float]]) -> dict[str, float]:
-    total: dict[str, float] = {}
-    for one in parts:
-        for key, value in one.items():
-            total[key] = total.get(key, 0.0) + value
     return total
 
 

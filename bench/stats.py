@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 import statistics
 from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -41,19 +42,24 @@ def merged(rounds: list[Series]) -> Series:
     """One series measured in rounds, as one: every sample, wall time and CPU summed, so
     that its rate is over all of its calls."""
     first = rounds[0]
-    cpu: dict[str, float] = {}
-    for part in rounds:
-        for role, seconds in part.cpu.items():
-            cpu[role] = cpu.get(role, 0.0) + seconds
     return Series(
         first.name,
         first.concurrency,
         first.latency,
         [sample for part in rounds for sample in part.samples],
         sum(part.wall for part in rounds),
-        cpu,
+        summed(part.cpu for part in rounds),
         first.versus,
     )
+
+
+def summed(parts: Iterable[dict[str, float]]) -> dict[str, float]:
+    """The figures of several parts, key by key, added up."""
+    total: dict[str, float] = {}
+    for one in parts:
+        for key, value in one.items():
+            total[key] = total.get(key, 0.0) + value
+    return total
 
 
 def percentile(sorted_values: list[float], q: float) -> float:

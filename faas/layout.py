@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import TypeVar
 
 import nats.errors
+from nats.aio.client import Client
 from nats.js import JetStreamContext
 from nats.js.api import (
     AckPolicy,
@@ -33,7 +34,13 @@ from nats.js.kv import KeyValue
 
 from faas import bus, failover
 from faas.errors import Error
-from faas.settings import DEFAULT_DEDUP_WINDOW, DEFAULT_LEASE, DEFAULT_RETENTION
+from faas.settings import (
+    DEFAULT_DEDUP_WINDOW,
+    DEFAULT_LEASE,
+    DEFAULT_RETENTION,
+    GatewaySettings,
+    WatchdogSettings,
+)
 
 T = TypeVar("T")
 log = logging.getLogger(__name__)
@@ -52,6 +59,11 @@ class Layout:
     retention: float = DEFAULT_RETENTION  # of call records
     lease: float = DEFAULT_LEASE
     replicas: int | None = None  # copies of each stream and bucket; None: as they are, or 1
+
+    @classmethod
+    def of(cls, s: GatewaySettings | WatchdogSettings, max_msg_size: int) -> Layout:
+        """What a gateway's or watchdog's settings ask of the streams and buckets."""
+        return cls(max_msg_size, s.dedup_window, s.retention, s.lease, s.nats_replicas)
 
 
 async def ensure(js: JetStreamContext, layout: Layout) -> None:
@@ -82,6 +94,11 @@ async def restore(js: JetStreamContext, layout: Layout) -> None:
         log.warning("the in-memory streams and buckets are gone (NATS restarted): making them")
     await ensure(js, layout)
     log.info("streams and buckets made again")
+
+
+async def restore_for(settings: GatewaySettings | WatchdogSettings, nc: Client) -> None:
+    """`restore` for a part with these settings: its `bus.connect(reconnected=...)`."""
+    await restore(nc.jetstream(), Layout.of(settings, nc.max_payload))
 
 
 async def _ensure(js: JetStreamContext, layout: Layout) -> None:

@@ -8,7 +8,6 @@ import functools
 import logging
 from collections.abc import AsyncIterator
 
-from nats.aio.client import Client
 from nats.js import JetStreamContext
 from starlette.applications import Starlette
 
@@ -70,11 +69,11 @@ def _guard(app: Starlette, settings: GatewaySettings) -> None:
 async def services(settings: GatewaySettings) -> AsyncIterator[Gateway]:
     """The gateway's services, running until the block ends."""
     async with contextlib.AsyncExitStack() as running:
-        restore = functools.partial(_restore, settings)
+        restore = functools.partial(layout.restore_for, settings)
         nc = await bus.connect(settings.nats_url, f"gateway {settings.gateway_id}", restore)
         running.push_async_callback(bus.close, nc)
         js = nc.jetstream()
-        await layout.ensure(js, _layout(settings, nc.max_payload))
+        await layout.ensure(js, Layout.of(settings, nc.max_payload))
         max_body = min(settings.max_body, nc.max_payload - bus.ENVELOPE_ROOM)
         records = await RecordStore.open(nc, settings.retention)
         secrets = await _secret_store(js, settings)
@@ -123,16 +122,6 @@ async def services(settings: GatewaySettings) -> AsyncIterator[Gateway]:
             index=index,
             stats=CallStats(index, registry, presence, nc),
         )
-
-
-async def _restore(settings: GatewaySettings, nc: Client) -> None:
-    """After a reconnection: what a lone server's restart lost is made again."""
-    await layout.restore(nc.jetstream(), _layout(settings, nc.max_payload))
-
-
-def _layout(settings: GatewaySettings, max_msg_size: int) -> Layout:
-    s = settings
-    return Layout(max_msg_size, s.dedup_window, s.retention, s.lease, s.nats_replicas)
 
 
 async def _watched(

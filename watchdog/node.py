@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import time
 from collections.abc import Callable, Coroutine
@@ -66,13 +67,6 @@ class Watchdog:
     def name(self) -> str:
         return self.settings.watchdog_id
 
-    def _layout(self, nc: Client) -> Layout:
-        s = self.settings
-        return Layout(nc.max_payload, s.dedup_window, s.retention, s.lease, s.nats_replicas)
-
-    async def _restore_layout(self, nc: Client) -> None:
-        await layout.restore(nc.jetstream(), self._layout(nc))
-
     @property
     def free(self) -> int:
         return self.settings.capacity - len(self.calls)
@@ -93,11 +87,10 @@ class Watchdog:
         removed = await loop.run_in_executor(self._pool, self.runner.remove_orphans)
         if removed:
             log.info("removed %d orphaned container(s) of watchdog %s", removed, self.name)
-        self._nc = nc = await bus.connect(
-            self.settings.nats_url, f"watchdog {self.name}", self._restore_layout
-        )
+        restore = functools.partial(layout.restore_for, self.settings)
+        self._nc = nc = await bus.connect(self.settings.nats_url, f"watchdog {self.name}", restore)
         js = nc.jetstream()
-        await layout.ensure(js, self._layout(nc))
+        await layout.ensure(js, Layout.of(self.settings, nc.max_payload))
         records = await RecordStore.open(nc, self.settings.retention)
         if self.secrets is not None:
             await self.secrets.start(js)
