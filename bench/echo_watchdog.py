@@ -22,7 +22,13 @@ from watchdog.node import Watchdog
 
 
 class EchoRunner:
-    """Implements watchdog.runner.Runner: every call succeeds with its body as its output."""
+    """Implements watchdog.runner.Runner: every call succeeds with its body as its output.
+
+    It never blocks, so the watchdog calls it on its event loop: the thread a container's
+    runner is called in is the runner's cost, not the control path's.
+    """
+
+    blocking = False
 
     def __init__(self, watchdog_id: str = "") -> None:
         self.watchdog_id = watchdog_id

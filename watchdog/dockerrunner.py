@@ -57,6 +57,8 @@ def cgroup_parent_of(client: docker.DockerClient, watchdog_id: str) -> str | Non
 class DockerRunner:
     """One container per call: create, attach, start, exchange stdin/stdout, wait."""
 
+    blocking = True
+
     def __init__(
         self,
         client: docker.DockerClient,

@@ -230,9 +230,12 @@ class Executor:
         loop = asyncio.get_running_loop()
         tap = live.write if live is not None else None
         try:
-            result, container_id = await asyncio.shield(
-                loop.run_in_executor(self.pool, self.runner.run, call, aborted, tap)
-            )
+            if not self.runner.blocking:  # it answers at once: no thread to hop to and back
+                result, container_id = self.runner.run(call, aborted, tap)
+            else:
+                result, container_id = await asyncio.shield(
+                    loop.run_in_executor(self.pool, self.runner.run, call, aborted, tap)
+                )
         finally:
             del self.aborts[call.call_id]
         if container_id:

@@ -22,7 +22,13 @@ MAX_STDERR = 64 * 1024
 
 
 class Runner(Protocol):
-    """What the watchdog needs from a container runner."""
+    """What the watchdog needs from a container runner.
+
+    `blocking`: `run` waits for a container, so the watchdog calls it in a thread of its
+    pool; False for a runner that answers at once (a benchmark's), called on the event loop.
+    """
+
+    blocking: bool
 
     def run(
         self, call: CallRequest, aborted: threading.Event, tap: Tap | None = None
@@ -30,6 +36,7 @@ class Runner(Protocol):
         """Run the call; return its result and the id of the container left to remove.
 
         `tap`, when given, is called from the running thread with the output as it comes.
+        A `blocking` runner checks `aborted` (set from another thread) while it waits.
         """
         ...
 

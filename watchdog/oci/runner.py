@@ -37,6 +37,8 @@ AHEAD_NICENESS = 10
 class OciRunner:
     """One container per call: make its bundle, `runc create`, `runc start`, exchange, wait."""
 
+    blocking = True
+
     def __init__(
         self,
         runc: Runc,
