@@ -95,9 +95,10 @@ class _Run:
             self.feed.publish(CallChange(removed, removed=True))
 
     async def drop_expired(self) -> None:
-        """Forget the calls whose records their bucket no longer holds."""
+        """Forget the calls whose records their bucket no longer holds; BucketRemade if a
+        bucket is not the one followed."""
         for number, watch in enumerate(self.watches):
-            gone = self._expired(number, await watch.state())
+            gone = self._expired(number, watch.same_bucket(await watch.state()))
             self.table.remove_oldest(gone)
             for summary in gone:
                 self.feed.publish(CallChange(summary, removed=True))
@@ -231,15 +232,22 @@ class CallIndex:
             self._start = None
 
     async def _keep(self, run: _Run) -> None:
-        """Drop what the buckets dropped, until unused for `idle` seconds; then stop."""
+        """Drop what the buckets dropped, until unused for `idle` seconds; then stop. Stop
+        too once a bucket was made anew, so that the next use (the stats, which read the
+        table as it is) loads the index from what the buckets hold now."""
         tick = min(UPKEEP, self.idle / 4)
         last_drop = time.monotonic()
         while len(run.feed) or time.monotonic() - self._used < self.idle:
             await asyncio.sleep(tick)
             if time.monotonic() - last_drop >= UPKEEP:
-                await run.drop_expired()
+                try:
+                    await run.drop_expired()
+                except BucketRemade as exc:
+                    log.warning("call index: %s (NATS restarted): stopped until used", exc)
+                    break
                 last_drop = time.monotonic()
-        log.info("call index: unused for %.0fs, stopped", self.idle)
+        else:
+            log.info("call index: unused for %.0fs, stopped", self.idle)
         self._upkeep = None
         await self._halt()
 

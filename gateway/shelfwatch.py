@@ -101,10 +101,7 @@ class ShelfWatch:
         """Once every write the bucket held when this was called is handed on (read your
         writes); given up, and logged, after `patience` seconds without progress.
         BucketRemade if the bucket is not the one this watch began to follow."""
-        state = await self.state()
-        self._created = self._created or state.created
-        if state.created != self._created:
-            raise BucketRemade(f"bucket {self.bucket} was made anew")
+        state = self.same_bucket(await self.state())
         target = state.last_seq if state.messages else 0
         while self.position < target:
             before = self.position
@@ -120,6 +117,13 @@ class ShelfWatch:
                     patience,
                 )
             return
+
+    def same_bucket(self, state: BucketState) -> BucketState:
+        """The state, if it is of the bucket this watch began to follow; else BucketRemade."""
+        self._created = self._created or state.created
+        if state.created != self._created:
+            raise BucketRemade(f"bucket {self.bucket} was made anew")
+        return state
 
     async def _until(self, target: int, patience: float) -> bool:
         """Whether the write at `target` was handed on within `patience` seconds."""

@@ -96,6 +96,32 @@ def test_a_bucket_made_anew_is_loaded_again(nats_url: str) -> None:
     run(nats_url, body)
 
 
+def test_the_table_the_stats_read_is_loaded_again_once_a_bucket_is_made_anew(
+    nats_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(callindex, "UPKEEP", 0.1)
+
+    async def keys(index: CallIndex) -> list[str]:  # as the stats read it: no catching up
+        return [s.call_id for s in (await index.table()).page(CallQuery(), 100).calls]
+
+    async def body(records: RecordStore) -> None:
+        await records.put(record(1, "f"))
+        await put_sync(records, record(2, "g", kind="sync"))
+        async with index_of(records, idle=60) as index:
+            assert await keys(index) == ["c002", "c001"]
+            js = records.nc.jetstream()  # a lone server's restart, as above
+            await js.delete_key_value(bus.SYNC_CALLS_BUCKET)
+            await layout.memory_bucket(js, bus.SYNC_CALLS_BUCKET, 3600.0, 2**20)
+            await put_sync(records, record(3, "g", kind="sync"))
+
+            async def reloaded() -> bool:
+                return await keys(index) == ["c003", "c001"]
+
+            await until(reloaded, "the stats' table holds what the buckets hold now")
+
+    run(nats_url, body)
+
+
 def test_updates_and_deletes_are_seen(nats_url: str) -> None:
     async def body(records: RecordStore) -> None:
         first, second = record(1), record(2)
