@@ -98,9 +98,11 @@ class Step:
     run: Callable[[int], Series]  # calls -> the series of that many
 
 
-def steps_of(stacks: list[Stack], opts: Options, image: str, expected: bytes) -> list[Step]:
-    """(a), then each runtime's calls at concurrency 1, then each one's at --concurrency."""
-    plain = DockerRun(image, "none", opts.body.encode())
+def steps_of(
+    stacks: list[Stack], opts: Options, plain: DockerRun, image: str, expected: bytes
+) -> list[Step]:
+    """(a) `plain`, then each runtime's calls at concurrency 1, then each one's at
+    --concurrency."""
     alone = f"(a) docker run {short(image)}"
     steps = [Step(alone, 1, opts.calls, lambda n: plain.series(alone, n, expected))]
     for concurrency, calls in ((1, opts.calls), (opts.concurrency, opts.concurrent_calls)):
@@ -135,7 +137,7 @@ def measure(opts: Options, launcher: Launcher) -> list[Series]:
         for stack in stacks:
             deploy(stack, image, "none")
             asyncio.run(_warm(stack, opts, expected))
-        measured += in_rounds(steps_of(stacks, opts, image, expected), opts.rounds, image)
+        measured += in_rounds(steps_of(stacks, opts, run, image, expected), opts.rounds, image)
     return measured
 
 

@@ -225,17 +225,18 @@ class Executor:
         await self.js.publish(bus.CALLBACK_SUBJECT, pack(job), headers=headers)
 
     async def _run(self, call: CallRequest, live: LiveOutput | None = None) -> CallResult:
-        """Run the container in a thread; its removal happens after, off the reply's path."""
+        """Run the call, in a thread of the pool if the runner blocks; its container's removal
+        happens after, off the reply's path."""
         aborted = self.aborts[call.call_id] = threading.Event()
         loop = asyncio.get_running_loop()
         tap = live.write if live is not None else None
         try:
-            if not self.runner.blocking:  # it answers at once: no thread to hop to and back
-                result, container_id = self.runner.run(call, aborted, tap)
-            else:
+            if self.runner.blocking:
                 result, container_id = await asyncio.shield(
                     loop.run_in_executor(self.pool, self.runner.run, call, aborted, tap)
                 )
+            else:  # it answers at once: no thread to hop to and back
+                result, container_id = self.runner.run(call, aborted, tap)
         finally:
             del self.aborts[call.call_id]
         if container_id:
