@@ -405,6 +405,27 @@ def test_each_call_of_a_made_ahead_container_sees_only_its_own_request(
     assert len({s[2] for s in seen}) == 6  # six containers
 
 
+def test_the_bridge_keeps_its_own_address_while_calls_come_and_go(
+    runc_platform: Gateway,
+) -> None:
+    """Left to itself a bridge takes its lowest port's address, which goes with that port's
+    call: a container that had resolved the gateway to it would stall for seconds."""
+    with run_reports() as runs:
+        script = f"{runs.reporting('reached')}; cat /proc/net/arp"
+        deploy(runc_platform, fn("arp", f"sh -c {shlex.quote(script)}"))
+        replies = [call(runc_platform, "arp") for _ in range(6)]
+        time.sleep(0.5)
+    assert [r.status_code for r in replies] == [200] * 6, [r.text for r in replies]
+    assert runs.lines == ["reached"] * 6
+    bridge = Path("/sys/class/net/faas0")
+    address = (bridge / "address").read_text().strip()
+    ports = {(Path("/sys/class/net") / p.name / "address").read_text().strip()
+             for p in (bridge / "brif").iterdir()}  # fmt: skip
+    resolved = {line.split()[3] for r in replies for line in r.text.splitlines()[1:]}
+    assert resolved == {address}
+    assert address not in ports
+
+
 def test_a_full_disk_for_root_filesystems_is_reported(parts: Parts, tmp_path: Path) -> None:
     state = tmp_path / "state"
     state.mkdir()

@@ -178,7 +178,7 @@ class Bridge:
                 raise
         with contextlib.suppress(NetworkError):  # there already
             _ip("addr", "add", f"{self.gateway}/{self.subnet.prefixlen}", "dev", BRIDGE)
-        _ip("link", "set", BRIDGE, "up")
+        _ip("link", "set", BRIDGE, "address", bridge_mac(str(self.gateway)), "up")
 
     def _nat(self) -> None:
         """Masquerade the subnet's traffic out, and let it through Docker's FORWARD policy."""
@@ -190,6 +190,16 @@ class Bridge:
             "filter", "FORWARD", "-o", BRIDGE, "-m", "conntrack",
             "--ctstate", "RELATED,ESTABLISHED", "-j", "ACCEPT",
         )  # fmt: skip
+
+
+def bridge_mac(gateway: str) -> str:
+    """A fixed, locally administered address for the bridge, made from its own IP address.
+
+    Left unset, a bridge takes the lowest address among its ports, so it changes whenever
+    a call's veth comes or goes, and a container that resolved the gateway just before
+    sends to an address gone: its connections stall until it resolves it again (seconds).
+    """
+    return ":".join(f"{b:02x}" for b in (0x02, 0xFA, *ipaddress.ip_address(gateway).packed[-4:]))
 
 
 def _ensure_rule(table: str, chain: str, *rule: str) -> None:

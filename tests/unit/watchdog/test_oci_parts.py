@@ -8,7 +8,7 @@ from pathlib import Path
 
 from faas.images import ImageConfig
 from watchdog.oci.images import ImageStore, prepare_rootfs
-from watchdog.oci.network import resolv_conf
+from watchdog.oci.network import bridge_mac, resolv_conf
 from watchdog.oci.profile import Profile, native_only
 from watchdog.oci.runc import Runc, error_text
 
@@ -120,3 +120,11 @@ def test_the_native_abi_only() -> None:
     profile = Profile(seccomp={"architectures": ["SCMP_ARCH_X86_64", "SCMP_ARCH_X86"], "x": 1})
     assert native_only(profile).seccomp == {"architectures": ["SCMP_ARCH_X86_64"], "x": 1}
     assert profile.seccomp["architectures"] == ["SCMP_ARCH_X86_64", "SCMP_ARCH_X86"]
+
+
+def test_the_bridge_address_is_a_fixed_unicast_local_one_made_from_its_ip() -> None:
+    mac = bridge_mac("10.213.0.1")
+    assert mac == "02:fa:0a:d5:00:01"
+    assert bridge_mac("10.214.0.1") != mac
+    first = int(mac.split(":")[0], 16)
+    assert (first & 0b10, first & 0b01) == (0b10, 0)  # locally administered, not multicast
