@@ -18,6 +18,7 @@ from nats.js.kv import KeyValue
 
 from faas import bus, layout, rfc3339
 from faas.errors import Error
+from faas.inflight import create_first
 from faas.kvreads import QuickReads, last_key
 
 MAX_TEXT = 64 * 1024  # output and stderr kept in a record
@@ -275,7 +276,7 @@ class RecordStore:
             with contextlib.suppress(CallNotFound):  # an id made here, sent again
                 return await self.get_key(key), False
         try:
-            await self.index.create(record.callId, record.key.encode())
+            await create_first(self.index, record.callId, record.key.encode())
         except KeyWrongLastSequenceError:
             key = await self._find(record.callId)
             try:
@@ -288,7 +289,7 @@ class RecordStore:
     async def _complete(self, record: CallRecord) -> tuple[CallRecord, bool]:
         """Write the record an index entry lacks, unless a racing writer just did."""
         try:
-            await self.kv.create(record.key, record.dumps())
+            await create_first(self.kv, record.key, record.dumps())
         except KeyWrongLastSequenceError:
             return await self.get_key(record.key), False
         return record, True
@@ -298,7 +299,7 @@ class RecordStore:
         tells its key)."""
         if not _self_found(record):
             with contextlib.suppress(KeyWrongLastSequenceError):
-                await self.index.create(record.callId, record.key.encode())
+                await create_first(self.index, record.callId, record.key.encode())
         return Held(record, await self.kv.put(record.key, record.dumps()))
 
     async def create_if_absent(self, record: CallRecord) -> bool:
@@ -307,8 +308,8 @@ class RecordStore:
         A record whose id tells its key is one write: its key is taken once."""
         try:
             if not _self_found(record):
-                await self.index.create(record.callId, record.key.encode())
-            await self.kv.create(record.key, record.dumps())
+                await create_first(self.index, record.callId, record.key.encode())
+            await create_first(self.kv, record.key, record.dumps())
         except KeyWrongLastSequenceError:
             return False
         return True

@@ -12,6 +12,7 @@ import json
 from nats.js.errors import KeyNotFoundError, KeyWrongLastSequenceError
 from nats.js.kv import KeyValue
 
+from faas.inflight import create_first
 from faas.records import now
 
 PREFIX = "paused."
@@ -26,7 +27,8 @@ class Pauses:
         while True:
             at = now()
             try:
-                await self.kv.create(PREFIX + function, json.dumps({"pausedAt": at}).encode())
+                value = json.dumps({"pausedAt": at}).encode()
+                await create_first(self.kv, PREFIX + function, value)
                 return at
             except KeyWrongLastSequenceError:
                 found = await self.paused_at(function)

@@ -42,6 +42,7 @@ from nats.js.kv import KeyValue
 from faas import rfc3339
 from faas.callrequests import request_record
 from faas.errors import SpecError
+from faas.inflight import create_first
 from faas.records import CallNotFound, CallRecord, CallState, RecordStore, now
 from faas.schedule import Missed, Overlap, Schedule
 from faas.spec import FunctionSpec
@@ -387,7 +388,7 @@ class Scheduler:
                 return
             try:
                 if entry is None or last is None:
-                    await self.state.create(function, new.dumps())
+                    await create_first(self.state, function, new.dumps())
                 else:
                     await self.state.update(function, new.dumps(), last=entry.revision)
                 return

@@ -28,6 +28,7 @@ from nats.js.kv import KeyValue
 
 from faas import bus
 from faas.callrequests import recorded_request, request_body
+from faas.inflight import create_first, publish_once
 from faas.jobspec import JOB_FUNCTION
 from faas.records import MAX_TEXT, CallRecord, CallState, RecordStore, RequestRecord, now
 from faas.retry import RetryPolicy
@@ -103,7 +104,7 @@ class Submissions:
         """The call id an idempotency key stands for: this one, or the first one's."""
         digest = hashlib.sha256(key.encode()).hexdigest()
         try:
-            await self.idempotency.create(digest, call_id.encode())
+            await create_first(self.idempotency, digest, call_id.encode())
             return call_id
         except KeyWrongLastSequenceError:
             entry = await self.idempotency.get(digest)
@@ -159,8 +160,8 @@ class Submissions:
 
     async def _queue(self, call: CallRequest, capped: bool) -> None:
         """On disk once this returns; a copy under the same id within the window is dropped."""
-        headers = {"Nats-Msg-Id": call.call_id}
-        await self.js.publish(bus.async_subject(call.function, capped), pack(call), headers=headers)
+        subject = bus.async_subject(call.function, capped)
+        await publish_once(self.js, subject, pack(call), call.call_id)
 
     async def cancel(self, found: CallRecord, message: str) -> CallRecord:
         """Mark the call cancelled unless it finished, and tell the watchdogs to stop it."""

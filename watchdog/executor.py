@@ -14,6 +14,7 @@ from nats.js import JetStreamContext
 
 from faas import bus, failover
 from faas.callrequests import request_record
+from faas.inflight import publish_once
 from faas.records import (
     CallRecord,
     RecordStore,
@@ -221,8 +222,7 @@ class Executor:
             duration=result.duration,
             exit_code=result.exit_code,
         )
-        headers = {"Nats-Msg-Id": call.call_id}
-        await self.js.publish(bus.CALLBACK_SUBJECT, pack(job), headers=headers)
+        await publish_once(self.js, bus.CALLBACK_SUBJECT, pack(job), call.call_id)
 
     async def _run(self, call: CallRequest, live: LiveOutput | None = None) -> CallResult:
         """Run the call, in a thread of the pool if the runner blocks; its container's removal
