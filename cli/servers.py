@@ -269,8 +269,8 @@ def run_gateway(
     envvar="FAAS_RUNTIME",
     type=click.Choice(RUNTIMES),
     default=DEFAULT_RUNTIME,
-    help="what runs the containers: runc (no daemon on a call's path) or docker; "
-    "auto: runc where it is usable, else docker",
+    help="what runs the containers: crun or runc (OCI runtimes, no daemon on a call's "
+    "path) or docker; auto: crun, else runc, where usable, else docker",
 )
 @replicas_option
 def run_watchdog(

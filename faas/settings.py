@@ -23,13 +23,15 @@ DEFAULT_MAX_BODY = 8 * 2**20
 DEFAULT_RETENTION = 7 * 24 * 3600.0  # call records are kept this long
 DEFAULT_DEDUP_WINDOW = 600.0  # a repeated call id or idempotency key within this runs once
 DEFAULT_LEASE = 30.0  # an async call whose watchdog falls silent this long runs elsewhere
-RUNTIMES = ("auto", "runc", "docker")
+RUNTIMES = ("auto", "crun", "runc", "docker")
+OCI_RUNTIMES = ("crun", "runc")  # what auto tries, in this order, before docker
 DEFAULT_RUNTIME = "auto"
 DEFAULT_RUN_DIR = Path("/run/faas")
 DEFAULT_STATE_DIR = Path("/var/lib/faas")
 DEFAULT_IMAGE_CACHE = 8 * 2**30
 DEFAULT_BRIDGE_SUBNET = "10.213.0.0/16"
-DEFAULT_RUNC = "runc"  # the OCI runtime binary, a name on PATH or a path
+DEFAULT_RUNC = "runc"  # runc's binary, a name on PATH or a path
+DEFAULT_CRUN = "crun"
 DEFAULT_AHEAD = 2  # containers made ahead of calls, per function (runc); 0: none
 DEFAULT_AHEAD_TOTAL = 8  # made ahead, for the whole watchdog
 
@@ -145,15 +147,16 @@ class WatchdogSettings:
     lease: float = DEFAULT_LEASE
     deliverers: int = 8  # callbacks delivered at once
     secrets_key_file: Path | None = None  # Fernet key of function secrets; None: secrets off
-    runtime: str = DEFAULT_RUNTIME  # "runc" where usable, else "docker"; or either one
+    runtime: str = DEFAULT_RUNTIME  # crun, else runc, where usable, else docker; or one
     runc: str = DEFAULT_RUNC
-    run_dir: Path = DEFAULT_RUN_DIR  # runc's state, the calls' folders, network namespaces
+    crun: str = DEFAULT_CRUN
+    run_dir: Path = DEFAULT_RUN_DIR  # the OCI runtime's state, calls' folders, namespaces
     state_dir: Path = DEFAULT_STATE_DIR  # images unpacked as root filesystems
     image_cache_bytes: int = DEFAULT_IMAGE_CACHE  # root filesystems kept, at most
     bridge_subnet: str = DEFAULT_BRIDGE_SUBNET  # addresses of calls with network "bridge"
     ahead: int = DEFAULT_AHEAD
     ahead_total: int = DEFAULT_AHEAD_TOTAL
-    seccomp_32bit: bool = False  # runc: admit 32-bit system calls too, as Docker (slower)
+    seccomp_32bit: bool = False  # crun, runc: admit 32-bit system calls too, as Docker (slower)
     nats_replicas: int | None = None  # copies of streams and buckets; None: as they are, or 1
 
     @classmethod
@@ -170,6 +173,7 @@ class WatchdogSettings:
             secrets_key_file=_env_path("FAAS_SECRETS_KEY_FILE"),
             runtime=_env_runtime(),
             runc=os.environ.get("FAAS_RUNC") or DEFAULT_RUNC,
+            crun=os.environ.get("FAAS_CRUN") or DEFAULT_CRUN,
             run_dir=_env_path("FAAS_RUN_DIR") or DEFAULT_RUN_DIR,
             state_dir=_env_path("FAAS_STATE_DIR") or DEFAULT_STATE_DIR,
             image_cache_bytes=_env_int("FAAS_IMAGE_CACHE_BYTES", DEFAULT_IMAGE_CACHE),

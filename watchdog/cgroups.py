@@ -24,6 +24,15 @@ def unified(root: Path = CGROUP_ROOT) -> bool:
     return (root / "cgroup.controllers").exists()
 
 
+def hybrid_v2_controllers(root: Path = CGROUP_ROOT) -> list[str]:
+    """The controllers a hybrid host's v2 hierarchy holds (none where no v1 hierarchy lacks
+    one, as systemd mounts them; or on a v1-only or v2-only host)."""
+    try:
+        return (root / "unified" / "cgroup.controllers").read_text().split()
+    except OSError:
+        return []
+
+
 def directories(cgroups_path: str, root: Path = CGROUP_ROOT) -> list[Path]:
     """The folders of this cgroup: one on cgroup v2, one per controller hierarchy on v1."""
     relative = cgroups_path.lstrip("/")

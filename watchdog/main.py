@@ -17,7 +17,7 @@ from nats.js.errors import NotFoundError
 from faas import bus
 from faas.errors import Error
 from faas.images import ImageBank
-from faas.settings import WatchdogSettings
+from faas.settings import OCI_RUNTIMES, WatchdogSettings
 from watchdog.clusterimages import ClusterImages
 from watchdog.dockerrunner import DockerRunner, cgroup_parent_of
 from watchdog.node import Watchdog
@@ -55,21 +55,29 @@ class Unusable(Exception):
     """The OCI runtime cannot run containers here; the message says why."""
 
 
+def oci_runtime(settings: WatchdogSettings, name: str) -> Runc:
+    """The OCI runtime `name` (crun or runc); raise Unusable saying why it cannot run here."""
+    binary = settings.crun if name == "crun" else settings.runc
+    runtime = Runc.find(settings.run_dir / name, binary)
+    if runtime is None:
+        raise Unusable(f"{binary} is not installed")
+    why = runtime.unusable() or _no_pidfd()
+    if why:
+        raise Unusable(why)
+    return runtime
+
+
 def oci_runner(
     settings: WatchdogSettings,
+    runc: Runc,
     client: docker.DockerClient | None,
     secrets: SecretProvider | None,
     cluster: ClusterImages | None = None,
     published: Profile | None = None,
 ) -> OciRunner:
-    """The daemonless runner, started; raise Unusable saying why it cannot run here.
-    Without Docker (`client` None), its confinement is the one `published` in the cluster."""
-    runc = Runc.find(settings.run_dir / "runc", settings.runc)
-    if runc is None:
-        raise Unusable(f"{settings.runc} is not installed")
-    why = runc.unusable() or _no_pidfd()
-    if why:
-        raise Unusable(why)
+    """The daemonless runner on `runc` (or crun), started; raise Unusable saying why it
+    cannot run here. Without Docker (`client` None), its confinement is the one
+    `published` in the cluster."""
     if client is not None:
         try:
             confinement = profile.load(client, settings.state_dir / "profiles")
@@ -139,17 +147,25 @@ def make_runner(
     cluster: ClusterImages | None = None,
     published: Profile | None = None,
 ) -> Runner:
-    """runc where it is usable and wanted, else Docker; the log says which. Only runc runs
-    images fetched from the cluster, and only runc runs without a Docker engine."""
-    if settings.runtime != "docker":
+    """crun or runc where usable and wanted, else Docker; the log says which. Only an OCI
+    runtime runs images fetched from the cluster, and runs without a Docker engine."""
+    wanted = OCI_RUNTIMES if settings.runtime == "auto" else (settings.runtime,)
+    tried = [name for name in wanted if name != "docker"]
+    for name in tried:
         try:
-            runner = oci_runner(settings, client, secrets, cluster, published)
+            runner = oci_runner(
+                settings, oci_runtime(settings, name), client, secrets, cluster, published
+            )
         except Unusable as exc:
-            if client is None:
-                raise Error(f"runtime runc is not usable here ({exc}), nor docker") from None
-            log.warning("runtime runc is not usable here (%s): using docker", exc)
+            last = name == tried[-1]
+            if last and client is None:
+                raise Error(f"runtime {name} is not usable here ({exc}), nor docker") from None
+            log.log(
+                logging.WARNING if last else logging.INFO,
+                "runtime %s is not usable here (%s)%s", name, exc, ": using docker" if last else "",
+            )  # fmt: skip
         else:
-            log.info("runtime: runc (%s), one OCI container per call", runner.runc.binary)
+            log.info("runtime: %s (%s), one OCI container per call", name, runner.runc.binary)
             return runner
     if client is None:
         raise Error("runtime docker needs a Docker engine: none answers here")

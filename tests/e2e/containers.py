@@ -1,7 +1,9 @@
-"""Per-call containers and what they are made of, in Docker and in runc's state alike."""
+"""Per-call containers and what they are made of, in Docker and in the OCI runtimes' state
+(crun's and runc's) alike."""
 
 from __future__ import annotations
 
+import json
 import time
 from pathlib import Path
 from typing import Any
@@ -17,7 +19,7 @@ from watchdog.runner import CALL_LABEL, WATCHDOG_LABEL
 from watchdog.secretfiles import safe_name
 
 RUN_DIR = WatchdogSettings().run_dir
-RUNC_ROOT = RUN_DIR / "runc"
+OCI_ROOTS = {"runc": RUN_DIR / "runc", "crun": RUN_DIR / "crun"}  # each runtime's state
 CGROUP_ROOT = Path("/sys/fs/cgroup")
 
 
@@ -25,7 +27,7 @@ def call_containers(
     client: docker.DockerClient, running_only: bool = False, /, **labels: str
 ) -> list[str]:
     """Ids of per-call containers with these labels (all states, or only running ones)."""
-    return docker_containers(client, running_only, **labels) + runc_containers(
+    return docker_containers(client, running_only, **labels) + oci_containers(
         running_only, **labels
     )
 
@@ -39,11 +41,11 @@ def docker_containers(
     return [c["Id"] for c in client.api.containers(all=True, filters=filters)]
 
 
-def runc_containers(running_only: bool = False, /, **labels: str) -> list[str]:
-    """Containers of calls in the runc state the watchdogs use, with the labels as
+def oci_containers(running_only: bool = False, /, **labels: str) -> list[str]:
+    """Containers of calls in the OCI runtimes' state the watchdogs use, with the labels as
     annotations; one made ahead counts once its call took it."""
     found = []
-    for state in runc_states():
+    for state in oci_states():
         annotations = state.get("annotations") or {}
         if annotations.get(CALL_LABEL) == AHEAD:  # made ahead: its call, once it has one
             annotations[CALL_LABEL] = _read(Path(state.get("bundle", "")) / "call")
@@ -57,17 +59,38 @@ def runc_containers(running_only: bool = False, /, **labels: str) -> list[str]:
     return found
 
 
-def runc_states() -> list[dict[str, Any]]:
-    """runc's list; it fails while a container is half made or half removed: try again."""
-    runc = Runc.find(RUNC_ROOT)
-    if runc is None or not RUNC_ROOT.is_dir():
+def oci_states() -> list[dict[str, Any]]:
+    """The calls' containers the OCI runtimes list, each with its annotations (crun's list
+    has none: they are read from its bundle's config)."""
+    found = []
+    for name, root in OCI_ROOTS.items():
+        for state in _listed(name, root):
+            state["runtime"] = name
+            if state.get("annotations") is None:
+                state["annotations"] = _annotations(Path(str(state.get("bundle", ""))))
+            if CALL_LABEL in (state.get("annotations") or {}):
+                found.append(state)
+    return found
+
+
+def _listed(name: str, root: Path) -> list[dict[str, Any]]:
+    """The runtime's list; runc's fails while a container is half made or half removed."""
+    runtime = Runc.find(root, name)
+    if runtime is None or not root.is_dir():
         return []
     for _ in range(20):
         try:
-            return [s for s in runc.list() if CALL_LABEL in (s.get("annotations") or {})]
+            return runtime.list()
         except RuncError:
             time.sleep(0.05)
-    return runc.list()
+    return runtime.list()
+
+
+def _annotations(bundle: Path) -> dict[str, str]:
+    try:
+        return dict(json.loads((bundle / "config.json").read_text()).get("annotations") or {})
+    except (OSError, ValueError):
+        return {}
 
 
 def leftovers(watchdogs: set[str] | None = None) -> list[str]:
@@ -75,13 +98,13 @@ def leftovers(watchdogs: set[str] | None = None) -> list[str]:
     runc containers, call folders, network namespaces, Docker containers' own cgroups; and
     cgroups and mounts of no container.
     """
-    states = runc_states()
+    states = oci_states()
     live = {str(s["id"]) for s in states}
 
     def mine(watchdog: str) -> bool:
         return watchdogs is None or watchdog in watchdogs
 
-    left = [f"runc container {s['id']}" for s in states if mine(_watchdog(s))]
+    left = [f"OCI container {s['id']}" for s in states if mine(_watchdog(s))]
     left += [
         f"call folder {p.name}"
         for p in _children(RUN_DIR / "calls")

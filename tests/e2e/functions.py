@@ -28,7 +28,8 @@ TEST_FUNCTIONS = [
     ),
     fn(
         "confined",
-        "sh -c 'grep CapEff /proc/self/status; touch /tmp/ok && echo tmp-writable; "
+        'sh -c \'grep -E "CapEff|NoNewPrivs|Seccomp:" /proc/self/status; '
+        "touch /tmp/ok && echo tmp-writable; "
         "touch /root-file 2>/dev/null || echo root-read-only'",
         readOnlyRootFilesystem=True,
     ),

@@ -298,7 +298,8 @@ def _record_when_there(gateway: Gateway, call_id: str, deadline: float) -> dict[
         time.sleep(0.05)
 
 
-RUNTIMES = ("runc", "docker")
+OCI_RUNTIMES = ("crun", "runc")
+RUNTIMES = (*OCI_RUNTIMES, "docker")
 
 
 def deploy_samples(gateway: Gateway, more: list[dict[str, Any]]) -> None:

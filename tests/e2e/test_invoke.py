@@ -158,6 +158,8 @@ def test_no_capabilities_and_read_only_root(each_runtime: Gateway) -> None:
         reply = http.post("/function/confined")
     assert reply.status_code == 200, reply.text
     assert "CapEff:\t0000000000000000" in reply.text
+    assert "NoNewPrivs:\t1" in reply.text
+    assert "Seccomp:\t2" in reply.text  # a filter
     assert "tmp-writable" in reply.text
     assert "root-read-only" in reply.text
 

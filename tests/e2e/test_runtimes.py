@@ -1,5 +1,5 @@
 """What a call's container is, on each runtime alike: the image's own settings, the root
-filesystem, networks, clear errors; and, on runc, functions that try to do harm."""
+filesystem, networks, clear errors; and, on crun and runc, functions that try to do harm."""
 
 from __future__ import annotations
 
@@ -17,12 +17,20 @@ import docker
 import httpx
 import pytest
 
-from tests.e2e.containers import docker_containers, leftovers, runc_containers, runc_states
+from tests.e2e.containers import docker_containers, leftovers, oci_containers, oci_states
 from tests.e2e.functions import BUSYBOX, PYTHON, fn
-from tests.e2e.parts import Gateway, Parts, platform_of, wait_for_watchdog, wait_record
+from tests.e2e.parts import (
+    OCI_RUNTIMES,
+    Gateway,
+    Parts,
+    platform_of,
+    wait_for_watchdog,
+    wait_record,
+)
 from tests.e2e.runs import run_reports
 from watchdog.oci.factory import AHEAD
 
+FUNCTION = "faas.function"  # the label of a call's function
 CONFIGURED = "faas-test/configured:latest"  # USER, ENV, WORKDIR, ENTRYPOINT and CMD
 RETAGGED = "faas-test/retagged:latest"  # built again under the same tag
 NO_COMMAND = "faas-test/no-command:latest"
@@ -68,23 +76,45 @@ def call(gateway: Gateway, name: str, body: bytes = b"") -> httpx.Response:
         return http.post(f"/function/{name}", content=body)
 
 
-def test_runs_on_the_runtime_it_was_told(each_runtime: Gateway, docker_client: Any) -> None:
-    name = f"slow-{each_runtime.runtime}"
-    deploy(each_runtime, fn(name, "sh -c 'sleep 3; echo done'"))
-    caller = threading.Thread(target=call, args=(each_runtime, name))
+def runtimes_of(gateway: Gateway, client: docker.DockerClient, name: str) -> set[str]:
+    """What runs a slow call of a new function `name`: crun, runc or docker."""
+    deploy(gateway, fn(name, "sh -c 'sleep 3; echo done'"))
+    caller = threading.Thread(target=call, args=(gateway, name))
     caller.start()
     try:
         deadline = time.monotonic() + 20
         while time.monotonic() < deadline:
-            in_runc = runc_containers(**{"faas.function": name})
-            in_docker = docker_containers(docker_client, **{"faas.function": name})
-            if in_runc or in_docker:
-                break
+            found = {s["runtime"] for s in oci_states() if s["annotations"].get(FUNCTION) == name}
+            if docker_containers(client, **{FUNCTION: name}):
+                found.add("docker")
+            if found:
+                return found
             time.sleep(0.05)
-        assert bool(in_runc) == (each_runtime.runtime == "runc"), (in_runc, in_docker)
-        assert bool(in_docker) == (each_runtime.runtime == "docker"), (in_runc, in_docker)
+        return set()
     finally:
         caller.join(30)
+
+
+def test_runs_on_the_runtime_it_was_told(each_runtime: Gateway, docker_client: Any) -> None:
+    found = runtimes_of(each_runtime, docker_client, f"slow-{each_runtime.runtime}")
+    assert found == {each_runtime.runtime}
+
+
+def test_auto_takes_crun_where_it_is_usable_else_runc(
+    parts: Parts, docker_client: docker.DockerClient
+) -> None:
+    nats = parts.nats()
+    gateway = parts.gateway(nats)
+    parts.watchdog(nats, 1)
+    wait_for_watchdog(gateway)
+    assert runtimes_of(gateway, docker_client, "slow-auto") == {"crun"}
+    parts.stop_all()
+    parts.env["FAAS_CRUN"] = "/nonexistent/crun"
+    nats = parts.nats()
+    gateway = parts.gateway(nats)
+    parts.watchdog(nats, 1)
+    wait_for_watchdog(gateway)
+    assert runtimes_of(gateway, docker_client, "slow-no-crun") == {"runc"}
 
 
 def test_the_image_user_environment_workdir_entrypoint_and_cmd(
@@ -167,11 +197,13 @@ def test_an_image_with_no_command_is_named(each_runtime: Gateway, images: None) 
 # keeps answering while it runs.
 
 
-@pytest.fixture(scope="module")
-def runc_platform(
-    tmp_path_factory: pytest.TempPathFactory, docker_client: docker.DockerClient
+@pytest.fixture(scope="module", params=OCI_RUNTIMES)
+def oci_platform(
+    request: pytest.FixtureRequest,
+    tmp_path_factory: pytest.TempPathFactory,
+    docker_client: docker.DockerClient,
 ) -> Iterator[Gateway]:
-    yield from platform_of(tmp_path_factory.mktemp("hostile"), "runc")
+    yield from platform_of(tmp_path_factory.mktemp(f"hostile-{request.param}"), request.param)
 
 
 def hostile(gateway: Gateway, body: dict[str, Any]) -> httpx.Response:
@@ -199,10 +231,10 @@ def _leftovers(timeout: float = 10) -> list[str]:
     return left
 
 
-def test_a_fork_bomb_is_held_by_the_pids_limit(runc_platform: Gateway) -> None:
+def test_a_fork_bomb_is_held_by_the_pids_limit(oci_platform: Gateway) -> None:
     bomb = "exec 2>&1; b() { b | b & }; b; sleep 1; echo survived"
     reply = hostile(
-        runc_platform,
+        oci_platform,
         fn(
             "bomb",
             f"sh -c {shlex.quote(bomb)}",
@@ -213,23 +245,23 @@ def test_a_fork_bomb_is_held_by_the_pids_limit(runc_platform: Gateway) -> None:
     assert reply.status_code in (200, 500, 504), reply.text
     # its shell may itself fail to fork and exit 2: the answer then says only that, and what
     # it wrote (stdout, as stderr went there) is in the call's record
-    record = wait_record(runc_platform, reply.headers["X-Call-Id"], lambda r: True)
+    record = wait_record(oci_platform, reply.headers["X-Call-Id"], lambda r: True)
     said = reply.text + record["output"] + record["stderr"]
     assert "can't fork" in said or "Resource temporarily unavailable" in said
 
 
-def test_a_memory_hog_is_killed_by_its_limit(runc_platform: Gateway) -> None:
+def test_a_memory_hog_is_killed_by_its_limit(oci_platform: Gateway) -> None:
     hog = "python3 -c 'b = bytearray(1 << 30)'"
-    reply = hostile(runc_platform, fn("big", hog, PYTHON, limits={"memory": "48Mi"}))
+    reply = hostile(oci_platform, fn("big", hog, PYTHON, limits={"memory": "48Mi"}))
     assert reply.status_code == 500
     assert "ran out of memory" in reply.text
 
 
-def test_a_cpu_spinner_is_held_by_its_cpu_limit(runc_platform: Gateway) -> None:
+def test_a_cpu_spinner_is_held_by_its_cpu_limit(oci_platform: Gateway) -> None:
     spin = "cat /sys/fs/cgroup/cpu*/cpu.cfs_quota_us /sys/fs/cgroup/cpu.max >&2 2>/dev/null; "
     spin += "while :; do :; done"
     reply = hostile(
-        runc_platform,
+        oci_platform,
         fn(
             "spin",
             f"sh -c {shlex.quote(spin)}",
@@ -241,16 +273,16 @@ def test_a_cpu_spinner_is_held_by_its_cpu_limit(runc_platform: Gateway) -> None:
     assert "25000" in reply.text  # its cgroup's quota: a quarter of one CPU per period
 
 
-def test_an_output_flood_is_cut(runc_platform: Gateway) -> None:
-    reply = hostile(runc_platform, fn("floody", "yes"))
+def test_an_output_flood_is_cut(oci_platform: Gateway) -> None:
+    reply = hostile(oci_platform, fn("floody", "yes"))
     assert reply.status_code == 502
     assert "wrote more than" in reply.text
 
 
-def test_a_function_that_ignores_sigterm_is_killed_at_its_timeout(runc_platform: Gateway) -> None:
+def test_a_function_that_ignores_sigterm_is_killed_at_its_timeout(oci_platform: Gateway) -> None:
     stubborn = "trap '' TERM INT HUP; sleep 1000"
     reply = hostile(
-        runc_platform,
+        oci_platform,
         fn("stubborn", f"sh -c {shlex.quote(stubborn)}", envVars={"exec_timeout": "2s"}),
     )
     assert reply.status_code == 504
@@ -259,7 +291,7 @@ def test_a_function_that_ignores_sigterm_is_killed_at_its_timeout(runc_platform:
 
 def _gone(function: str, timeout: float = 10) -> bool:
     deadline = time.monotonic() + timeout
-    while runc_containers(**{"faas.function": function}):
+    while oci_containers(**{"faas.function": function}):
         if time.monotonic() > deadline:
             return False
         time.sleep(0.1)
@@ -275,9 +307,9 @@ ESCAPES = {
 
 
 @pytest.mark.parametrize("attempt", sorted(ESCAPES))
-def test_escapes_are_refused(runc_platform: Gateway, attempt: str) -> None:
+def test_escapes_are_refused(oci_platform: Gateway, attempt: str) -> None:
     script = f"{ESCAPES[attempt]} && echo ESCAPED || echo refused"
-    reply = hostile(runc_platform, fn(f"escape-{attempt}", f"sh -c {shlex.quote(script)}"))
+    reply = hostile(oci_platform, fn(f"escape-{attempt}", f"sh -c {shlex.quote(script)}"))
     assert reply.status_code == 200, reply.text
     assert reply.text.splitlines()[-1] == "refused", reply.text
 
@@ -285,11 +317,11 @@ def test_escapes_are_refused(runc_platform: Gateway, attempt: str) -> None:
 MASKED_FILES = ("/proc/kcore", "/proc/keys", "/proc/timer_list", "/proc/sched_debug")
 
 
-def test_masked_proc_files_read_as_nothing(runc_platform: Gateway) -> None:
+def test_masked_proc_files_read_as_nothing(oci_platform: Gateway) -> None:
     present = [p for p in MASKED_FILES if Path(p).exists()]  # kernels differ: kcore is optional
     assert present, "none of the masked files exists on this kernel"
     script = "; ".join(f"echo {p} $(wc -c < {p})" for p in present)
-    reply = hostile(runc_platform, fn("masked", f"sh -c {shlex.quote(script)}"))
+    reply = hostile(oci_platform, fn("masked", f"sh -c {shlex.quote(script)}"))
     assert reply.status_code == 200, reply.text
     assert reply.text.splitlines() == [f"{p} 0" for p in present]
 
@@ -310,25 +342,25 @@ print("processes seen:", len(pids))
 
 
 def test_raw_sockets_ptrace_of_host_processes_and_host_pids_are_out_of_reach(
-    runc_platform: Gateway,
+    oci_platform: Gateway,
 ) -> None:
     body = fn(
         "pyescape",
         f"python3 -c {shlex.quote(PYTHON_ESCAPES)}",
         PYTHON,
-        envVars={"HOST_PID": str(runc_platform.proc.pid)},
+        envVars={"HOST_PID": str(oci_platform.proc.pid)},
     )
-    reply = hostile(runc_platform, body)
+    reply = hostile(oci_platform, body)
     lines = reply.text.splitlines()
     assert reply.status_code == 200, reply.text
     assert lines[:2] == ["raw socket: refused", "ptrace: refused"]
     assert int(lines[2].split(":")[1]) < 5, "the container sees processes of the host"
 
 
-def test_a_setuid_binary_gains_nothing(runc_platform: Gateway, images: None) -> None:
+def test_a_setuid_binary_gains_nothing(oci_platform: Gateway, images: None) -> None:
     command = "supy -c 'import os; print(os.getuid(), os.geteuid())'"
     body = {"service": "setuid", "image": SETUID, "envProcess": command}
-    reply = hostile(runc_platform, body)
+    reply = hostile(oci_platform, body)
     assert reply.status_code == 200, reply.text
     assert reply.text.split() == ["65534", "65534"]
 
@@ -348,7 +380,7 @@ def test_an_unusable_runc_leaves_the_calls_to_docker(
         deadline = time.monotonic() + 20
         labels = {"faas.function": "slow-fallback"}
         while not docker_containers(docker_client, **labels) and time.monotonic() < deadline:
-            assert not runc_containers(**labels)
+            assert not oci_containers(**labels)
             time.sleep(0.05)
         assert docker_containers(docker_client, **labels)
     finally:
@@ -359,7 +391,7 @@ def _ahead(function: str) -> list[str]:
     """Containers made ahead for the function and not taken by a call yet."""
     return [
         str(s["id"])
-        for s in runc_states()
+        for s in oci_states()
         if (s.get("annotations") or {}).get("faas.function") == function
         and s["annotations"].get("faas.call") == AHEAD
         and not Path(s.get("bundle", ""), "call").exists()
@@ -376,28 +408,28 @@ def _until(check: Callable[[], bool], timeout: float = 15) -> bool:
 
 
 def test_containers_made_ahead_go_when_their_function_changes_or_goes(
-    runc_platform: Gateway,
+    oci_platform: Gateway,
 ) -> None:
-    deploy(runc_platform, fn("ahead", "cat"))
-    assert call(runc_platform, "ahead", b"one").text == "one"
+    deploy(oci_platform, fn("ahead", "cat"))
+    assert call(oci_platform, "ahead", b"one").text == "one"
     assert _until(lambda: len(_ahead("ahead")) == 2), _ahead("ahead")  # two per function
     before = set(_ahead("ahead"))
-    deploy(runc_platform, fn("ahead", "cat", envVars={"changed": "yes"}))
+    deploy(oci_platform, fn("ahead", "cat", envVars={"changed": "yes"}))
     assert _until(lambda: not set(_ahead("ahead")) & before), "old ones were kept"
-    assert call(runc_platform, "ahead", b"two").text == "two"
+    assert call(oci_platform, "ahead", b"two").text == "two"
     assert _until(lambda: len(_ahead("ahead")) == 2)
-    with runc_platform.client() as http:
+    with oci_platform.client() as http:
         http.request("DELETE", "/system/functions", json={"functionName": "ahead"})
     assert _until(lambda: not _ahead("ahead")), _ahead("ahead")
 
 
 def test_each_call_of_a_made_ahead_container_sees_only_its_own_request(
-    runc_platform: Gateway,
+    oci_platform: Gateway,
 ) -> None:
-    deploy(runc_platform, fn("whoami", "sh -c 'echo $Http_X_Caller $(cat) $HOSTNAME'"))
+    deploy(oci_platform, fn("whoami", "sh -c 'echo $Http_X_Caller $(cat) $HOSTNAME'"))
     seen = []
     for n in range(6):
-        with runc_platform.client() as http:
+        with oci_platform.client() as http:
             reply = http.post("/function/whoami", content=f"body{n}", headers={"X-Caller": f"c{n}"})
         seen.append(reply.text.split())
         time.sleep(0.3)  # room to make the next one ahead
@@ -406,14 +438,14 @@ def test_each_call_of_a_made_ahead_container_sees_only_its_own_request(
 
 
 def test_the_bridge_keeps_its_own_address_while_calls_come_and_go(
-    runc_platform: Gateway,
+    oci_platform: Gateway,
 ) -> None:
     """Left to itself a bridge takes its lowest port's address, which goes with that port's
     call: a container that had resolved the gateway to it would stall for seconds."""
     with run_reports() as runs:
         script = f"{runs.reporting('reached')}; cat /proc/net/arp"
-        deploy(runc_platform, fn("arp", f"sh -c {shlex.quote(script)}"))
-        replies = [call(runc_platform, "arp") for _ in range(6)]
+        deploy(oci_platform, fn("arp", f"sh -c {shlex.quote(script)}"))
+        replies = [call(oci_platform, "arp") for _ in range(6)]
         time.sleep(0.5)
     assert [r.status_code for r in replies] == [200] * 6, [r.text for r in replies]
     assert runs.lines == ["reached"] * 6

@@ -13,6 +13,7 @@ import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from faas.wire import CallRequest
 from watchdog import cgroups
@@ -249,8 +250,7 @@ class Factory:
         """Remove the containers, mounts and folders a killed run of this watchdog left."""
         count = 0
         for state in self.runc.list():
-            annotations = state.get("annotations") or {}
-            if annotations.get(WATCHDOG_LABEL) == self.watchdog_id and CALL_LABEL in annotations:
+            if self._owns(state):
                 self.runc.delete(str(state["id"]))
                 count += 1
         for folder in self.calls_dir.glob("faas-*"):
@@ -262,6 +262,15 @@ class Factory:
         if self.images.client is None:  # no Docker here: nothing of ours in it
             return count
         return count + remove_docker_orphans(self.images.client.api, self.watchdog_id)
+
+    def _owns(self, state: dict[str, Any]) -> bool:
+        """Whether a container the runtime lists is one of this watchdog's calls: runc lists
+        its annotations; crun does not, but its bundle is the call's folder."""
+        annotations = state.get("annotations")
+        if annotations is not None:
+            return annotations.get(WATCHDOG_LABEL) == self.watchdog_id and CALL_LABEL in annotations
+        bundle_dir = Path(str(state.get("bundle", "")))
+        return bundle_dir.parent == self.calls_dir and owner_of(bundle_dir) == self.watchdog_id
 
 
 def owner_of(folder: Path) -> str:

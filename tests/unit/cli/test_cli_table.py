@@ -258,7 +258,7 @@ def test_errors_and_ctrl_c_exit_codes(
         ["up", "--port", "eighty"],
         ["watchdog", "--capacity", "1.5"],
         ["watchdog", "--capacity", "0"],
-        ["watchdog", "--runtime", "crun"],
+        ["watchdog", "--runtime", "kata"],
         ["run"],
         ["new", "fn"],
         ["--log-level", "loud", "list"],

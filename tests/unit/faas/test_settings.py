@@ -39,8 +39,8 @@ def test_runtime_settings_from_the_environment(monkeypatch: pytest.MonkeyPatch) 
 
 
 def test_an_unknown_runtime_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("FAAS_RUNTIME", "crun")
-    with pytest.raises(Error, match="FAAS_RUNTIME must be one of auto, runc, docker"):
+    monkeypatch.setenv("FAAS_RUNTIME", "kata")
+    with pytest.raises(Error, match="FAAS_RUNTIME must be one of auto, crun, runc, docker"):
         WatchdogSettings.from_env()
 
 
@@ -276,7 +276,7 @@ def test_up_with_openfaas_url_builds_and_deploys_instead(
         (["gateway"], "FAAS_GATEWAY_PORT", "eighty"),
         (["gateway"], "FAAS_INVOKE_AUTH", "maybe"),
         (["watchdog"], "FAAS_CAPACITY", "0"),
-        (["watchdog"], "FAAS_RUNTIME", "crun"),
+        (["watchdog"], "FAAS_RUNTIME", "kata"),
         (["up"], "FAAS_NATS_PORT", "many"),
     ],
 )

@@ -119,3 +119,15 @@ def test_children_are_the_cgroups_below_in_any_hierarchy(tmp_path: Path) -> None
     found = cgroups.children("/faas-docker/w1", tmp_path)
     assert found == ["/faas-docker/w1/a", "/faas-docker/w1/b"]
     assert cgroups.children("/faas-docker/none", tmp_path) == []
+
+
+def test_the_controllers_a_hybrid_host_keeps_on_v2(tmp_path: Path) -> None:
+    (tmp_path / "unified").mkdir()
+    (tmp_path / "unified" / "cgroup.controllers").write_text("hugetlb misc\n")
+    assert cgroups.hybrid_v2_controllers(tmp_path) == ["hugetlb", "misc"]
+    (tmp_path / "unified" / "cgroup.controllers").write_text("")
+    assert cgroups.hybrid_v2_controllers(tmp_path) == []  # systemd's hybrid layout
+
+
+def test_no_hybrid_v2_controllers_on_a_v1_or_v2_only_host(tmp_path: Path) -> None:
+    assert cgroups.hybrid_v2_controllers(tmp_path) == []

@@ -4,13 +4,16 @@ and root filesystems."""
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
+
+import pytest
 
 from faas.images import ImageConfig
 from watchdog.oci.images import ImageStore, prepare_rootfs
 from watchdog.oci.network import bridge_mac, resolv_conf
 from watchdog.oci.profile import Profile, native_only
-from watchdog.oci.runc import Runc, error_text
+from watchdog.oci.runc import Runc, RuncError, error_text
 
 
 def test_runc_error_is_the_last_error_of_its_json_log() -> None:
@@ -128,3 +131,31 @@ def test_the_bridge_address_is_a_fixed_unicast_local_one_made_from_its_ip() -> N
     assert bridge_mac("10.214.0.1") != mac
     first = int(mac.split(":")[0], 16)
     assert (first & 0b10, first & 0b01) == (0b10, 0)  # locally administered, not multicast
+
+
+def test_the_runtime_is_named_by_its_binary(tmp_path: Path) -> None:
+    assert Runc("/usr/bin/crun", tmp_path).name == "crun"
+    assert Runc("/usr/sbin/runc", tmp_path).name == "runc"
+
+
+def fifo_of(root: Path, container_id: str) -> Path:
+    (root / container_id).mkdir()
+    fifo = root / container_id / "exec.fifo"
+    os.mkfifo(fifo)
+    return fifo
+
+
+def test_crun_starts_a_container_by_writing_the_fifo_its_init_reads(tmp_path: Path) -> None:
+    fifo = fifo_of(tmp_path, "c1")
+    reader = os.open(fifo, os.O_RDONLY | os.O_NONBLOCK)  # as crun's init holds it
+    try:
+        Runc("/usr/bin/crun", tmp_path).start("c1")
+        assert os.read(reader, 8) == b"0"
+    finally:
+        os.close(reader)
+
+
+def test_crun_start_says_so_when_the_init_is_gone(tmp_path: Path) -> None:
+    fifo_of(tmp_path, "c1")
+    with pytest.raises(RuncError, match="c1 did not start: its init is gone"):
+        Runc("/usr/bin/crun", tmp_path).start("c1")
