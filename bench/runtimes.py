@@ -1,13 +1,14 @@
-"""The two container runtimes against plain `docker run`, on the same images, in one run.
+"""The three container runtimes against plain `docker run`, on the same images, in one run.
 
     .venv/bin/python -m bench.runtimes [--quick] [--calls 40] [--concurrent-calls 80]
 
 For each image (default `faas/wc:latest`, busybox, and `faas/hello:latest`, Python): (a)
 `docker run -i --rm --network none` one after another; and a call end to end through a real
-gateway, nats-server and watchdog with `--runtime docker` and with `--runtime runc`, at
-concurrency 1 and 8. The series of an image run in `--rounds` interleaved rounds, each with
-its share of the calls, so that the machine's drift weighs on every side of a ratio alike.
-Prints a table and the targets of the daemonless runtime, writes
+gateway, nats-server and watchdog with `--runtime docker`, `--runtime runc` and
+`--runtime crun`, at concurrency 1 and 8. The series of an image run in `--rounds`
+interleaved rounds, each with its share of the calls, so that the machine's drift weighs on
+every side of a ratio alike.
+Prints a table and the targets of the daemonless runtimes, writes
 bench/results/runtimes.json; see bench/README.md.
 """
 
@@ -32,11 +33,13 @@ from bench.stats import Series, Summary, merged
 from faas.errors import Error
 
 RESULTS = ROOT / "bench" / "results"
-RUNTIMES = ("docker", "runc")
+OCI_RUNTIMES = ("crun", "runc")  # the daemonless ones, each with the targets below
+RUNTIMES = ("docker", *OCI_RUNTIMES)
 DAEMONS = ("dockerd", "containerd")  # the Docker engine's share of a call's CPU
-# The daemonless runtime's targets: (image, median of runc at concurrency 1 over docker run)
+REAPED = "runtime+containers"  # the watchdog's reaped children: crun or runc, containers
+# The daemonless runtimes' targets: (image, median at concurrency 1 over docker run)
 MEDIAN_TARGETS = {"faas/wc:latest": 0.10, "faas/hello:latest": 0.20}
-THROUGHPUT_TARGET = 10.0  # runc's calls/s at concurrency 8 over the Docker runtime's
+THROUGHPUT_TARGET = 10.0  # calls/s at concurrency 8 over the Docker runtime's
 
 
 @dataclass(frozen=True)
@@ -82,10 +85,10 @@ def short(image: str) -> str:
 
 
 def meter(stack: Stack) -> CpuMeter:
-    """The stack's processes, the watchdog's reaped children (runc, containers), the Docker
-    engine's daemons and the machine's total."""
+    """The stack's processes, the watchdog's reaped children (crun or runc, containers),
+    the Docker engine's daemons and the machine's total."""
     pids = stack.pids | {name: pid for name in DAEMONS for pid in pids_named(name)[:1]}
-    return CpuMeter(pids, reaped={"runc+containers": pids["watchdog"]}, machine=True)
+    return CpuMeter(pids, reaped={REAPED: pids["watchdog"]}, machine=True)
 
 
 @dataclass(frozen=True)
@@ -163,24 +166,22 @@ def in_rounds(steps: list[Step], rounds: int, image: str) -> list[Series]:
 
 
 def targets(summaries: list[Summary], images: tuple[str, ...]) -> list[dict[str, Any]]:
-    """Each target of the runtime issue: the ratio measured and whether it is met."""
+    """Each target of the runtime issue, for each daemonless runtime: the ratio measured and
+    whether it is met."""
     by = {(s.name, s.concurrency): s for s in summaries}
+    conc = max(s.concurrency for s in summaries)
     found = []
-    for image in images:
+    for image, runtime in ((i, r) for i in images for r in OCI_RUNTIMES):
         docker_run = by.get((f"(a) docker run {short(image)}", 1))
-        runc1 = by.get((label("runc", image), 1))
-        if image in MEDIAN_TARGETS and docker_run and runc1:
-            value = report.ratio(runc1.median_ms, docker_run.median_ms)
-            found.append(_target(f"runc {short(image)} median / docker run", value, "<=",
+        alone = by.get((label(runtime, image), 1))
+        if image in MEDIAN_TARGETS and docker_run and alone:
+            value = report.ratio(alone.median_ms, docker_run.median_ms)
+            found.append(_target(f"{runtime} {short(image)} median / docker run", value, "<=",
                                  MEDIAN_TARGETS[image]))  # fmt: skip
-        conc = max(s.concurrency for s in summaries)
-        runc8, docker8 = (
-            by.get((label("runc", image), conc)),
-            by.get((label("docker", image), conc)),
-        )
-        if runc8 and docker8:
-            value = report.ratio(runc8.calls_per_s, docker8.calls_per_s)
-            name = f"runc {short(image)} calls/s / docker runtime's, concurrency {conc}"
+        ours, docker = by.get((label(runtime, image), conc)), by.get((label("docker", image), conc))
+        if ours and docker:
+            value = report.ratio(ours.calls_per_s, docker.calls_per_s)
+            name = f"{runtime} {short(image)} calls/s / docker runtime's, concurrency {conc}"
             found.append(_target(name, value, ">=", THROUGHPUT_TARGET))
     return found
 
@@ -213,9 +214,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     found = targets(summaries, opts.images)
     print(report.table(summaries))
     print()
-    print(report.cpu_table(summaries, roles=(*report.CPU_ROLES, "runc+containers", *DAEMONS)))
-    print("CPU: runc+containers is what the watchdog's reaped children used: runc, containers;")
-    print("     machine is every process on the machine, idle left out")
+    print(report.cpu_table(summaries, roles=(*report.CPU_ROLES, REAPED, *DAEMONS)))
+    print(f"CPU: {REAPED} is what the watchdog's reaped children used: crun or runc and")
+    print("     the containers; machine is every process on the machine, idle left out")
     print()
     print(targets_table(found))
     if errors := report.errors(summaries):

@@ -66,7 +66,7 @@ class WatchdogKind:
 
 
 def docker_watchdog(capacity: int, runtime: str = "docker") -> WatchdogKind:
-    """A real watchdog, running containers through `runtime` (docker or runc)."""
+    """A real watchdog, running containers through `runtime` (docker, runc or crun)."""
     return WatchdogKind("cli", ("watchdog",), capacity, ("--runtime", runtime))
 
 

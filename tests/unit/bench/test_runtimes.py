@@ -1,7 +1,7 @@
 """bench.runtimes's rounds: each series' calls in slices, in turn with the others."""
 
-from bench.runtimes import Step, in_rounds
-from bench.stats import Sample, Series, merged
+from bench.runtimes import Step, in_rounds, targets
+from bench.stats import Sample, Series, Summary, merged
 
 
 def test_a_series_in_rounds_is_one_series_of_all_its_calls() -> None:
@@ -39,3 +39,26 @@ def test_rounds_split_the_calls_and_turn_the_order_round() -> None:
         ("runc wc", 1),
     ]
     assert [s.versus for s in measured] == ["", "(a) docker run wc", "(a) docker run wc"]
+
+
+def test_each_daemonless_runtime_is_held_to_the_targets() -> None:
+    def summary(name: str, concurrency: int, seconds: float) -> Summary:
+        calls = [Sample(seconds)] * 4
+        return Series(name, concurrency, samples=calls, wall=seconds * 4 / concurrency).summary()
+
+    summaries = [
+        summary("(a) docker run wc", 1, 0.2),
+        summary("docker wc", 8, 0.8),  # 10 calls/s
+        summary("crun wc", 1, 0.01),  # 0.05x docker run
+        summary("crun wc", 8, 0.05),  # 160 calls/s: 16x
+        summary("runc wc", 1, 0.03),  # 0.15x
+        summary("runc wc", 8, 0.1),  # 80 calls/s: 8x
+    ]
+    measured = targets(summaries, ("faas/wc:latest",))
+    found = {t["target"]: (t["measured"], t["met"]) for t in measured}
+    assert found == {
+        "crun wc median / docker run": (0.05, True),
+        "crun wc calls/s / docker runtime's, concurrency 8": (16.0, True),
+        "runc wc median / docker run": (0.15, False),
+        "runc wc calls/s / docker runtime's, concurrency 8": (8.0, False),
+    }
