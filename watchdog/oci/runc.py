@@ -104,7 +104,8 @@ class Runc:
             fifo.unlink()
 
     def _release(self, fifo: Path, container_id: str) -> None:
-        """crun's way: write a byte to the FIFO its init holds open for reading."""
+        """crun's way: write a byte to the FIFO its init holds open for reading, then remove
+        it (crun then reports the container as running)."""
         try:
             fd = os.open(fifo, os.O_WRONLY | os.O_NONBLOCK)
         except OSError as exc:
@@ -115,6 +116,8 @@ class Runc:
             os.write(fd, b"0")
         finally:
             os.close(fd)
+        with contextlib.suppress(FileNotFoundError):
+            fifo.unlink()
 
     def delete(self, container_id: str) -> None:
         """Remove the container, killing it first if it still runs; gone already is fine."""

@@ -151,6 +151,7 @@ def test_crun_starts_a_container_by_writing_the_fifo_its_init_reads(tmp_path: Pa
     try:
         Runc("/usr/bin/crun", tmp_path).start("c1")
         assert os.read(reader, 8) == b"0"
+        assert not fifo.exists()  # crun lists it as running from then on
     finally:
         os.close(reader)
 
