@@ -24,9 +24,9 @@ from watchdog.node import Watchdog
 from watchdog.oci import profile
 from watchdog.oci.images import ImageStore
 from watchdog.oci.network import Bridge, NetworkError, owner_folder
+from watchdog.oci.ociruntime import OciRuntime
 from watchdog.oci.pool import Limits
 from watchdog.oci.profile import Profile, ProfileError
-from watchdog.oci.runc import Runc
 from watchdog.oci.runner import OciRunner
 from watchdog.runner import Runner
 from watchdog.secretfiles import SecretProvider, SecretSource
@@ -55,10 +55,10 @@ class Unusable(Exception):
     """The OCI runtime cannot run containers here; the message says why."""
 
 
-def oci_runtime(settings: WatchdogSettings, name: str) -> Runc:
+def oci_runtime(settings: WatchdogSettings, name: str) -> OciRuntime:
     """The OCI runtime `name` (crun or runc); raise Unusable saying why it cannot run here."""
     binary = settings.crun if name == "crun" else settings.runc
-    runtime = Runc.find(settings.run_dir / name, binary)
+    runtime = OciRuntime.find(settings.run_dir / name, binary)
     if runtime is None:
         raise Unusable(f"{binary} is not installed")
     why = runtime.unusable() or _no_pidfd()
@@ -69,13 +69,13 @@ def oci_runtime(settings: WatchdogSettings, name: str) -> Runc:
 
 def oci_runner(
     settings: WatchdogSettings,
-    runc: Runc,
+    runtime: OciRuntime,
     client: docker.DockerClient | None,
     secrets: SecretProvider | None,
     cluster: ClusterImages | None = None,
     published: Profile | None = None,
 ) -> OciRunner:
-    """The daemonless runner on `runc` (or crun), started; raise Unusable saying why it
+    """The daemonless runner on `runtime` (crun or runc), started; raise Unusable saying why it
     cannot run here. Without Docker (`client` None), its confinement is the one
     `published` in the cluster."""
     if client is not None:
@@ -102,7 +102,7 @@ def oci_runner(
     if settings.ahead > 0 and shim is None:
         log.warning("no static busybox on this host: no container is made ahead of its call")
     runner = OciRunner(
-        runc,
+        runtime,
         images,
         confinement,
         bridge,
@@ -165,7 +165,7 @@ def make_runner(
                 "runtime %s is not usable here (%s)%s", name, exc, ": using docker" if last else "",
             )  # fmt: skip
         else:
-            log.info("runtime: %s (%s), one OCI container per call", name, runner.runc.binary)
+            log.info("runtime: %s (%s), one OCI container per call", name, runner.runtime.binary)
             return runner
     if client is None:
         raise Error("runtime docker needs a Docker engine: none answers here")
@@ -175,13 +175,13 @@ def make_runner(
 
 
 def docker_if_any(settings: WatchdogSettings) -> docker.DockerClient | None:
-    """The Docker engine; None when none answers and runc may run without it."""
+    """The Docker engine; None when none answers and crun or runc may run without it."""
     try:
         return docker_client(settings)
     except Error as exc:
         if settings.runtime == "docker":
             raise
-        log.warning("%s: runc runs images from the cluster only", exc)
+        log.warning("%s: crun or runc runs images from the cluster only", exc)
         return None
 
 

@@ -14,7 +14,7 @@ from faas.settings import WatchdogSettings
 from watchdog.dockerrunner import CGROUP_PARENT as DOCKER_CGROUP_PARENT
 from watchdog.oci.factory import AHEAD, CGROUP_PARENT, owner_of
 from watchdog.oci.network import NETNS_DIR, PREFIX, owner_folder
-from watchdog.oci.runc import Runc, RuncError
+from watchdog.oci.ociruntime import OciRuntime, OciRuntimeError
 from watchdog.runner import CALL_LABEL, WATCHDOG_LABEL
 from watchdog.secretfiles import safe_name
 
@@ -75,13 +75,13 @@ def oci_states() -> list[dict[str, Any]]:
 
 def _listed(name: str, root: Path) -> list[dict[str, Any]]:
     """The runtime's list; runc's fails while a container is half made or half removed."""
-    runtime = Runc.find(root, name)
+    runtime = OciRuntime.find(root, name)
     if runtime is None or not root.is_dir():
         return []
     for _ in range(20):
         try:
             return runtime.list()
-        except RuncError:
+        except OciRuntimeError:
             time.sleep(0.05)
     return runtime.list()
 

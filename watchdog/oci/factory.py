@@ -1,6 +1,7 @@
 """What one call's container is made of on this host, and its making and unmaking: the
 folder, the root filesystem (an overlay when writable), the network lease, the OCI config,
-`runc create`; and after the call, all of it removed, with no leftovers."""
+`create` of the OCI runtime (crun or runc); and after the call, all of it removed, with no
+leftovers."""
 
 from __future__ import annotations
 
@@ -21,9 +22,9 @@ from watchdog.dockerrunner import remove_docker_orphans
 from watchdog.oci import bundle, kernel
 from watchdog.oci.images import ImageStore, NotUnpacked
 from watchdog.oci.network import Bridge, Lease, NetworkError
+from watchdog.oci.ociruntime import OciRuntime, OciRuntimeError, error_text
 from watchdog.oci.pool import Later, shim_args
 from watchdog.oci.profile import Profile
-from watchdog.oci.runc import Runc, RuncError, error_text
 from watchdog.runner import CALL_LABEL, WATCHDOG_LABEL, labels
 from watchdog.secretfiles import remove_leftovers
 
@@ -50,7 +51,7 @@ class Made:
     overlay: bool = False
     pid: int = 0  # its first process, a child of the watchdog until reaped
     exited: bool = False  # its first process was reaped here: only its traces are left
-    created_at: float = 0.0  # wall-clock seconds `runc create` ended; 0.0: not created
+    created_at: float = 0.0  # wall-clock seconds `create` ended; 0.0: not created
     stdin: int = -1  # our ends of its stdio pipes, once created
     outputs: dict[int, str] = field(default_factory=dict)
 
@@ -72,7 +73,7 @@ class Factory:
 
     def __init__(
         self,
-        runc: Runc,
+        runtime: OciRuntime,
         images: ImageStore,
         profile: Profile,
         bridge: Bridge | None,
@@ -81,7 +82,7 @@ class Factory:
         resolv_conf: str,
         shim: Path | None,
     ) -> None:
-        self.runc = runc
+        self.runtime = runtime
         self.images = images
         self.profile = profile
         self.bridge = bridge  # None: calls with network "bridge" fail, saying why
@@ -142,7 +143,7 @@ class Factory:
         environment = bundle.environment(image.config, env, hostname)
         cwd = image.config.working_dir or "/"
         if shim and not bundle.resolves(image.rootfs, args[0], environment, cwd):
-            # runc itself says so, as a start failure, for a container made for its call
+            # the runtime itself says so, as a start failure, for a container made for its call
             raise NotAhead(f"{args[0]} is not in image {call.run.image}")
         config = bundle.oci_config(
             box,
@@ -176,15 +177,15 @@ class Factory:
         (made.folder / "resolv.conf").write_text(self.resolv_conf)
 
     def create(self, made: Made, niceness: int = 0) -> None:
-        """`runc create`, its stdio the container's; keep our ends of the three pipes.
+        """The runtime's `create`, its stdio the container's; keep our ends of the three pipes.
 
-        With `niceness`, runc and the container's first process run at that lower priority
+        With `niceness`, the runtime and the container's first process run at that lower priority
         (containers made ahead yield the CPU to calls running); `_take_ahead` lifts it."""
         in_read, in_write = os.pipe()
         out_read, out_write = os.pipe()
         err_read, err_write = os.pipe()
-        log_file = made.folder / "runc.log"
-        argv = self.runc.create(made.container_id, made.folder, made.folder / "pid", log_file)
+        log_file = made.folder / "runtime.log"
+        argv = self.runtime.create(made.container_id, made.folder, made.folder / "pid", log_file)
         if niceness:
             argv = ["nice", "-n", str(niceness), *argv]
         try:
@@ -196,7 +197,9 @@ class Factory:
         made.stdin, made.outputs = in_write, {out_read: "stdout", err_read: "stderr"}
         code = kernel.wait(proc, CREATE_TIMEOUT)
         if code != 0:
-            raise RuncError(_log_text(log_file) or f"runc create exited with code {code}")
+            raise OciRuntimeError(
+                _log_text(log_file) or f"{self.runtime.name} create exited with code {code}"
+            )
         made.pid = int((made.folder / "pid").read_text())
         made.created_at = time.time()
 
@@ -222,16 +225,17 @@ class Factory:
             self._unmake(made)
 
     def _delete(self, container_id: str, made: Made | None) -> None:
-        """Its cgroups and runc state; without runc's exec where its process was reaped here."""
+        """Its cgroups and runtime state; without the runtime's exec where its process was
+        reaped here."""
         if made is not None and made.exited:
             try:
-                self.runc.remove_stopped(container_id, cgroups.directories(made.cgroups_path))
+                self.runtime.remove_stopped(container_id, cgroups.directories(made.cgroups_path))
                 return
             except OSError as exc:
-                log.debug("container %s: %s; runc delete instead", container_id, exc)
+                log.debug("container %s: %s; the runtime's delete instead", container_id, exc)
         try:
-            self.runc.delete(container_id)
-        except RuncError as exc:
+            self.runtime.delete(container_id)
+        except OciRuntimeError as exc:
             log.warning("cannot delete container %s: %s", container_id, exc)
 
     def _unmake(self, made: Made) -> None:
@@ -249,9 +253,9 @@ class Factory:
     def remove_orphans(self) -> int:
         """Remove the containers, mounts and folders a killed run of this watchdog left."""
         count = 0
-        for state in self.runc.list():
+        for state in self.runtime.list():
             if self._owns(state):
-                self.runc.delete(str(state["id"]))
+                self.runtime.delete(str(state["id"]))
                 count += 1
         for folder in self.calls_dir.glob("faas-*"):
             if owner_of(folder) == self.watchdog_id:

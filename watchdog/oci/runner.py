@@ -1,7 +1,7 @@
-"""Run one call in a fresh OCI container through runc, without the Docker daemon on the call's
-path. Blocking: call from a thread.
+"""Run one call in a fresh OCI container through crun or runc, without the Docker daemon on
+the call's path. Blocking: call from a thread.
 
-The watchdog is the child subreaper of its containers: `runc create` exits once a container is
+The watchdog is the child subreaper of its containers: `create` exits once a container is
 made, its first process becomes the watchdog's child, and the watchdog waits for it (pidfd),
 kills it at its deadline, and reads its exit status itself.
 """
@@ -25,9 +25,9 @@ from watchdog.oci import kernel
 from watchdog.oci.factory import Factory, Made, NotAhead
 from watchdog.oci.images import ImageError, ImageStore
 from watchdog.oci.network import Bridge, NetworkError, resolv_conf
+from watchdog.oci.ociruntime import OciRuntime, OciRuntimeError
 from watchdog.oci.pool import Entry, Limits, Pool, env_prefix
 from watchdog.oci.profile import Profile
-from watchdog.oci.runc import Runc, RuncError
 from watchdog.runner import Ran, failed_to_run, finished, output_for
 from watchdog.secretfiles import SecretProvider, secret_files
 
@@ -35,13 +35,13 @@ AHEAD_NICENESS = 10
 
 
 class OciRunner:
-    """One container per call: make its bundle, `runc create`, `runc start`, exchange, wait."""
+    """One container per call: make its bundle, `create`, `start`, exchange, wait."""
 
     blocking = True
 
     def __init__(
         self,
-        runc: Runc,
+        runtime: OciRuntime,
         images: ImageStore,
         profile: Profile,
         bridge: Bridge | None,
@@ -51,14 +51,14 @@ class OciRunner:
         ahead: Limits | None = None,
         shim: Path | None = None,
     ) -> None:
-        self.runc = runc
+        self.runtime = runtime
         self.images = images
         self.bridge = bridge
         self.calls_dir = calls_dir
         self.watchdog_id = watchdog_id
         self.secrets = secrets
         self.factory = Factory(
-            runc, images, profile, bridge, calls_dir, watchdog_id, resolv_conf(), shim
+            runtime, images, profile, bridge, calls_dir, watchdog_id, resolv_conf(), shim
         )
         self._lock = threading.Lock()
         # with a shim (a static busybox), containers are made ahead of their calls
@@ -70,7 +70,7 @@ class OciRunner:
         """Become the subreaper of the containers, make the folders, set the bridge up."""
         kernel.become_subreaper()
         self.calls_dir.mkdir(parents=True, exist_ok=True)
-        self.runc.root.mkdir(parents=True, exist_ok=True)
+        self.runtime.root.mkdir(parents=True, exist_ok=True)
         self.images.start()
         if self.bridge is not None:
             self.bridge.start()
@@ -120,7 +120,7 @@ class OciRunner:
             why = f"cannot give {call.function} its secrets: {exc}"
         except (ImageError, NetworkError) as exc:
             why = str(exc)
-        except RuncError as exc:
+        except OciRuntimeError as exc:
             why = f"cannot start a container of image {call.run.image}: {exc}"
         except OSError as exc:
             why = f"cannot make a container of image {call.run.image}: {exc}"
@@ -185,8 +185,8 @@ class OciRunner:
         made.stdin, made.outputs = -1, {}
         with kernel.pidfd(made.pid) as pidfd:
             try:
-                self.runc.start(made.container_id)
-            except RuncError:
+                self.runtime.start(made.container_id)
+            except OciRuntimeError:
                 kernel.close(stdin, *outputs)
                 raise
             started_at = time.time()

@@ -12,8 +12,8 @@ import pytest
 from faas.images import ImageConfig
 from watchdog.oci.images import ImageStore, prepare_rootfs
 from watchdog.oci.network import bridge_mac, resolv_conf
+from watchdog.oci.ociruntime import OciRuntime, OciRuntimeError, error_text
 from watchdog.oci.profile import Profile, native_only
-from watchdog.oci.runc import Runc, RuncError, error_text
 
 
 def test_runc_error_is_the_last_error_of_its_json_log() -> None:
@@ -108,7 +108,7 @@ def test_rootfs_mount_points_never_follow_the_image_symlinks(tmp_path: Path) -> 
 
 
 def test_a_stopped_container_is_removed_without_runc(tmp_path: Path) -> None:
-    runc = Runc("/nonexistent/runc", tmp_path / "state")
+    runc = OciRuntime("/nonexistent/runc", tmp_path / "state")
     (tmp_path / "state/c1").mkdir(parents=True)
     (tmp_path / "state/c1/state.json").write_text("{}")
     groups = [tmp_path / "memory/faas/c1", tmp_path / "pids/faas/c1"]
@@ -134,8 +134,8 @@ def test_the_bridge_address_is_a_fixed_unicast_local_one_made_from_its_ip() -> N
 
 
 def test_the_runtime_is_named_by_its_binary(tmp_path: Path) -> None:
-    assert Runc("/usr/bin/crun", tmp_path).name == "crun"
-    assert Runc("/usr/sbin/runc", tmp_path).name == "runc"
+    assert OciRuntime("/usr/bin/crun", tmp_path).name == "crun"
+    assert OciRuntime("/usr/sbin/runc", tmp_path).name == "runc"
 
 
 def fifo_of(root: Path, container_id: str) -> Path:
@@ -149,7 +149,7 @@ def test_crun_starts_a_container_by_writing_the_fifo_its_init_reads(tmp_path: Pa
     fifo = fifo_of(tmp_path, "c1")
     reader = os.open(fifo, os.O_RDONLY | os.O_NONBLOCK)  # as crun's init holds it
     try:
-        Runc("/usr/bin/crun", tmp_path).start("c1")
+        OciRuntime("/usr/bin/crun", tmp_path).start("c1")
         assert os.read(reader, 8) == b"0"
         assert not fifo.exists()  # crun lists it as running from then on
     finally:
@@ -158,5 +158,5 @@ def test_crun_starts_a_container_by_writing_the_fifo_its_init_reads(tmp_path: Pa
 
 def test_crun_start_says_so_when_the_init_is_gone(tmp_path: Path) -> None:
     fifo_of(tmp_path, "c1")
-    with pytest.raises(RuncError, match="c1 did not start: its init is gone"):
-        Runc("/usr/bin/crun", tmp_path).start("c1")
+    with pytest.raises(OciRuntimeError, match="c1 did not start: its init is gone"):
+        OciRuntime("/usr/bin/crun", tmp_path).start("c1")

@@ -22,12 +22,12 @@ log = logging.getLogger(__name__)
 TIMEOUT = 30.0  # seconds any one runc command may take
 
 
-class RuncError(Exception):
+class OciRuntimeError(Exception):
     """runc refused or failed; the message is runc's own."""
 
 
 @dataclass(frozen=True)
-class Runc:
+class OciRuntime:
     """One OCI runtime binary, runc or crun, with its own state folder (`--root`), apart
     from Docker's."""
 
@@ -35,7 +35,7 @@ class Runc:
     root: Path
 
     @classmethod
-    def find(cls, root: Path, name: str = "runc") -> Runc | None:
+    def find(cls, root: Path, name: str = "runc") -> OciRuntime | None:
         path = shutil.which(name)
         return cls(path, root) if path else None
 
@@ -50,7 +50,7 @@ class Runc:
             return "the watchdog does not run as root"
         try:
             self._run("--version")
-        except RuncError as exc:
+        except OciRuntimeError as exc:
             return f"{self.binary} does not run: {exc}"
         if self.name == "crun" and (held := cgroups.hybrid_v2_controllers()):
             return (
@@ -97,7 +97,7 @@ class Runc:
         try:
             ready, _, _ = select.select([fd], [], [], TIMEOUT)
             if not ready or not os.read(fd, 1):
-                raise RuncError(f"container {container_id} did not start: its init is gone")
+                raise OciRuntimeError(f"container {container_id} did not start: its init is gone")
         finally:
             os.close(fd)
         with contextlib.suppress(FileNotFoundError):
@@ -111,7 +111,9 @@ class Runc:
         except OSError as exc:
             if exc.errno != errno.ENXIO:  # ENXIO: no reader, the init is gone
                 raise
-            raise RuncError(f"container {container_id} did not start: its init is gone") from exc
+            raise OciRuntimeError(
+                f"container {container_id} did not start: its init is gone"
+            ) from exc
         try:
             os.write(fd, b"0")
         finally:
@@ -123,7 +125,7 @@ class Runc:
         """Remove the container, killing it first if it still runs; gone already is fine."""
         try:
             self._run("delete", "--force", container_id)
-        except RuncError as exc:
+        except OciRuntimeError as exc:
             if "does not exist" not in str(exc) and "not exist" not in str(exc):
                 raise
 
@@ -146,9 +148,9 @@ class Runc:
                 self.command(*args), capture_output=True, timeout=TIMEOUT, check=False
             )
         except (OSError, subprocess.TimeoutExpired) as exc:
-            raise RuncError(str(exc)) from exc
+            raise OciRuntimeError(str(exc)) from exc
         if done.returncode != 0:
-            raise RuncError(error_text(done.stderr) or f"exit code {done.returncode}")
+            raise OciRuntimeError(error_text(done.stderr) or f"exit code {done.returncode}")
         return done.stdout.decode()
 
 
