@@ -125,10 +125,13 @@ class Scheduler:
         return parsed[1]
 
     async def forget(self, function: str) -> None:
-        """Drop a removed function's last tick and pause: deployed again, it starts afresh."""
-        with contextlib.suppress(KeyNotFoundError):
-            await self.state.delete(function)
-        await self.pauses.resume(function)
+        """Drop a removed function's last tick and pause: deployed again, it starts afresh.
+        After a tick being fired here, which decided to run before the removal and would
+        note itself as the last one after the drop."""
+        async with self._locks.setdefault(function, asyncio.Lock()):
+            with contextlib.suppress(KeyNotFoundError):
+                await self.state.delete(function)
+            await self.pauses.resume(function)
 
     async def last(self, function: str) -> LastTick | None:
         try:

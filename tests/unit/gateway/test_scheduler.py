@@ -355,3 +355,34 @@ def test_a_removed_function_forgets_its_pause(nats_url: str) -> None:
             assert await scheduler.pauses.paused_at("gone-beat") is None
 
     asyncio.run(main())
+
+
+def test_a_function_removed_while_its_tick_fires_forgets_that_tick_too(nats_url: str) -> None:
+    """A DELETE that lands while a tick is being queued: the tick's last-tick note must not
+    outlive the removal (deployed again, the function would catch the gap's ticks up)."""
+    racing = spec("racing-beat", **every(1, missed="catch-up"))
+
+    async def main() -> None:
+        async with gateway_scheduler(nats_url, racing) as scheduler:
+            schedule = scheduler.schedule_of("racing-beat")[1]
+            tick = math.floor(time.time())
+            await scheduler.fire(racing, schedule, tick)
+            entered, release = asyncio.Event(), asyncio.Event()
+            accept = scheduler.submissions.accept
+
+            async def held(*args: Any, **kwargs: Any) -> Any:
+                entered.set()
+                await release.wait()
+                return await accept(*args, **kwargs)
+
+            scheduler.submissions.accept = held  # type: ignore[method-assign]
+            firing = asyncio.create_task(scheduler.fire(racing, schedule, tick + 1))
+            await entered.wait()  # decided to run: the function was still deployed
+            await scheduler.registry.remove("racing-beat")  # as DELETE does, then forget
+            forgetting = asyncio.create_task(scheduler.forget("racing-beat"))
+            await asyncio.sleep(0.2)
+            release.set()
+            await asyncio.gather(firing, forgetting)
+            assert await scheduler.last("racing-beat") is None
+
+    asyncio.run(main())
