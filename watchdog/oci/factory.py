@@ -22,7 +22,7 @@ from watchdog.dockerrunner import remove_docker_orphans
 from watchdog.oci import bundle, kernel
 from watchdog.oci.images import ImageStore, NotUnpacked
 from watchdog.oci.network import Bridge, Lease, NetworkError
-from watchdog.oci.ociruntime import OciRuntime, OciRuntimeError, error_text
+from watchdog.oci.ociruntime import OciRuntime, OciRuntimeError, error_text, seccomp_key
 from watchdog.oci.pool import Later, shim_args
 from watchdog.oci.profile import Profile
 from watchdog.runner import CALL_LABEL, WATCHDOG_LABEL, labels
@@ -85,6 +85,7 @@ class Factory:
         self.runtime = runtime
         self.images = images
         self.profile = profile
+        self._filter = seccomp_key(profile.seccomp)
         self.bridge = bridge  # None: calls with network "bridge" fail, saying why
         self.calls_dir = calls_dir
         self.watchdog_id = watchdog_id
@@ -134,7 +135,9 @@ class Factory:
             files=made.folder,
             cgroups_path=made.cgroups_path,
             hostname=hostname,
-            annotations=labels(call, self.watchdog_id) | ({CALL_LABEL: AHEAD} if shim else {}),
+            annotations=labels(call, self.watchdog_id)
+            | ({CALL_LABEL: AHEAD} if shim else {})
+            | self.runtime.compiled_annotation(self._filter),
             netns=made.lease.path if made.lease else None,
             secrets=secrets,
             shim=self.shim if shim else None,
@@ -202,6 +205,7 @@ class Factory:
             )
         made.pid = int((made.folder / "pid").read_text())
         made.created_at = time.time()
+        self.runtime.keep_compiled(made.container_id, self._filter)
 
     def reap(self, made: Made) -> int:
         """Wait for the container's first process; its exit code, 128 + signal when killed."""

@@ -3,15 +3,17 @@ watchdog asks of it."""
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import errno
+import hashlib
 import json
 import logging
 import os
 import select
 import shutil
 import subprocess
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -26,13 +28,18 @@ class OciRuntimeError(Exception):
     """runc refused or failed; the message is runc's own."""
 
 
-@dataclass(frozen=True)
+SECCOMP_BPF = "run.oci.seccomp_bpf_data"  # crun: this filter, compiled, in place of its own
+
+
+@dataclass
 class OciRuntime:
     """One OCI runtime binary, runc or crun, with its own state folder (`--root`), apart
     from Docker's."""
 
     binary: str
     root: Path
+    # crun's compilation of seccomp filters (base64 of the BPF), by digest of their OCI form
+    compiled: dict[str, str] = field(default_factory=dict, repr=False)
 
     @classmethod
     def find(cls, root: Path, name: str = "runc") -> OciRuntime | None:
@@ -43,6 +50,22 @@ class OciRuntime:
     def name(self) -> str:
         """crun or runc: crun is C, and makes a container for a third of runc's CPU."""
         return "crun" if Path(self.binary).name.startswith("crun") else "runc"
+
+    def compiled_annotation(self, filter_key: str) -> dict[str, str]:
+        """The annotation that gives crun a seccomp filter (by `seccomp_key`) already
+        compiled, once it compiled it: crun then loads it as is, rather than compiling it
+        again for each container (about 1.7 ms of CPU for Docker's profile here)."""
+        found = self.compiled.get(filter_key)
+        return {SECCOMP_BPF: found} if found else {}
+
+    def keep_compiled(self, container_id: str, filter_key: str) -> None:
+        """After crun created a container with this filter: keep what it compiled."""
+        if self.name != "crun" or filter_key in self.compiled:
+            return
+        with contextlib.suppress(OSError):
+            bpf = (self.root / container_id / "seccomp.bpf").read_bytes()
+            if bpf and len(bpf) % 8 == 0:  # whole BPF instructions
+                self.compiled[filter_key] = base64.b64encode(bpf).decode()
 
     def unusable(self) -> str | None:
         """Why this runc cannot run containers here, or None when it can."""
@@ -167,3 +190,8 @@ def error_text(raw: bytes) -> str:
         if isinstance(entry, dict) and entry.get("level") in ("error", "fatal"):
             message = str(entry.get("msg", ""))
     return message
+
+
+def seccomp_key(seccomp: dict[str, Any]) -> str:
+    """What names a seccomp filter in its OCI form."""
+    return hashlib.sha256(json.dumps(seccomp, sort_keys=True).encode()).hexdigest()

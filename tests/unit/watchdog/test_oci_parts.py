@@ -12,7 +12,13 @@ import pytest
 from faas.images import ImageConfig
 from watchdog.oci.images import ImageStore, prepare_rootfs
 from watchdog.oci.network import bridge_mac, resolv_conf
-from watchdog.oci.ociruntime import OciRuntime, OciRuntimeError, error_text
+from watchdog.oci.ociruntime import (
+    SECCOMP_BPF,
+    OciRuntime,
+    OciRuntimeError,
+    error_text,
+    seccomp_key,
+)
 from watchdog.oci.profile import Profile, native_only
 
 
@@ -160,3 +166,21 @@ def test_crun_start_says_so_when_the_init_is_gone(tmp_path: Path) -> None:
     fifo_of(tmp_path, "c1")
     with pytest.raises(OciRuntimeError, match="c1 did not start: its init is gone"):
         OciRuntime("/usr/bin/crun", tmp_path).start("c1")
+
+
+def test_crun_is_given_the_filter_it_compiled_for_an_earlier_container(tmp_path: Path) -> None:
+    crun, key = OciRuntime("/usr/bin/crun", tmp_path), seccomp_key({"defaultAction": "x"})
+    assert crun.compiled_annotation(key) == {}
+    (tmp_path / "c1").mkdir()
+    (tmp_path / "c1" / "seccomp.bpf").write_bytes(b"\x06\x00\x00\x00\x00\x00\xff\x7f")
+    crun.keep_compiled("c1", key)
+    assert crun.compiled_annotation(key) == {SECCOMP_BPF: "BgAAAAAA/38="}
+    assert crun.compiled_annotation(seccomp_key({"defaultAction": "y"})) == {}  # another filter
+
+
+def test_runc_compiles_its_filter_each_time(tmp_path: Path) -> None:
+    runc, key = OciRuntime("/usr/sbin/runc", tmp_path), seccomp_key({})
+    (tmp_path / "c1").mkdir()
+    (tmp_path / "c1" / "seccomp.bpf").write_bytes(b"\x00" * 8)
+    runc.keep_compiled("c1", key)
+    assert runc.compiled_annotation(key) == {}
