@@ -6,6 +6,7 @@ from __future__ import annotations
 import base64
 import contextlib
 import errno
+import functools
 import hashlib
 import json
 import logging
@@ -21,11 +22,11 @@ from watchdog import cgroups
 
 log = logging.getLogger(__name__)
 
-TIMEOUT = 30.0  # seconds any one runc command may take
+TIMEOUT = 30.0  # seconds any one command of the runtime may take
 
 
 class OciRuntimeError(Exception):
-    """runc refused or failed; the message is runc's own."""
+    """The runtime refused or failed; the message is its own."""
 
 
 SECCOMP_BPF = "run.oci.seccomp_bpf_data"  # crun: this filter, compiled, in place of its own
@@ -46,7 +47,7 @@ class OciRuntime:
         path = shutil.which(name)
         return cls(path, root) if path else None
 
-    @property
+    @functools.cached_property
     def name(self) -> str:
         """crun or runc: crun is C, and makes a container for a third of runc's CPU."""
         return "crun" if Path(self.binary).name.startswith("crun") else "runc"
@@ -68,7 +69,7 @@ class OciRuntime:
                 self.compiled[filter_key] = base64.b64encode(bpf).decode()
 
     def unusable(self) -> str | None:
-        """Why this runc cannot run containers here, or None when it can."""
+        """Why this runtime cannot run containers here, or None when it can."""
         if os.geteuid() != 0:
             return "the watchdog does not run as root"
         try:
@@ -103,44 +104,19 @@ class OciRuntime:
     def start(self, container_id: str) -> None:
         """Let a created container run its process.
 
-        What `runc start` does, without its exec: read the container's exec FIFO, which its
-        init blocks on, then remove it (runc then reports the container as running); crun's
-        init reads the FIFO instead, so `crun start` writes it. Where there is no FIFO
-        (another layout), the runtime's `start` itself.
+        What `runc start` and `crun start` do, without their exec: release the init blocked
+        on the container's exec FIFO (runc's init writes it, so it is read; crun's reads it,
+        so it is written), then remove the FIFO (the runtime then lists the container as
+        running). Where there is no FIFO (another layout), the runtime's `start` itself.
         """
         fifo = self.root / container_id / "exec.fifo"
         try:
-            if self.name == "crun":
-                self._release(fifo, container_id)
-                return
-            fd = os.open(fifo, os.O_RDONLY | os.O_NONBLOCK)
+            released = _write_fifo(fifo) if self.name == "crun" else _read_fifo(fifo)
         except FileNotFoundError:
             self._run("start", container_id)
             return
-        try:
-            ready, _, _ = select.select([fd], [], [], TIMEOUT)
-            if not ready or not os.read(fd, 1):
-                raise OciRuntimeError(f"container {container_id} did not start: its init is gone")
-        finally:
-            os.close(fd)
-        with contextlib.suppress(FileNotFoundError):
-            fifo.unlink()
-
-    def _release(self, fifo: Path, container_id: str) -> None:
-        """crun's way: write a byte to the FIFO its init holds open for reading, then remove
-        it (crun then reports the container as running)."""
-        try:
-            fd = os.open(fifo, os.O_WRONLY | os.O_NONBLOCK)
-        except OSError as exc:
-            if exc.errno != errno.ENXIO:  # ENXIO: no reader, the init is gone
-                raise
-            raise OciRuntimeError(
-                f"container {container_id} did not start: its init is gone"
-            ) from exc
-        try:
-            os.write(fd, b"0")
-        finally:
-            os.close(fd)
+        if not released:
+            raise OciRuntimeError(f"container {container_id} did not start: its init is gone")
         with contextlib.suppress(FileNotFoundError):
             fifo.unlink()
 
@@ -195,3 +171,29 @@ def error_text(raw: bytes) -> str:
 def seccomp_key(seccomp: dict[str, Any]) -> str:
     """What names a seccomp filter in its OCI form."""
     return hashlib.sha256(json.dumps(seccomp, sort_keys=True).encode()).hexdigest()
+
+
+def _read_fifo(fifo: Path) -> bool:
+    """runc's FIFO: read the byte its init writes; False when the init is gone."""
+    fd = os.open(fifo, os.O_RDONLY | os.O_NONBLOCK)
+    try:
+        ready, _, _ = select.select([fd], [], [], TIMEOUT)
+        return bool(ready) and bool(os.read(fd, 1))
+    finally:
+        os.close(fd)
+
+
+def _write_fifo(fifo: Path) -> bool:
+    """crun's FIFO: write a byte to its init, which holds it open for reading; False when
+    the init is gone (no reader)."""
+    try:
+        fd = os.open(fifo, os.O_WRONLY | os.O_NONBLOCK)
+    except OSError as exc:
+        if exc.errno == errno.ENXIO:
+            return False
+        raise
+    try:
+        os.write(fd, b"0")
+    finally:
+        os.close(fd)
+    return True
